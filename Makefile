@@ -1,0 +1,51 @@
+# Thin wrapper over CMake + ctest. See README.md.
+JOBS      ?= 2
+BUILD     ?= build
+ASAN      ?= build-asan
+FUZZ_TIME ?= 30
+
+.PHONY: all deps configure build test asan fuzz-smoke fuzz check bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
+
+# clang build with ASan+UBSan; also holds the libFuzzer targets.
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	      -DTERN_SANITIZE=ON -DTERN_FUZZ=ON
+
+asan: $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j$(JOBS)
+	cd $(ASAN) && ctest -j$(JOBS) --output-on-failure
+
+fuzz-smoke: $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j$(JOBS)
+	bash scripts/fuzz.sh $(ASAN)/fuzz $(FUZZ_TIME)
+
+fuzz: $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j$(JOBS)
+	bash scripts/fuzz.sh $(ASAN)/fuzz $${FUZZ_TIME:-600}
+
+# Installs what is missing, builds with gcc and clang, runs every test
+# (plain and ASan/UBSan) and a short run of each fuzzer.
+check: deps
+	$(MAKE) test
+	$(MAKE) asan
+	$(MAKE) fuzz-smoke
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

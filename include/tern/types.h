@@ -1,0 +1,30 @@
+/* Small value types shared by every module: connection IDs and addresses. */
+#ifndef TERN_TYPES_H
+#define TERN_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 9000 §17.2: a v1 connection ID is at most 20 bytes. */
+#define TERN_MAX_CID_LEN 20
+/* RFC 8999 §5.1: any version may use up to 255 bytes. */
+#define TERN_MAX_INVARIANT_CID_LEN 255
+#define TERN_STATELESS_RESET_TOKEN_LEN 16
+
+typedef struct tern_cid {
+    uint8_t len;
+    uint8_t data[TERN_MAX_CID_LEN];
+} tern_cid;
+
+/* A transport address: IPv4 or IPv6 address and UDP port, in network byte
+ * order for the address bytes and host order for the port. family is
+ * TERN_AF_NONE when absent. */
+enum { TERN_AF_NONE = 0, TERN_AF_INET = 4, TERN_AF_INET6 = 6 };
+
+typedef struct tern_addr {
+    uint8_t family;
+    uint16_t port;
+    uint8_t ip[16]; /* first 4 bytes used for IPv4 */
+} tern_addr;
+
+#endif

@@ -27,4 +27,18 @@ typedef struct tern_addr {
     uint8_t ip[16]; /* first 4 bytes used for IPv4 */
 } tern_addr;
 
+/* Time: the application passes the current time in; the library never reads
+ * a clock. Monotonic nanoseconds, origin chosen by the application. */
+typedef uint64_t tern_time;
+#define TERN_TIME_INFINITE UINT64_MAX
+#define TERN_US(x) ((tern_time)(x) * 1000ULL)
+#define TERN_MS(x) ((tern_time)(x) * 1000000ULL)
+#define TERN_SEC(x) ((tern_time)(x) * 1000000000ULL)
+
+/* Provisional codepoints (docs/protocol.md §Codepoints); all configurable at
+ * run time through the codec/endpoint configuration. */
+#define TERN_SAA_FRAME_TYPE_DEFAULT 0x3f5aa001ULL         /* 4-byte varint */
+#define TERN_TP_ENABLE_SERVER_MIGRATION_DEFAULT 0x3e5aa001ULL /* not 31N+27 */
+#define TERN_TP_ALLOW_SERVER_MIGRATION_DEFAULT 0x3e764478ULL  /* from the draft */
+
 #endif

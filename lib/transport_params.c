@@ -106,6 +106,12 @@ tern_err tern_tp_validate(const tern_transport_params *tp, tern_tp_role sender)
         if (pa->cid.len == 0 || !cid_valid(&pa->cid) ||
             !address_valid(&pa->ipv4, TERN_AF_INET) || !address_valid(&pa->ipv6, TERN_AF_INET6))
             return TERN_TRANSPORT_PARAMETER_ERROR;
+        /* §18.2: "A server that chooses a zero-length connection ID MUST NOT
+         * provide a preferred address"; its choice is the CID it put in
+         * initial_source_connection_id. A preferred_address with both
+         * families absent is not forbidden: the client just cannot use it. */
+        if (tp->has_initial_source_connection_id && tp->initial_source_connection_id.len == 0)
+            return TERN_TRANSPORT_PARAMETER_ERROR;
     }
     return TERN_OK;
 }

@@ -25,6 +25,8 @@
  * [2001:db8::2]:4434 (profile §5 ranges). */
 #define PA_ADDRESSES 127, 0, 0, 2, 0x11, 0x51, \
                      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x11, 0x52
+/* Both families absent: 0.0.0.0:0 and [::]:0. */
+#define PA_NO_ADDRESSES 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 #define CID8 1, 2, 3, 4, 5, 6, 7, 8
 #define CID20 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20
 #define CID21 CID20, 21
@@ -112,6 +114,10 @@ static const tp_case cases[] = {
               TOKEN16, 0x00),
     MALFORMED("preferred_address cut before the CID length", SERVER, 0x0d, 24, PA_ADDRESSES),
     MALFORMED("empty preferred_address", SERVER, 0x0d, 0x00),
+    MALFORMED("preferred_address from a server using a zero-length CID", SERVER, 0x0f, 0x00,
+              0x0d, 49, PA_ADDRESSES, 8, CID8, TOKEN16),
+    MALFORMED("zero-length CID after preferred_address", SERVER, 0x0d, 49, PA_ADDRESSES, 8, CID8,
+              TOKEN16, 0x0f, 0x00),
 
     /* Truncated list. */
     MALFORMED("id without a length", CLIENT, 0x01),
@@ -145,6 +151,8 @@ static const tp_case cases[] = {
     VALID_ANY("stateless_reset_token of 16 bytes", SERVER, 0x02, 0x10, TOKEN16),
     VALID_ANY("preferred_address with 1-byte CID", SERVER, 0x0d, 42, PA_ADDRESSES, 1, 0x77,
               TOKEN16),
+    VALID_ANY("preferred_address with both families absent", SERVER, 0x0d, 49, PA_NO_ADDRESSES,
+              8, CID8, TOKEN16),
     VALID_ANY("preferred_address with 20-byte CID", SERVER, 0x0d, 61, PA_ADDRESSES, 20, CID20,
               TOKEN16),
     VALID_ANY("GREASE with a long value", SERVER, 0x40, 0x3a, 0x10, TOKEN16),

@@ -494,7 +494,7 @@ static void test_buffer_sizes(void **state)
 static void test_encode_rejects_invalid_values(void **state)
 {
     (void)state;
-    for (int c = 0; c < 12; c++) {
+    for (int c = 0; c < 13; c++) {
         tern_transport_params tp;
         tern_tp_init_defaults(&tp);
         switch (c) {
@@ -523,6 +523,11 @@ static void test_encode_rejects_invalid_values(void **state)
             tp.retry_source_connection_id.len = 200;
             break;
         case 11: tp.max_idle_timeout_ms = UINT64_MAX; break;
+        case 12: /* §18.2: no preferred_address from a zero-length-CID server */
+            tp.has_preferred_address = true;
+            tp.preferred_address.cid = make_cid(4, 0);
+            tp.has_initial_source_connection_id = true;
+            break;
         }
         uint8_t buf[TERN_TP_MAX_ENCODED_LEN];
         size_t len;

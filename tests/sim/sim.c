@@ -353,7 +353,7 @@ void sim_send(sim *s, sim_node *node, tern_time now, const tern_addr *from,
     p->id = s->next_packet_id++;
     p->src = *from;
     p->dst = *to;
-    p->ecn = ecn;
+    p->ecn = ecn & 3; /* the two ECN bits of the IP header */
     s->counters.sent_packets++;
     s->counters.sent_bytes += len;
     sim_link *link = find_source_link(s, node, from);

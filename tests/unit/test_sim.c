@@ -625,6 +625,47 @@ static void test_nat_private_spaces_overlap(void **state)
     sim_free(s);
 }
 
+static void test_nat_lan_and_hairpin(void **state)
+{
+    (void)state;
+    sim *s = sim_new(1);
+    peer c1, c2, server;
+    peer_init(&c1, s, "c1");
+    peer_init(&c2, s, "c2");
+    peer_init(&server, s, "server");
+    tern_addr pub = sim_addr("198.51.100.1:40000");
+    sim_nat *nat = sim_nat_add(s, &pub, NULL, NULL);
+    tern_addr in1 = sim_addr("10.0.0.1:1111"), in2 = sim_addr("10.0.0.2:2222");
+    tern_addr srv = sim_addr("203.0.113.1:443");
+    assert_non_null(sim_node_add_addr_behind_nat(s, c1.node, nat, &in1, NULL));
+    assert_non_null(sim_node_add_addr_behind_nat(s, c2.node, nat, &in2, NULL));
+    assert_non_null(sim_node_add_addr(s, server.node, &srv, NULL));
+
+    /* LAN: private to private, untranslated. */
+    send_seq(&c1, 0, &in1, &in2, 1, 50, 0);
+    sim_run_until(s, TERN_MS(1));
+    assert_int_equal(c2.count, 1);
+    assert_true(sim_addr_equal(&c2.log[0].remote, &in1));
+    assert_int_equal(sim_nat_mapping_count(s, nat), 0);
+
+    /* Hairpin: c2 gets a mapping, c1 sends to it through the public side. */
+    send_seq(&c2, sim_now(s), &in2, &srv, 2, 50, 0);
+    sim_run_until(s, TERN_MS(2));
+    tern_addr c2_public;
+    assert_true(sim_nat_lookup(s, nat, &in2, &c2_public));
+    send_seq(&c1, sim_now(s), &in1, &c2_public, 3, 50, 0);
+    sim_run_until(s, TERN_MS(3));
+    assert_int_equal(c2.count, 2);
+    tern_addr c1_public;
+    assert_true(sim_nat_lookup(s, nat, &in1, &c1_public));
+    assert_true(sim_addr_equal(&c2.log[1].remote, &c1_public));
+    assert_true(sim_addr_equal(&c2.log[1].local, &in2));
+    peer_free(&c1);
+    peer_free(&c2);
+    peer_free(&server);
+    sim_free(s);
+}
+
 static void test_add_remove_addr(void **state)
 {
     (void)state;
@@ -1019,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_nat_mapping_and_rebinding),
         cmocka_unit_test(test_nat_filtering_and_timeout),
         cmocka_unit_test(test_nat_private_spaces_overlap),
+        cmocka_unit_test(test_nat_lan_and_hairpin),
         cmocka_unit_test(test_add_remove_addr),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_ping_pong_rtt),

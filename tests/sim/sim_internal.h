@@ -90,15 +90,11 @@ sim_link_verdict sim_link_direction_offer(sim_link_direction *d, tern_time now, 
 
 /* ---- NAT. ---- */
 
-typedef struct sim_nat_remote {
-    tern_addr addr;
-} sim_nat_remote;
-
 typedef struct sim_nat_mapping {
     tern_addr private_addr;
     uint16_t public_port;
     tern_time last_used;
-    sim_nat_remote *remotes; /* remotes sent to, for restricted filtering */
+    tern_addr *remotes; /* remotes sent to, for restricted filtering */
     size_t remote_count;
     size_t remote_capacity;
 } sim_nat_mapping;

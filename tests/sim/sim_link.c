@@ -66,7 +66,7 @@ sim_link_verdict sim_link_direction_offer(sim_link_direction *d, tern_time now, 
             d->counters.ce_marked++;
             ce_marked = true;
         }
-        /* Integer nanoseconds, exact for payloads below 2^30 bytes. A packet
+        /* Whole nanoseconds (no overflow below 2^30-byte payloads). A packet
          * lost on the wire below still used the serializer. */
         tern_time start = d->busy_until > now ? d->busy_until : now;
         departure = start + (tern_time)len * 8000000000ULL / p->rate_bps;

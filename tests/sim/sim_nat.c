@@ -48,8 +48,8 @@ static bool mapping_live(const sim_nat *nat, const sim_nat_mapping *m, tern_time
 static void remove_mapping(sim_nat *nat, size_t index)
 {
     free(nat->mappings[index].remotes);
-    /* Keep creation order: lookups scan linearly, and order must not depend
-     * on which mapping expired first in a way a caller could observe. */
+    /* Keep creation order, so that a rebind hands out new ports in the
+     * order the mappings were made. */
     memmove(&nat->mappings[index], &nat->mappings[index + 1],
             (nat->mapping_count - index - 1) * sizeof *nat->mappings);
     nat->mapping_count--;
@@ -83,12 +83,12 @@ static uint16_t allocate_port(sim_nat *nat)
 static bool remember_remote(sim_nat_mapping *m, const tern_addr *remote)
 {
     for (size_t i = 0; i < m->remote_count; i++)
-        if (sim_addr_equal(&m->remotes[i].addr, remote))
+        if (sim_addr_equal(&m->remotes[i], remote))
             return true;
     if (!sim_grow((void **)&m->remotes, &m->remote_capacity, m->remote_count + 1,
                   sizeof *m->remotes))
         return false;
-    m->remotes[m->remote_count++].addr = *remote;
+    m->remotes[m->remote_count++] = *remote;
     return true;
 }
 
@@ -138,7 +138,7 @@ bool sim_nat_translate_inbound(sim_nat *nat, tern_time now, const tern_addr *src
         if (nat->config.address_port_restricted) {
             bool known = false;
             for (size_t r = 0; r < m->remote_count && !known; r++)
-                known = sim_addr_equal(&m->remotes[r].addr, src);
+                known = sim_addr_equal(&m->remotes[r], src);
             if (!known) {
                 *reason = SIM_DROP_NAT_FILTERED;
                 return false;

@@ -194,8 +194,13 @@ static tern_err ossl_hkdf(int mode, tern_hash_alg hash, const uint8_t *key, size
                           const uint8_t *salt, size_t salt_len, const uint8_t *info,
                           size_t info_len, uint8_t *out, size_t out_len)
 {
+    /* OpenSSL rejects a NULL key even when empty; an empty IKM is legal
+     * (an Initial after a Retry with a zero-length connection ID). */
+    static const uint8_t empty_key[1];
     OSSL_PARAM params[6];
     size_t n = 0;
+    if (key == NULL)
+        key = empty_key;
     char *digest = hash == TERN_HASH_SHA384 ? "SHA384" : "SHA256";
     params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
     params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);

@@ -86,6 +86,143 @@ typedef struct tern_config {
 
 void tern_config_init(tern_config *cfg, tern_role role);
 
+/* ---- Endpoint ---------------------------------------------------------- */
+
+/* Creates an endpoint (one per role and local port set; it may serve many
+ * connections). The config is copied (strings included). On failure *out is
+ * NULL and, when errbuf is not NULL, a one-line reason is written there. */
+tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint **out, char *errbuf,
+                           size_t errbuf_len);
+void tern_endpoint_free(tern_endpoint *ep);
+
+/* Client: starts a connection from local to remote. server_name is the SNI
+ * and the name the certificate is verified against (may be NULL with
+ * insecure_skip_verify). session/session_len: a ticket saved from a
+ * TERN_EVENT_SESSION_TICKET event, to resume (and send 0-RTT when enabled);
+ * NULL for a full handshake. */
+tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                               const char *server_name, const uint8_t *session, size_t session_len,
+                               tern_time now, tern_conn **out);
+
+/* A received UDP datagram. data is modified in place (decryption); the
+ * library does not keep a pointer to it after the call. ecn is the IP ECN
+ * field (0-3) or 0 when unknown. Never fails for peer input: malformed
+ * packets are dropped or close their connection with the RFC's error. */
+void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                        uint8_t *data, size_t len, tern_time now);
+
+/* One datagram (or, with segment_size, a GSO batch of equal-size segments
+ * but the last) to send from local to remote. */
+typedef struct tern_datagram {
+    tern_addr local, remote;
+    uint8_t ecn;
+    uint8_t *data;          /* points into the caller's buffer */
+    size_t len;
+    size_t segment_size;    /* 0: one datagram; else GSO segment size */
+} tern_datagram;
+
+/* Fills up to max_datagrams datagrams into buf[0..buf_len) and returns how
+ * many. Call until it returns 0 (or the socket would block). Datagrams of one
+ * connection and path that are consecutive and of equal size are merged into
+ * one GSO batch when allow_gso is true. */
+size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t buf_len,
+                          tern_datagram *out, size_t max_datagrams, bool allow_gso);
+
+/* When to call tern_endpoint_on_timer (TERN_TIME_INFINITE: no timer). */
+tern_time tern_endpoint_next_timer(const tern_endpoint *ep);
+void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now);
+
+/* Server: stop accepting new connections (existing ones continue). */
+void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting);
+size_t tern_endpoint_connection_count(const tern_endpoint *ep);
+
+/* ---- Events -------------------------------------------------------------- */
+
+typedef enum tern_event_type {
+    TERN_EVENT_NONE = 0,
+    TERN_EVENT_CONN_NEW,          /* server: a client connection was accepted */
+    TERN_EVENT_HANDSHAKE_DONE,    /* handshake complete (client) / confirmed */
+    TERN_EVENT_STREAM_OPENED,     /* the peer opened stream_id */
+    TERN_EVENT_STREAM_READABLE,   /* stream_id has data (or FIN) to read */
+    TERN_EVENT_STREAM_WRITABLE,   /* stream_id accepts more data */
+    TERN_EVENT_STREAM_RESET,      /* peer sent RESET_STREAM (error_code) */
+    TERN_EVENT_STREAM_STOP_SENDING, /* peer sent STOP_SENDING (error_code) */
+    TERN_EVENT_STREAM_CLOSED,     /* both directions done; id may be reused never */
+    TERN_EVENT_STREAMS_AVAILABLE, /* peer raised MAX_STREAMS */
+    TERN_EVENT_SESSION_TICKET,    /* client: data/len is a resumable session */
+    TERN_EVENT_PATH,              /* a path changed state (path field) */
+    TERN_EVENT_CONN_CLOSED,       /* connection is gone; tern_conn freed after */
+} tern_event_type;
+
+typedef enum tern_path_event {
+    TERN_PATH_PROBING = 1,   /* validation started (PATH_CHALLENGE sent) */
+    TERN_PATH_VALIDATED,     /* PATH_RESPONSE received */
+    TERN_PATH_FAILED,        /* validation timed out */
+    TERN_PATH_ACTIVE,        /* now carries non-probing traffic */
+    TERN_PATH_ABANDONED,     /* forgotten */
+} tern_path_event;
+
+typedef struct tern_event {
+    tern_event_type type;
+    tern_conn *conn;
+    uint64_t stream_id;
+    uint64_t error_code;        /* RESET/STOP_SENDING/CLOSED */
+    bool app_error;             /* CONN_CLOSED: error_code is an application code */
+    bool closed_by_peer;        /* CONN_CLOSED */
+    tern_path_event path;       /* PATH */
+    tern_addr local, remote;    /* PATH: the path's 4-tuple */
+    const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
+    size_t len;
+    const char *reason;         /* CONN_CLOSED: reason phrase or local message */
+} tern_event;
+
+/* Takes the next event; returns false when there is none. */
+bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev);
+
+/* ---- Connection ------------------------------------------------------------ */
+
+void tern_conn_set_user(tern_conn *c, void *user);
+void *tern_conn_user(const tern_conn *c);
+bool tern_conn_is_established(const tern_conn *c);
+/* Closes with an application error (RFC 9000 §10.2); the connection then
+ * drains and a TERN_EVENT_CONN_CLOSED follows. */
+void tern_conn_close(tern_conn *c, uint64_t app_error, const char *reason, tern_time now);
+/* Negotiated ALPN (not NUL-terminated), NULL before the handshake. */
+const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len);
+bool tern_conn_is_resumed(const tern_conn *c);
+bool tern_conn_early_data_accepted(const tern_conn *c);
+/* Initiates a key update (RFC 9001 §6); TERN_ERR_INVALID_ARGUMENT when not
+ * allowed yet (handshake not confirmed, previous update not acknowledged). */
+tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
+
+typedef struct tern_conn_stats {
+    uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */
+    uint64_t packets_sent, packets_received, packets_lost;
+    uint64_t stream_bytes_sent, stream_bytes_received;
+    tern_time smoothed_rtt, min_rtt;
+    uint64_t cwnd;
+    uint64_t paths_validated, migrations;
+    uint64_t key_updates;
+} tern_conn_stats;
+void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
+
+/* ---- Streams --------------------------------------------------------------- */
+
+/* Opens a local stream; TERN_STREAM_LIMIT_ERROR when the peer's MAX_STREAMS
+ * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE). */
+tern_err tern_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id);
+/* Queues data (copied); returns bytes accepted (fewer than len when the
+ * send buffer is full: wait for TERN_EVENT_STREAM_WRITABLE). fin ends the
+ * stream after the accepted bytes when all of len was accepted. */
+size_t tern_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
+                         tern_err *err);
+/* Reads in-order data; *fin is set once all data up to the final size has
+ * been read. Returns bytes read. */
+size_t tern_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
+                        tern_err *err);
+tern_err tern_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+tern_err tern_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+
 #ifdef __cplusplus
 }
 #endif

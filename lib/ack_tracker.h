@@ -17,7 +17,8 @@
  *     tern_ack_tracker_on_ack_acked(t, remembered_largest);
  *   timers: tern_ack_tracker_next_timer(t) is when should_send turns true.
  *
- * Never allocates. Time is passed in (tern_time, nanoseconds). */
+ * Never allocates. Time is passed in (tern_time, nanoseconds). The struct
+ * points into itself: initialise it in place and never copy it by value. */
 #ifndef TERN_ACK_TRACKER_H
 #define TERN_ACK_TRACKER_H
 

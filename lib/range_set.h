@@ -23,7 +23,9 @@
  *    forgetting data is not allowed). Steady state does no allocation.
  *
  * Values are in [0, UINT64_MAX - 1] so that "end + 1" never overflows (packet
- * numbers and stream offsets are below 2^62). Not thread-safe. */
+ * numbers and stream offsets are below 2^62). Not thread-safe. A struct that
+ * embeds a bounded set and its storage must not be copied by value (the copy
+ * would share the original's storage). */
 #ifndef TERN_RANGE_SET_H
 #define TERN_RANGE_SET_H
 

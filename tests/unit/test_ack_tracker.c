@@ -11,12 +11,11 @@
 
 #define T0 TERN_SEC(100)
 
-static tern_ack_tracker app_tracker(void)
-{
-    tern_ack_tracker t;
-    assert_int_equal(tern_ack_tracker_init(&t, NULL), TERN_OK);
-    return t;
-}
+/* Initialised in place: a tracker points into itself and must not be
+ * copied. */
+#define APP_TRACKER(t)  \
+    tern_ack_tracker t; \
+    assert_int_equal(tern_ack_tracker_init(&t, NULL), TERN_OK)
 
 static void recv_pn(tern_ack_tracker *t, uint64_t pn, bool ack_eliciting, tern_time now)
 {
@@ -47,7 +46,7 @@ static void test_init_validates_config(void **state)
 static void test_nothing_received(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     tern_ack_info info;
     assert_false(tern_ack_tracker_build(&t, T0, 8, &info));
     assert_false(tern_ack_tracker_should_send(&t, T0));
@@ -59,7 +58,7 @@ static void test_nothing_received(void **state)
 static void test_duplicates_are_dropped(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     recv_pn(&t, 0, true, T0);
     assert_true(tern_ack_tracker_is_duplicate(&t, 0));
     assert_false(tern_ack_tracker_is_duplicate(&t, 1));
@@ -73,7 +72,7 @@ static void test_duplicates_are_dropped(void **state)
 static void test_largest_received_and_time(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     uint64_t pn;
     tern_time at;
     recv_pn(&t, 3, false, T0);
@@ -106,7 +105,7 @@ static void test_handshake_spaces_ack_immediately(void **state)
 static void test_every_second_ack_eliciting(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     recv_pn(&t, 0, true, T0);
     assert_false(tern_ack_tracker_should_send(&t, T0));
     recv_pn(&t, 1, false, T0 + 1); /* non-ack-eliciting does not count */
@@ -125,7 +124,7 @@ static void test_every_second_ack_eliciting(void **state)
 static void test_threshold_is_configurable(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     tern_ack_tracker_set_ack_eliciting_threshold(&t, 3);
     recv_pn(&t, 0, true, T0);
     recv_pn(&t, 1, true, T0);
@@ -153,7 +152,7 @@ static void test_threshold_is_configurable(void **state)
 static void test_ack_timer(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     tern_ack_tracker_set_max_ack_delay(&t, TERN_MS(20));
     recv_pn(&t, 0, true, T0);
     assert_true(tern_ack_tracker_next_timer(&t) == T0 + TERN_MS(20));
@@ -176,7 +175,7 @@ static void test_ack_timer(void **state)
 static void test_reordered_packet_acked_immediately(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     recv_pn(&t, 0, true, T0);
     tern_ack_tracker_on_ack_sent(&t);
     recv_pn(&t, 2, true, T0 + 1); /* new gap: immediate (second bullet) */
@@ -191,7 +190,7 @@ static void test_reordered_packet_acked_immediately(void **state)
 static void test_new_gap_acked_immediately(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     recv_pn(&t, 0, true, T0);
     recv_pn(&t, 1, true, T0);
     tern_ack_tracker_on_ack_sent(&t);
@@ -224,11 +223,11 @@ static void test_new_gap_acked_immediately(void **state)
 static void test_first_packet_with_missing_predecessors(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     recv_pn(&t, 3, true, T0); /* 0..2 were lost */
     assert_true(tern_ack_tracker_should_send(&t, T0));
 
-    tern_ack_tracker t2 = app_tracker();
+    APP_TRACKER(t2);
     recv_pn(&t2, 0, true, T0);
     assert_false(tern_ack_tracker_should_send(&t2, T0));
 }
@@ -237,7 +236,7 @@ static void test_first_packet_with_missing_predecessors(void **state)
 static void test_ecn_ce_acked_immediately(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     assert_int_equal(tern_ack_tracker_on_packet_received(&t, 0, true, TERN_ECN_CE, T0), TERN_OK);
     assert_true(tern_ack_tracker_should_send(&t, T0));
     tern_ack_tracker_on_ack_sent(&t);
@@ -253,7 +252,7 @@ static void test_ecn_ce_acked_immediately(void **state)
 static void test_ecn_counts_in_ack(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     tern_ack_info info;
     recv_pn(&t, 0, true, T0);
     assert_true(tern_ack_tracker_build(&t, T0, 8, &info));
@@ -273,7 +272,7 @@ static void test_ecn_counts_in_ack(void **state)
 static void test_build_ranges_largest_first(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     const uint64_t pns[] = {0, 1, 2, 5, 6, 9, 12, 13, 14};
     for (size_t i = 0; i < sizeof pns / sizeof pns[0]; i++) recv_pn(&t, pns[i], true, T0 + i);
     tern_ack_info info;
@@ -299,7 +298,7 @@ static void test_build_ranges_largest_first(void **state)
 static void test_ack_delay_scaled(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker(); /* exponent 3 */
+    APP_TRACKER(t); /* exponent 3 */
     tern_ack_info info;
     recv_pn(&t, 4, true, T0);
     recv_pn(&t, 2, true, T0 + TERN_MS(5)); /* not the largest: no effect */
@@ -323,7 +322,7 @@ static void test_ack_delay_scaled(void **state)
 static void test_ack_of_ack_prunes(void **state)
 {
     (void)state;
-    tern_ack_tracker t = app_tracker();
+    APP_TRACKER(t);
     for (uint64_t pn = 0; pn < 10; pn++)
         if (pn != 3 && pn != 7) recv_pn(&t, pn, true, T0);
     tern_ack_info info;

@@ -34,12 +34,21 @@ struct tern_tls {
     uint8_t *local_tp;
     size_t local_tp_len;
     bool peer_tp_received;
+    /* Client: the server's parameters, kept for tickets (RFC 9000 §7.4.1). */
+    uint8_t *peer_tp;
+    size_t peer_tp_len;
 
     char *server_name;
+    /* Client resumption: GnuTLS's session data and what our ticket wrapper
+     * remembered with it. */
     uint8_t *resumption;
     size_t resumption_len;
+    bool resumption_allows_early_data;
+    uint8_t *remembered_tp;
+    size_t remembered_tp_len;
     bool reject_early_data;
     bool early_attempted;
+    bool ticket_allows_early_data; /* of the NewSessionTicket being processed */
 
     /* Application-level CRYPTO stream: where the next handshake message
      * starts, so its type can be checked before GnuTLS sees it. */
@@ -139,6 +148,55 @@ static void tls_fail_gnutls(tern_tls *tls, int ret)
     char why[200];
     snprintf(why, sizeof why, "TLS handshake failed: %s", gnutls_strerror(ret));
     tls_fail_alert(tls, (unsigned)alert, why);
+}
+
+/* ---- session tickets --------------------------------------------------- */
+
+/* The blob handed to on_session_ticket wraps GnuTLS's session data with
+ * what the client must remember alongside it:
+ *   "TRN1" | flags (1) | transport parameter length (2) | transport
+ *   parameters | GnuTLS session data
+ * flags bit 0: the ticket allows 0-RTT (it carried early_data, RFC 8446
+ * §4.6.1). GnuTLS does not expose that for a stored session, and its client
+ * would otherwise attempt 0-RTT with any TLS 1.3 ticket. The transport
+ * parameters are the server's, which 0-RTT must honour (RFC 9000 §7.4.1). */
+static const uint8_t TICKET_MAGIC[4] = {'T', 'R', 'N', '1'};
+#define TICKET_HEADER_LEN 7
+#define TICKET_FLAG_EARLY_DATA 0x01
+#define TLS_EXT_EARLY_DATA 42
+
+/* Reads the NewSessionTicket body (RFC 8446 §4.6.1). Returns false when
+ * malformed; *early_data_allowed tells whether it carried early_data and
+ * *max_early_data its value. */
+static bool parse_new_session_ticket(const uint8_t *body, size_t len, bool *early_data_allowed,
+                                     uint32_t *max_early_data)
+{
+    *early_data_allowed = false;
+    *max_early_data = 0;
+    size_t off = 8; /* ticket_lifetime, ticket_age_add */
+    if (len < off + 1) return false;
+    off += 1 + (size_t)body[off]; /* ticket_nonce<0..255> */
+    if (len < off + 2) return false;
+    off += 2 + (((size_t)body[off] << 8) | body[off + 1]); /* ticket<1..2^16-1> */
+    if (len < off + 2) return false;
+    size_t ext_end = off + 2 + (((size_t)body[off] << 8) | body[off + 1]);
+    off += 2;
+    if (ext_end > len) return false;
+    while (off < ext_end) {
+        if (ext_end - off < 4) return false;
+        unsigned type = ((unsigned)body[off] << 8) | body[off + 1];
+        size_t ext_len = ((size_t)body[off + 2] << 8) | body[off + 3];
+        off += 4;
+        if (ext_end - off < ext_len) return false;
+        if (type == TLS_EXT_EARLY_DATA) {
+            if (ext_len != 4) return false;
+            *early_data_allowed = true;
+            *max_early_data = ((uint32_t)body[off] << 24) | ((uint32_t)body[off + 1] << 16) |
+                              ((uint32_t)body[off + 2] << 8) | body[off + 3];
+        }
+        off += ext_len;
+    }
+    return true;
 }
 
 /* ---- GnuTLS hooks ------------------------------------------------------ */
@@ -257,6 +315,17 @@ static int on_transport_params_recv(gnutls_session_t session, const unsigned cha
     tern_tls *tls = gnutls_session_get_ptr(session);
     if (tls->error) return GNUTLS_E_INTERNAL_ERROR;
     tls->peer_tp_received = true;
+    if (tls->cfg->role == TERN_TLS_CLIENT) {
+        uint8_t *copy = malloc(len ? len : 1);
+        if (!copy) {
+            tls_fail_alert(tls, TERN_TLS_ALERT_INTERNAL_ERROR, "out of memory");
+            return GNUTLS_E_MEMORY_ERROR;
+        }
+        if (len) memcpy(copy, data, len);
+        free(tls->peer_tp);
+        tls->peer_tp = copy;
+        tls->peer_tp_len = len;
+    }
     tern_err err = tls->cb.on_peer_transport_params(tls->owner, data, len);
     if (err) {
         /* The connection closes with its own code (e.g.
@@ -267,16 +336,47 @@ static int on_transport_params_recv(gnutls_session_t session, const unsigned cha
     return 0;
 }
 
+/* GnuTLS quirk: the POST hook's msg is only what its parser left over (the
+ * empty extension list), so the ticket body is inspected in the PRE call and
+ * the session serialized in the POST call, once GnuTLS has stored it. */
 static int on_gnutls_new_session_ticket(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
                                         const gnutls_datum_t *msg)
 {
-    (void)msg;
     tern_tls *tls = gnutls_session_get_ptr(session);
-    if (type != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || when != GNUTLS_HOOK_POST || !incoming) return 0;
+    if (type != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || !incoming) return 0;
+    if (when == GNUTLS_HOOK_PRE) {
+        uint32_t max_early_data;
+        if (!parse_new_session_ticket(msg->data, msg->size, &tls->ticket_allows_early_data, &max_early_data)) {
+            tls_fail_alert(tls, TERN_TLS_ALERT_DECODE_ERROR, "malformed NewSessionTicket");
+            return GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
+        }
+        /* RFC 9001 §4.6.1: any other max_early_data_size is a PROTOCOL_VIOLATION. */
+        if (tls->ticket_allows_early_data && max_early_data != 0xffffffffu) {
+            tls_fail(tls, TERN_PROTOCOL_VIOLATION, "NewSessionTicket max_early_data_size is %u, not 0xffffffff",
+                     (unsigned)max_early_data);
+            return GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER;
+        }
+        return 0;
+    }
+    const bool early_data_allowed = tls->ticket_allows_early_data;
     if (!tls->cb.on_session_ticket) return 0;
     gnutls_datum_t data = {NULL, 0};
     if (gnutls_session_get_data2(session, &data) < 0) return 0; /* a lost ticket is harmless */
-    tls->cb.on_session_ticket(tls->owner, data.data, data.size);
+    size_t tp_len = tls->peer_tp_len;
+    size_t blob_len = TICKET_HEADER_LEN + tp_len + data.size;
+    uint8_t *blob = malloc(blob_len);
+    if (blob) {
+        memcpy(blob, TICKET_MAGIC, sizeof TICKET_MAGIC);
+        blob[4] = early_data_allowed ? TICKET_FLAG_EARLY_DATA : 0;
+        blob[5] = (uint8_t)(tp_len >> 8);
+        blob[6] = (uint8_t)tp_len;
+        if (tp_len) memcpy(blob + TICKET_HEADER_LEN, tls->peer_tp, tp_len);
+        memcpy(blob + TICKET_HEADER_LEN + tp_len, data.data, data.size);
+        tls->cb.on_session_ticket(tls->owner, blob, blob_len);
+        gnutls_memset(blob, 0, blob_len);
+        free(blob);
+    }
+    gnutls_memset(data.data, 0, data.size);
     gnutls_free(data.data);
     return 0;
 }
@@ -331,6 +431,8 @@ void tern_tls_free(tern_tls *tls)
     if (!tls) return;
     if (tls->session) gnutls_deinit(tls->session);
     free(tls->local_tp);
+    free(tls->peer_tp);
+    free(tls->remembered_tp);
     free(tls->server_name);
     if (tls->resumption) {
         gnutls_memset(tls->resumption, 0, tls->resumption_len); /* holds the resumption secret */
@@ -372,9 +474,26 @@ tern_err tern_tls_set_server_name(tern_tls *tls, const char *name)
 
 tern_err tern_tls_set_resumption(tern_tls *tls, const uint8_t *data, size_t len)
 {
-    if (!tls || tls->started || tls->cfg->role != TERN_TLS_CLIENT || !data || len == 0)
+    if (!tls || tls->started || tls->cfg->role != TERN_TLS_CLIENT || !data || len <= TICKET_HEADER_LEN ||
+        memcmp(data, TICKET_MAGIC, sizeof TICKET_MAGIC) != 0)
         return TERN_ERR_INVALID_ARGUMENT;
-    return replace_bytes(&tls->resumption, &tls->resumption_len, data, len);
+    size_t tp_len = ((size_t)data[5] << 8) | data[6];
+    if (len <= TICKET_HEADER_LEN + tp_len) return TERN_ERR_INVALID_ARGUMENT;
+    tern_err err = replace_bytes(&tls->remembered_tp, &tls->remembered_tp_len, data + TICKET_HEADER_LEN, tp_len);
+    if (err) return err;
+    err = replace_bytes(&tls->resumption, &tls->resumption_len, data + TICKET_HEADER_LEN + tp_len,
+                        len - TICKET_HEADER_LEN - tp_len);
+    if (err) return err;
+    tls->resumption_allows_early_data = (data[4] & TICKET_FLAG_EARLY_DATA) != 0;
+    return TERN_OK;
+}
+
+const uint8_t *tern_tls_remembered_transport_params(const tern_tls *tls, size_t *len)
+{
+    if (len) *len = 0;
+    if (!tls || !tls->resumption) return NULL;
+    if (len) *len = tls->remembered_tp_len;
+    return tls->remembered_tp;
 }
 
 tern_err tern_tls_reject_early_data(tern_tls *tls)
@@ -445,7 +564,8 @@ static tern_err configure_session(tern_tls *tls)
     if (!cfg->insecure_skip_verify) gnutls_session_set_verify_cert(s, name, 0);
     if (tls->resumption && gnutls_session_set_data(s, tls->resumption, tls->resumption_len) < 0)
         return TERN_ERR_INVALID_ARGUMENT;
-    gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST,
+
+    gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_BOTH,
                                        on_gnutls_new_session_ticket);
     return TERN_OK;
 }
@@ -490,7 +610,8 @@ tern_err tern_tls_start(tern_tls *tls)
     if (is_server && !cfg->has_certificate) return TERN_ERR_INVALID_ARGUMENT;
 
     unsigned flags = (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
-    if (cfg->early_data && (is_server ? !tls->reject_early_data : tls->resumption != NULL))
+    if (cfg->early_data &&
+        (is_server ? !tls->reject_early_data : tls->resumption != NULL && tls->resumption_allows_early_data))
         flags |= GNUTLS_ENABLE_EARLY_DATA;
     if (gnutls_init(&tls->session, flags) < 0) {
         tls->session = NULL;

@@ -74,6 +74,7 @@ enum {
     TERN_TLS_ALERT_BAD_CERTIFICATE = 42,
     TERN_TLS_ALERT_CERTIFICATE_EXPIRED = 45,
     TERN_TLS_ALERT_UNKNOWN_CA = 48,
+    TERN_TLS_ALERT_DECODE_ERROR = 50,
     TERN_TLS_ALERT_INTERNAL_ERROR = 80,
     TERN_TLS_ALERT_MISSING_EXTENSION = 109,
     TERN_TLS_ALERT_NO_APPLICATION_PROTOCOL = 120,
@@ -167,8 +168,12 @@ typedef struct tern_tls_callbacks {
     tern_err (*on_peer_transport_params)(void *owner, const uint8_t *data, size_t len);
     /* Optional. The handshake is complete (RFC 9001 §4.1.1). */
     void (*on_handshake_complete)(void *owner);
-    /* Optional, client. A NewSessionTicket arrived: data is a serialized
-     * session to pass to tern_tls_set_resumption in a later connection. */
+    /* Optional, client. A NewSessionTicket arrived: data is an opaque
+     * serialized session (GnuTLS session data plus the server's transport
+     * parameters and whether the ticket allows 0-RTT), secret material to
+     * store with care, to pass to tern_tls_set_resumption later. A
+     * NewSessionTicket whose max_early_data_size is not 0xffffffff fails the
+     * connection with PROTOCOL_VIOLATION (RFC 9001 §4.6.1). */
     void (*on_session_ticket)(void *owner, const uint8_t *data, size_t len);
     /* Optional. One SSLKEYLOGFILE entry: label (e.g. "CLIENT_TRAFFIC_SECRET_0"),
      * the 32-byte ClientHello.random and the secret. Format a line with
@@ -188,8 +193,14 @@ tern_err tern_tls_set_transport_params(tern_tls *tls, const uint8_t *data, size_
 /* Client, before tern_tls_start. */
 tern_err tern_tls_set_server_name(tern_tls *tls, const char *name);
 /* Client, before tern_tls_start: resume the session serialized by
- * on_session_ticket; attempts 0-RTT when the config enables it. */
+ * on_session_ticket; attempts 0-RTT when the config enables it and the
+ * ticket allowed it. TERN_ERR_INVALID_ARGUMENT for a blob not produced by
+ * on_session_ticket. */
 tern_err tern_tls_set_resumption(tern_tls *tls, const uint8_t *data, size_t len);
+/* Client, after tern_tls_set_resumption: the server transport parameters
+ * remembered with the ticket, which 0-RTT must respect (RFC 9000 §7.4.1;
+ * RFC 9001 §4.6.3). NULL when not resuming. */
+const uint8_t *tern_tls_remembered_transport_params(const tern_tls *tls, size_t *len);
 /* Server, before tern_tls_start: refuse 0-RTT on this connection even though
  * the config accepts it (e.g. under load). */
 tern_err tern_tls_reject_early_data(tern_tls *tls);

@@ -396,9 +396,51 @@ static void test_resumption(void **state)
     /* 0-RTT not enabled in the configs. */
     assert_false(tern_tls_early_data_attempted(f->client.tls));
     assert_false(f->client.have_secret[TERN_TLS_LEVEL_EARLY][TERN_TLS_WRITE]);
-    free(ticket);
+    /* The server's transport parameters came back with the ticket. */
+    size_t tp_len = 0;
+    const uint8_t *tp = tern_tls_remembered_transport_params(f->client.tls, &tp_len);
+    assert_non_null(tp);
+    assert_int_equal(tp_len, sizeof SERVER_TP);
+    assert_memory_equal(tp, SERVER_TP, sizeof SERVER_TP);
+    assert_null(tern_tls_remembered_transport_params(f->server.tls, &tp_len));
+    assert_int_equal(tp_len, 0);
 
-    assert_int_equal(tern_tls_set_resumption(f->server.tls, (const uint8_t *)"x", 1), TERN_ERR_INVALID_ARGUMENT);
+    /* Only blobs from on_session_ticket are accepted. */
+    assert_int_equal(tern_tls_set_resumption(f->server.tls, ticket, ticket_len), TERN_ERR_INVALID_ARGUMENT);
+    tern_tls *fresh = NULL;
+    assert_int_equal(tern_tls_new(&fresh, f->client_cfg, &tls_pair_callbacks, &f->client), TERN_OK);
+    assert_int_equal(tern_tls_set_resumption(fresh, ticket + 4, ticket_len - 4), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_tls_set_resumption(fresh, ticket, 9), TERN_ERR_INVALID_ARGUMENT);
+    tern_tls_free(fresh);
+    free(ticket);
+}
+
+/* Crafted NewSessionTickets (RFC 8446 §4.6.1) fed to a connected client. */
+static void test_bad_new_session_ticket(void **state)
+{
+    fixture *f = *state;
+    /* RFC 9001 §4.6.1: max_early_data_size must be 0xffffffff. */
+    const uint8_t limited[] = {
+        4, 0, 0, 25,                    /* NewSessionTicket, 25 bytes */
+        0, 0, 0x0e, 0x10,               /* lifetime 3600 s */
+        1, 2, 3, 4,                     /* age_add */
+        1, 0,                           /* nonce */
+        0, 3, 't', 'k', 't',            /* ticket */
+        0, 8, 0, 42, 0, 4, 0, 0, 0x40, 0, /* early_data, 16384 */
+    };
+    run_pair(f, NULL, 0, SIZE_MAX);
+    assert_handshake_ok(f);
+    assert_int_equal(tern_tls_provide_data(f->client.tls, TERN_TLS_LEVEL_APPLICATION, limited, sizeof limited),
+                     TERN_PROTOCOL_VIOLATION);
+    assert_int_equal(f->client.alerts, 0);
+
+    const uint8_t truncated[] = {4, 0, 0, 9, 0, 0, 0x0e, 0x10, 1, 2, 3, 4, 5};
+    run_pair(f, NULL, 0, SIZE_MAX);
+    assert_handshake_ok(f);
+    int tickets = f->client.tickets;
+    assert_int_equal(tern_tls_provide_data(f->client.tls, TERN_TLS_LEVEL_APPLICATION, truncated, sizeof truncated),
+                     TERN_CRYPTO_ERROR_BASE + TERN_TLS_ALERT_DECODE_ERROR);
+    assert_int_equal(f->client.tickets, tickets);
 }
 
 static void test_early_data_accepted(void **state)
@@ -465,6 +507,26 @@ static void test_early_data_rejected(void **state)
     free(ticket);
 }
 
+/* RFC 8446 §4.2.10: a ticket issued without early_data permission must not
+ * lead the client to attempt 0-RTT. */
+static void test_early_data_needs_ticket_permission(void **state)
+{
+    fixture *f = *state;
+    size_t ticket_len = 0;
+    uint8_t *ticket = obtain_ticket(f, &ticket_len); /* server: 0-RTT off */
+    tern_tls_config_enable_early_data(f->client_cfg, true);
+    tern_tls_config_enable_early_data(f->server_cfg, true);
+    start_pair(f, ticket, ticket_len);
+    assert_false(tern_tls_early_data_attempted(f->client.tls));
+    assert_false(f->client.have_secret[TERN_TLS_LEVEL_EARLY][TERN_TLS_WRITE]);
+    tls_pair_pump(&f->client, &f->server, SIZE_MAX);
+    assert_handshake_ok(f);
+    assert_true(tern_tls_is_resumed(f->client.tls));
+    assert_false(tern_tls_early_data_accepted(f->client.tls));
+    assert_false(tern_tls_early_data_accepted(f->server.tls));
+    free(ticket);
+}
+
 /* RFC 9001 §9.2 / RFC 8446 §8.2: the same ClientHello replayed to a second
  * server connection must not get its 0-RTT accepted again. */
 static void test_early_data_replay_rejected(void **state)
@@ -493,6 +555,11 @@ static void test_early_data_replay_rejected(void **state)
     assert_false(tern_tls_early_data_accepted(replayed.tls));
     tern_tls_free(replayed.tls);
     free(hello);
+
+    /* A fresh ClientHello with the same ticket is not a replay. */
+    run_pair(f, ticket, ticket_len, SIZE_MAX);
+    assert_handshake_ok(f);
+    assert_true(tern_tls_early_data_accepted(f->server.tls));
     free(ticket);
 }
 
@@ -606,9 +673,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transport_params_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_post_handshake_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resumption, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_new_session_ticket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_data_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_data_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_data_replay_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_data_needs_ticket_permission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_ticket_key, setup, teardown),
         cmocka_unit_test(test_keylog_format),
         cmocka_unit_test(test_cert_generate),

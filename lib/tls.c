@@ -55,9 +55,6 @@ struct tern_tls {
     uint8_t app_header[HANDSHAKE_HEADER_LEN];
     size_t app_header_len;
     size_t app_body_left;
-    /* Client: 1-RTT CRYPTO data that arrived before handshake completion. */
-    uint8_t *pending_app;
-    size_t pending_app_len;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -438,7 +435,6 @@ void tern_tls_free(tern_tls *tls)
         gnutls_memset(tls->resumption, 0, tls->resumption_len); /* holds the resumption secret */
         free(tls->resumption);
     }
-    free(tls->pending_app);
     free(tls);
 }
 
@@ -572,20 +568,10 @@ static tern_err configure_session(tern_tls *tls)
 
 /* ---- driving the handshake --------------------------------------------- */
 
-static tern_err feed_application_data(tern_tls *tls, const uint8_t *data, size_t len);
-
 static void handshake_completed(tern_tls *tls)
 {
     tls->complete = true;
     if (tls->cb.on_handshake_complete) tls->cb.on_handshake_complete(tls->owner);
-    if (!tls->error && tls->pending_app) {
-        uint8_t *pending = tls->pending_app;
-        size_t pending_len = tls->pending_app_len;
-        tls->pending_app = NULL;
-        tls->pending_app_len = 0;
-        feed_application_data(tls, pending, pending_len);
-        free(pending);
-    }
 }
 
 static tern_err drive_handshake(tern_tls *tls)
@@ -681,22 +667,11 @@ tern_err tern_tls_provide_data(tern_tls *tls, tern_tls_level level, const uint8_
     }
     if (level == TERN_TLS_LEVEL_APPLICATION) {
         if (tls->complete) return feed_application_data(tls, data, len);
-        if (tls->cfg->role == TERN_TLS_SERVER) {
-            application_messages_allowed(tls, data, len); /* always fails */
-            return tls->error;
-        }
-        /* A NewSessionTicket overtook the server's Finished (reordering):
-         * keep it until the handshake completes. */
-        if (tls->pending_app_len + len > 1u << 20) {
-            tls_fail(tls, TERN_CRYPTO_BUFFER_EXCEEDED, "too much early 1-RTT CRYPTO data");
-            return tls->error;
-        }
-        uint8_t *grown = realloc(tls->pending_app, tls->pending_app_len + len);
-        if (!grown) return TERN_ERR_NOMEM;
-        memcpy(grown + tls->pending_app_len, data, len);
-        tls->pending_app = grown;
-        tls->pending_app_len += len;
-        return TERN_OK;
+        /* 1-RTT read keys appear inside the very call that completes the
+         * handshake, and the server sends tickets only after it completed,
+         * so nothing legitimate can come earlier. */
+        tls_fail_alert(tls, TERN_TLS_ALERT_UNEXPECTED_MESSAGE, "1-RTT CRYPTO data before handshake completion");
+        return tls->error;
     }
     if (tls->complete) {
         /* Both peers' Initial and Handshake flights end before completion. */

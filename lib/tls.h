@@ -206,11 +206,14 @@ const uint8_t *tern_tls_remembered_transport_params(const tern_tls *tls, size_t 
 tern_err tern_tls_reject_early_data(tern_tls *tls);
 
 tern_err tern_tls_start(tern_tls *tls);
-/* In-order CRYPTO stream bytes received at a level. Data at the application
- * level that arrives before the handshake completes is held back and
- * processed at completion. */
+/* In-order CRYPTO stream bytes received at a level. After completion only
+ * the 1-RTT level may carry data, and only NewSessionTicket to a client
+ * (RFC 9001 §6: KeyUpdate is a connection error 0x10a); anything else is
+ * unexpected_message. CRYPTO data at the 0-RTT level is
+ * PROTOCOL_VIOLATION (RFC 9000 §12.4). */
 tern_err tern_tls_provide_data(tern_tls *tls, tern_tls_level level, const uint8_t *data, size_t len);
 
+/* True once the handshake completed, false again after any failure. */
 bool tern_tls_handshake_complete(const tern_tls *tls);
 /* Negotiated ALPN protocol (not NUL-terminated), or NULL before it is known. */
 const uint8_t *tern_tls_alpn(const tern_tls *tls, size_t *len);

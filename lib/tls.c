@@ -522,7 +522,9 @@ static tern_err configure_session(tern_tls *tls)
     gnutls_handshake_set_secret_function(s, on_gnutls_secret);
     gnutls_handshake_set_read_function(s, on_gnutls_handshake_out);
     gnutls_alert_set_read_function(s, on_gnutls_alert_out);
-    if (tls->cb.keylog) gnutls_session_set_keylog_function(s, on_gnutls_keylog);
+    /* Always replaced: GnuTLS's default keylog hook writes to the file named
+     * by $SSLKEYLOGFILE, and this library does no file I/O per connection. */
+    gnutls_session_set_keylog_function(s, on_gnutls_keylog);
 
     gnutls_transport_set_ptr(s, tls);
     gnutls_transport_set_push_function(s, transport_push_forbidden);

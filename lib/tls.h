@@ -26,6 +26,9 @@
  * returned unchanged, without an alert. After a failure the session stays
  * failed: every further call returns the same error.
  *
+ * Callbacks fire from inside tern_tls_start / tern_tls_provide_data; they
+ * must not call back into the same session (getters excepted).
+ *
  * Not thread-safe: a config may be shared by many sessions, but all of them
  * must be driven from one thread (the server's anti-replay store in the
  * config is mutated during handshakes). */

@@ -169,7 +169,6 @@ tern_err tern_tls_config_set_ca_file(tern_tls_config *cfg, const char *path)
     /* Returns the number of certificates loaded. */
     int ret = gnutls_certificate_set_x509_trust_file(cfg->credentials, path, GNUTLS_X509_FMT_PEM);
     if (ret <= 0) return TERN_ERR_CRYPTO_BACKEND;
-    cfg->has_trust = true;
     return TERN_OK;
 }
 
@@ -179,7 +178,6 @@ tern_err tern_tls_config_add_ca_pem(tern_tls_config *cfg, const char *pem, size_
     const gnutls_datum_t datum = {(unsigned char *)pem, (unsigned)len};
     int ret = gnutls_certificate_set_x509_trust_mem(cfg->credentials, &datum, GNUTLS_X509_FMT_PEM);
     if (ret <= 0) return TERN_ERR_CRYPTO_BACKEND;
-    cfg->has_trust = true;
     return TERN_OK;
 }
 
@@ -188,7 +186,6 @@ tern_err tern_tls_config_use_system_trust(tern_tls_config *cfg)
     if (!cfg) return TERN_ERR_INVALID_ARGUMENT;
     int ret = gnutls_certificate_set_x509_system_trust(cfg->credentials);
     if (ret < 0) return TERN_ERR_CRYPTO_BACKEND;
-    cfg->has_trust = true;
     return TERN_OK;
 }
 

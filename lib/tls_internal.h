@@ -28,7 +28,6 @@ struct tern_tls_config {
     tern_tls_role role;
     gnutls_certificate_credentials_t credentials;
     bool has_certificate;
-    bool has_trust; /* some trust anchor was loaded */
     bool insecure_skip_verify;
     bool early_data;
 

@@ -7,6 +7,8 @@
 /* RFC 9438 §5.1 C and §4.6 beta_cubic. */
 #define CUBIC_C 0.4
 #define CUBIC_BETA 0.7
+#define CUBIC_BETA_NUM 7
+#define CUBIC_BETA_DEN 10
 /* §4.3: alpha_cubic = 3 * (1 - beta) / (1 + beta), the Reno-friendly
  * additive increase that matches Reno's average rate with beta 0.7. */
 #define CUBIC_ALPHA (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
@@ -217,8 +219,9 @@ static void cubic_on_congestion_event(tern_cc *cc, tern_time now)
     else
         cu->w_max = cwnd;
     cu->cwnd_prior = cwnd;
-    /* §4.6 multiplicative decrease. */
-    cc->ssthresh = (uint64_t)(cwnd * CUBIC_BETA);
+    /* §4.6 multiplicative decrease, in integers so that 0.7 * cwnd is not
+     * rounded down by binary floating point. */
+    cc->ssthresh = tern_mul_div_u64(cc->congestion_window, CUBIC_BETA_NUM, CUBIC_BETA_DEN);
     cc->congestion_window = cc->ssthresh;
     cu->epoch_started = false;
     cu->fraction = 0;

@@ -1,0 +1,92 @@
+/* Pacer, RFC 9002 §7.7. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pacer.h"
+
+#define MS TERN_MS
+
+static void test_rate(void **state)
+{
+    (void)state;
+    /* 1.25 * 12000 bytes / 100 ms = 150000 bytes/s. */
+    assert_true(tern_pacer_rate(12000, MS(100)) == 150000);
+    assert_true(tern_pacer_rate(1200000, TERN_SEC(1)) == 1500000);
+}
+
+static void test_burst_then_paced(void **state)
+{
+    (void)state;
+    tern_pacer p;
+    tern_pacer_init(&p, 1200, 0);
+    const uint64_t cwnd = 12000;
+    const tern_time srtt = MS(100), t0 = TERN_SEC(5);
+    /* A full bucket lets a GSO batch of 10 datagrams out at once. */
+    for (int i = 0; i < 10; i++) {
+        assert_true(tern_pacer_next_send_time(&p, t0, 1200, cwnd, srtt) == t0);
+        tern_pacer_on_sent(&p, t0, 1200, cwnd, srtt);
+    }
+    /* The 11th waits one interval: 1200 * 100 ms / (1.25 * 12000) = 8 ms. */
+    tern_time next = tern_pacer_next_send_time(&p, t0, 1200, cwnd, srtt);
+    assert_true(next == t0 + MS(8));
+    /* Halfway through the interval it is still 8 ms after t0. */
+    assert_true(tern_pacer_next_send_time(&p, t0 + MS(4), 1200, cwnd, srtt) == t0 + MS(8));
+    assert_true(tern_pacer_next_send_time(&p, next, 1200, cwnd, srtt) == next);
+    tern_pacer_on_sent(&p, next, 1200, cwnd, srtt);
+    /* Steady state: one datagram every 8 ms. */
+    tern_time t = next;
+    for (int i = 0; i < 50; i++) {
+        tern_time n = tern_pacer_next_send_time(&p, t, 1200, cwnd, srtt);
+        assert_true(n == t + MS(8));
+        t = n;
+        tern_pacer_on_sent(&p, t, 1200, cwnd, srtt);
+    }
+}
+
+static void test_idle_refill_capped_at_burst(void **state)
+{
+    (void)state;
+    tern_pacer p;
+    tern_pacer_init(&p, 1200, 4);
+    const uint64_t cwnd = 120000;
+    const tern_time srtt = MS(100);
+    for (int i = 0; i < 4; i++)
+        tern_pacer_on_sent(&p, 0, 1200, cwnd, srtt);
+    assert_true(tern_pacer_next_send_time(&p, 0, 1200, cwnd, srtt) > 0);
+    /* After a long idle period only the burst (4 datagrams) is allowed. */
+    tern_time later = TERN_SEC(10);
+    for (int i = 0; i < 4; i++) {
+        assert_true(tern_pacer_next_send_time(&p, later, 1200, cwnd, srtt) == later);
+        tern_pacer_on_sent(&p, later, 1200, cwnd, srtt);
+    }
+    assert_true(tern_pacer_next_send_time(&p, later, 1200, cwnd, srtt) > later);
+}
+
+static void test_rate_follows_window(void **state)
+{
+    (void)state;
+    tern_pacer p;
+    tern_pacer_init(&p, 1200, 1);
+    tern_pacer_on_sent(&p, 0, 1200, 24000, MS(100));
+    /* Twice the window, half the interval: 4 ms. */
+    assert_true(tern_pacer_next_send_time(&p, 0, 1200, 24000, MS(100)) == MS(4));
+    /* No RTT or window known: no pacing. */
+    assert_true(tern_pacer_next_send_time(&p, 7, 1200, 0, MS(100)) == 7);
+    assert_true(tern_pacer_next_send_time(&p, 7, 1200, 24000, 0) == 7);
+    tern_pacer_reset(&p);
+    assert_true(tern_pacer_next_send_time(&p, 0, 1200, 24000, MS(100)) == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_burst_then_paced),
+        cmocka_unit_test(test_idle_refill_capped_at_burst),
+        cmocka_unit_test(test_rate_follows_window),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

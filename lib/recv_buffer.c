@@ -36,11 +36,21 @@ static tern_err store_gaps(tern_recv_buffer *rb, uint64_t offset, const uint8_t 
     return TERN_OK;
 }
 
+/* Would [start, end) become a range of its own (touching no existing one)? */
+static bool opens_new_range(const tern_recv_buffer *rb, uint64_t start, uint64_t end)
+{
+    const tern_byte_ranges *got = &rb->received;
+    size_t i = tern_byte_ranges_first_ending_after(got, start ? start - 1 : 0);
+    return i == got->count || got->ranges[i].start > end;
+}
+
 tern_err tern_recv_buffer_write(tern_recv_buffer *rb, uint64_t offset, const uint8_t *data, size_t len)
 {
     uint64_t start = offset, end = offset + len;
     if (start < rb->read_offset) start = rb->read_offset; /* already consumed */
     if (start >= end) return TERN_OK;
+    if (rb->received.count >= TERN_RECV_BUFFER_MAX_RANGES && opens_new_range(rb, start, end))
+        return TERN_ERR_NOMEM;
     tern_err err = store_gaps(rb, offset, data, start, end);
     if (err) return err;
     /* Recording after storing: a failure above leaves nothing claimed. */

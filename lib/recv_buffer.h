@@ -18,6 +18,12 @@
 #include "stream_storage.h"
 #include "tern/error.h"
 
+/* Most separate received ranges (holes) kept at once. A peer spraying
+ * one-byte pieces across its window would otherwise make us store a range
+ * per byte pair (memory several times the window). Honest peers need one
+ * range per lost or reordered packet still outstanding in the window. */
+#define TERN_RECV_BUFFER_MAX_RANGES 16384
+
 typedef struct tern_recv_buffer {
     tern_chunk_store store;
     tern_byte_ranges received; /* ranges received; the first one covers the read offset once readable */
@@ -29,7 +35,10 @@ void tern_recv_buffer_free(tern_recv_buffer *rb);
 
 /* Stores data[0..len) found at stream offset `offset`. Bytes below the read
  * offset or already received are ignored. Errors: TERN_ERR_NOMEM (then the
- * piece may be partially stored; writing it again later is harmless). */
+ * piece may be partially stored; writing it again later is harmless), also
+ * when the piece would open a range beyond TERN_RECV_BUFFER_MAX_RANGES
+ * (nothing stored; the engine should close with INTERNAL_ERROR rather than
+ * drop data it will acknowledge). */
 tern_err tern_recv_buffer_write(tern_recv_buffer *rb, uint64_t offset, const uint8_t *data, size_t len);
 
 /* Bytes readable now: contiguous data starting at the read offset. */

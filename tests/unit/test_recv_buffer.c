@@ -180,6 +180,29 @@ static void test_memory_only_where_data_landed(void **state)
     tern_recv_buffer_free(&rb);
 }
 
+static void test_fragmentation_bounded(void **state)
+{
+    (void)state;
+    tern_recv_buffer rb;
+    tern_recv_buffer_init(&rb);
+    uint8_t byte = 1;
+    /* one byte every other byte: a new range each time */
+    for (uint64_t i = 0; i < TERN_RECV_BUFFER_MAX_RANGES; i++)
+        assert_int_equal(tern_recv_buffer_write(&rb, 2 * i + 1, &byte, 1), TERN_OK);
+    assert_int_equal(rb.received.count, TERN_RECV_BUFFER_MAX_RANGES);
+    uint64_t beyond = 2 * (uint64_t)TERN_RECV_BUFFER_MAX_RANGES + 10;
+    assert_int_equal(tern_recv_buffer_write(&rb, beyond, &byte, 1), TERN_ERR_NOMEM);
+    /* pieces that extend or fill existing ranges are still accepted */
+    assert_int_equal(tern_recv_buffer_write(&rb, 2 * (uint64_t)TERN_RECV_BUFFER_MAX_RANGES, &byte, 1), TERN_OK);
+    assert_int_equal(tern_recv_buffer_write(&rb, 0, &byte, 1), TERN_OK);
+    assert_int_equal(tern_recv_buffer_readable(&rb), 2);
+    assert_int_equal(tern_recv_buffer_write(&rb, beyond, &byte, 1), TERN_ERR_NOMEM);
+    assert_int_equal(tern_recv_buffer_write(&rb, 2, &byte, 1), TERN_OK); /* joins two ranges */
+    assert_int_equal(tern_recv_buffer_readable(&rb), 4);
+    assert_int_equal(tern_recv_buffer_write(&rb, beyond, &byte, 1), TERN_OK); /* room again */
+    tern_recv_buffer_free(&rb);
+}
+
 /* xorshift64*: deterministic, so failures reproduce. */
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -272,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_data_below_read_offset_ignored),
         cmocka_unit_test(test_peek_consume_across_chunks),
         cmocka_unit_test(test_memory_only_where_data_landed),
+        cmocka_unit_test(test_fragmentation_bounded),
         cmocka_unit_test(test_random_1mb_reassembly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -250,7 +250,8 @@ tern_err tern_frame_decode(const tern_frame_config *cfg, const uint8_t *in, size
     /* §12.4: frame types must use the shortest encoding. */
     if ((size_t)(r.pos - in) != tern_varint_size(type)) return TERN_PROTOCOL_VIOLATION;
     memset(frame, 0, sizeof(*frame));
-    frame->type = (tern_frame_type)(type <= TERN_FRAME_HANDSHAKE_DONE ? type : TERN_FRAME_PADDING);
+    /* RFC 9000 types are their own tags; decode_body sets STREAM and SAA. */
+    if (type <= TERN_FRAME_HANDSHAKE_DONE) frame->type = (tern_frame_type)type;
     tern_err err = decode_body(cfg, &r, type, frame);
     if (err != TERN_OK) return err;
     *consumed = (size_t)(r.pos - in);

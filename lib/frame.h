@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "packet_header.h"
+#include "ack_range.h"
 #include "tern/error.h"
 #include "tern/types.h"
 
@@ -229,16 +230,6 @@ size_t tern_frame_size(const tern_frame_config *cfg, const tern_frame *frame);
 
 /* n PADDING bytes. */
 size_t tern_frame_encode_padding(uint8_t *out, size_t cap, size_t n);
-
-/* An acknowledged interval, for the ACK encoder. */
-typedef struct tern_ack_range {
-    uint64_t smallest;
-    uint64_t largest;
-} tern_ack_range;
-
-typedef struct tern_ecn_counts {
-    uint64_t ect0, ect1, ecn_ce;
-} tern_ecn_counts;
 
 /* Encodes an ACK (ecn NULL) or ACK_ECN frame from ranges sorted largest
  * first, disjoint and not adjacent. When not all ranges fit, encodes as many

@@ -264,7 +264,7 @@ size_t tern_frame_encode_ack(uint8_t *out, size_t cap, const tern_ack_range *ran
     if (range_count == 0 || !ack_ranges_ordered(ranges, range_count)) return 0;
     size_t fixed = 1 + tern_varint_size(ranges[0].largest) + tern_varint_size(ack_delay) +
                    tern_varint_size(ranges[0].largest - ranges[0].smallest);
-    if (ecn) fixed += tern_varint_size(ecn->ect0) + tern_varint_size(ecn->ect1) + tern_varint_size(ecn->ecn_ce);
+    if (ecn) fixed += tern_varint_size(ecn->ect0) + tern_varint_size(ecn->ect1) + tern_varint_size(ecn->ce);
     if (tern_varint_size(ack_delay) == 0) return 0;
     /* Take ranges while they fit; the size only grows with their number. */
     size_t pairs_size = 0;
@@ -289,7 +289,7 @@ size_t tern_frame_encode_ack(uint8_t *out, size_t cap, const tern_ack_range *ran
     if (ecn) {
         put_varint(&w, ecn->ect0);
         put_varint(&w, ecn->ect1);
-        put_varint(&w, ecn->ecn_ce);
+        put_varint(&w, ecn->ce);
     }
     if (!w.ok) return 0;
     if (ranges_encoded) *ranges_encoded = n;

@@ -30,6 +30,7 @@
 #include "pacer.h"
 #include "rtt.h"
 #include "sent_packets.h"
+#include "ack_range.h"
 #include "tern/error.h"
 #include "tern/types.h"
 
@@ -97,17 +98,6 @@ typedef struct tern_recovery_config {
 
 /* Client, max_ack_delay 25 ms, 2 probes, threshold 3, 333 ms. */
 void tern_recovery_config_init(tern_recovery_config *cfg, bool is_server);
-
-/* One ACK range, smallest <= largest; ranges are passed largest first and
- * do not overlap (the order of an ACK frame, RFC 9000 §19.3.1). */
-typedef struct tern_ack_range {
-    uint64_t smallest;
-    uint64_t largest;
-} tern_ack_range;
-
-typedef struct tern_ecn_counts {
-    uint64_t ect0, ect1, ce;
-} tern_ecn_counts;
 
 /* What an ACK did (for the caller's qlog and decisions). */
 typedef struct tern_ack_result {

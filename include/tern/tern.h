@@ -210,18 +210,18 @@ void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 
 /* Opens a local stream; TERN_STREAM_LIMIT_ERROR when the peer's MAX_STREAMS
  * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE). */
-tern_err tern_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id);
+tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id);
 /* Queues data (copied); returns bytes accepted (fewer than len when the
  * send buffer is full: wait for TERN_EVENT_STREAM_WRITABLE). fin ends the
  * stream after the accepted bytes when all of len was accepted. */
-size_t tern_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
+size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                          tern_err *err);
 /* Reads in-order data; *fin is set once all data up to the final size has
  * been read. Returns bytes read. */
-size_t tern_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
+size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
                         tern_err *err);
-tern_err tern_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
-tern_err tern_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 
 #ifdef __cplusplus
 }

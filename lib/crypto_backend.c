@@ -40,6 +40,11 @@ const tern_crypto_backend *tern_crypto_backend_default(void)
     return TERN_DEFAULT_BACKEND;
 }
 
+const tern_crypto_backend *tern_crypto_backend_for_alg(tern_aead_alg alg)
+{
+    return alg == TERN_AEAD_CHACHA20_POLY1305 ? &tern_crypto_backend_openssl : &tern_crypto_backend_gnutls;
+}
+
 const tern_crypto_backend *tern_crypto_backend_by_name(const char *name)
 {
     if (name == NULL)

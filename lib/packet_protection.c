@@ -205,10 +205,12 @@ tern_err tern_pp_init(tern_packet_protection *pp, const tern_crypto_backend *bac
     if (pp == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
     memset(pp, 0, sizeof *pp);
-    if (backend == NULL || secret == NULL)
+    if (secret == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
     if (!aead_alg_valid(alg))
         return TERN_ERR_UNSUPPORTED;
+    if (backend == NULL)
+        backend = tern_crypto_backend_for_alg(alg);
     /* TLS 1.3 traffic secrets have the length of the suite's hash. */
     if (secret_len != tern_hash_len(tern_aead_hash(alg)))
         return TERN_ERR_INVALID_ARGUMENT;
@@ -229,6 +231,8 @@ tern_err tern_pp_init_initial(tern_packet_protection *pp, const tern_crypto_back
     if (pp == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
     memset(pp, 0, sizeof *pp);
+    if (backend == NULL)
+        backend = tern_crypto_backend_for_alg(TERN_AEAD_AES_128_GCM);
     err = tern_initial_secrets(backend, dcid, dcid_len, client_secret, server_secret);
     if (err == TERN_OK)
         /* RFC 9001 §5.2: Initial packets use AEAD_AES_128_GCM. */

@@ -88,11 +88,13 @@ typedef struct tern_packet_protection {
 } tern_packet_protection;
 
 /* Installs keys derived from a traffic secret (as TLS hands it over) for the
- * AEAD alg. On failure pp is left cleared. */
+ * AEAD alg. backend NULL picks the fastest backend for alg
+ * (tern_crypto_backend_for_alg). On failure pp is left cleared. */
 tern_err tern_pp_init(tern_packet_protection *pp, const tern_crypto_backend *backend,
                       tern_aead_alg alg, const uint8_t *secret, size_t secret_len);
 
-/* Installs the Initial keys (AES-128-GCM, RFC 9001 §5.2) of one side for the
+/* backend NULL: as tern_pp_init.
+ * Installs the Initial keys (AES-128-GCM, RFC 9001 §5.2) of one side for the
  * given client-chosen DCID. is_client_keys selects the client's keys (to seal
  * as a client or open as a server) or the server's. */
 tern_err tern_pp_init_initial(tern_packet_protection *pp, const tern_crypto_backend *backend,

@@ -324,7 +324,12 @@ static size_t plan_slices(const io_udp_socket *sock, const io_datagram *datagram
         if (d->segment_size != 0 && d->segment_size < remaining) {
             /* UDP_SEGMENT takes a 16-bit size; anything larger is a single datagram anyway. */
             if (sock->gso_enabled && d->segment_size <= UINT16_MAX) {
-                size_t chunk = d->segment_size * IO_UDP_GSO_MAX_SEGMENTS;
+                size_t segments = IO_UDP_GSO_MAX_BYTES / d->segment_size;
+                if (segments > IO_UDP_GSO_MAX_SEGMENTS)
+                    segments = IO_UDP_GSO_MAX_SEGMENTS;
+                if (segments == 0)
+                    segments = 1;
+                size_t chunk = d->segment_size * segments;
                 slice->len = remaining < chunk ? remaining : chunk;
                 if (slice->len > d->segment_size)
                     slice->gso_size = d->segment_size;

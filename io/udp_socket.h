@@ -16,8 +16,12 @@
 /* Most datagrams one io_udp_recv or one sendmmsg call handles. */
 #define IO_UDP_BATCH_MAX 64
 /* The kernel rejects GSO sends of more segments than this (UDP_MAX_SEGMENTS
- * was 64 until Linux 6.x raised it); longer batches are cut into chunks. */
+ * was 64 until Linux 6.x raised it); longer batches are cut into chunks,
+ * also at IO_UDP_GSO_MAX_BYTES. */
 #define IO_UDP_GSO_MAX_SEGMENTS 64
+/* A GSO send is one IP packet until the device splits it, so its payload
+ * obeys the 65535-byte IP length limit minus the IPv4 and UDP headers. */
+#define IO_UDP_GSO_MAX_BYTES 65507
 /* A receive slot this large can hold any UDP payload, hence any GRO batch. */
 #define IO_UDP_GRO_SLOT_SIZE 65536
 /* Default socket buffer size requested at open (both directions). */

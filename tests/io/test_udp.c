@@ -321,6 +321,21 @@ static void test_gso_long_batch_is_chunked(void **state)
     io_udp_close(&receiver);
 }
 
+static void test_gso_batch_over_64k_is_chunked(void **state)
+{
+    io_udp_socket sender, receiver;
+    open_or_skip(&receiver, io_addr_v4(127, 0, 0, 1, 0), NULL);
+    open_or_skip(&sender, io_addr_v4(127, 0, 0, 1, 0), NULL);
+    /* 64 * 1200 bytes exceed one IP packet: must go as two GSO sends. */
+    size_t messages = gso_exchange(*state, &sender, &receiver, 64, 1200);
+    if (receiver.gro_enabled && sender.gso_enabled)
+        assert_int_equal(messages, 2);
+    assert_int_equal(sender.send_dropped, 0);
+    assert_true(sender.gso_enabled || !receiver.gro_enabled);
+    io_udp_close(&sender);
+    io_udp_close(&receiver);
+}
+
 static void test_oversized_datagram_is_dropped_alone(void **state)
 {
     fixture *f = *state;
@@ -406,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_gso_disabled_splits),
         cmocka_unit_test(test_gso_refused_at_run_time),
         cmocka_unit_test(test_gso_long_batch_is_chunked),
+        cmocka_unit_test(test_gso_batch_over_64k_is_chunked),
         cmocka_unit_test(test_oversized_datagram_is_dropped_alone),
         cmocka_unit_test(test_truncated_datagram_is_skipped),
         cmocka_unit_test(test_recv_when_empty),

@@ -315,6 +315,9 @@ static size_t plan_slices(const io_udp_socket *sock, const io_datagram *datagram
     size_t planned = 0;
     while (entry < count && planned < IO_UDP_BATCH_MAX) {
         const io_datagram *d = &datagrams[entry];
+        /* A foreign-family entry ends the plan; io_udp_send drops it as head. */
+        if (d->remote.family != sock->bound.family && planned > 0)
+            break;
         size_t remaining = d->len - offset;
         send_slice *slice = &slices[planned++];
         slice->entry = entry;
@@ -357,6 +360,15 @@ int io_udp_send(io_udp_socket *sock, io_datagram *datagrams, size_t count)
     size_t entry = 0, offset = 0;
 
     while (entry < count) {
+        if (datagrams[entry].remote.family != sock->bound.family) {
+            /* Caught here because the kernel's EINVAL for it would look
+             * like a GSO refusal. */
+            sock->send_dropped++;
+            sock->last_send_error = EAFNOSUPPORT;
+            entry++;
+            offset = 0;
+            continue;
+        }
         size_t planned = plan_slices(sock, datagrams, count, entry, offset, space.slices);
         for (size_t i = 0; i < planned; i++)
             build_message(sock, &datagrams[space.slices[i].entry], &space.slices[i], &space, i);

@@ -360,6 +360,30 @@ static void test_oversized_datagram_is_dropped_alone(void **state)
     io_udp_close(&receiver);
 }
 
+static void test_wrong_family_is_dropped_alone(void **state)
+{
+    fixture *f = *state;
+    io_udp_socket sender, receiver;
+    open_or_skip(&receiver, io_addr_v4(127, 0, 0, 1, 0), NULL);
+    open_or_skip(&sender, io_addr_v4(127, 0, 0, 1, 0), NULL);
+    uint8_t payload[2400] = {0};
+    io_datagram datagrams[3] = {
+        {.remote = receiver.bound, .data = payload, .len = 5},
+        {.remote = io_addr_v6_loopback(receiver.bound.port), .data = payload, .len = 2400, .segment_size = 1200},
+        {.remote = receiver.bound, .data = payload, .len = 2400, .segment_size = 1200},
+    };
+    bool gso_before = sender.gso_enabled;
+    assert_int_equal(io_udp_send(&sender, datagrams, 3), 3);
+    assert_int_equal(sender.send_dropped, 1);
+    assert_int_equal(sender.last_send_error, EAFNOSUPPORT);
+    receive(f, &receiver, 3);
+    assert_int_equal(f->got_count, 3);
+    /* The dropped GSO entry was not mistaken for a GSO refusal. */
+    assert_int_equal(sender.gso_enabled, gso_before);
+    io_udp_close(&sender);
+    io_udp_close(&receiver);
+}
+
 static void test_truncated_datagram_is_skipped(void **state)
 {
     (void)state;
@@ -423,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_gso_long_batch_is_chunked),
         cmocka_unit_test(test_gso_batch_over_64k_is_chunked),
         cmocka_unit_test(test_oversized_datagram_is_dropped_alone),
+        cmocka_unit_test(test_wrong_family_is_dropped_alone),
         cmocka_unit_test(test_truncated_datagram_is_skipped),
         cmocka_unit_test(test_recv_when_empty),
     };

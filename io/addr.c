@@ -1,0 +1,186 @@
+#define _GNU_SOURCE
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+socklen_t io_addr_to_sockaddr(const tern_addr *addr, struct sockaddr_storage *storage)
+{
+    memset(storage, 0, sizeof(*storage));
+    if (addr->family == TERN_AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)storage;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(addr->port);
+        memcpy(&sin->sin_addr, addr->ip, 4);
+        return sizeof(*sin);
+    }
+    if (addr->family == TERN_AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)storage;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(addr->port);
+        memcpy(&sin6->sin6_addr, addr->ip, 16);
+        return sizeof(*sin6);
+    }
+    return 0;
+}
+
+bool io_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, tern_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        out->family = TERN_AF_INET;
+        out->port = ntohs(sin->sin_port);
+        memcpy(out->ip, &sin->sin_addr, 4);
+        return true;
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        out->family = TERN_AF_INET6;
+        out->port = ntohs(sin6->sin6_port);
+        memcpy(out->ip, &sin6->sin6_addr, 16);
+        return true;
+    }
+    return false;
+}
+
+static bool parse_port(const char *text, uint16_t *port)
+{
+    if (*text == '\0' || strlen(text) > 5)
+        return false;
+    unsigned long value = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        value = value * 10 + (unsigned long)(*p - '0');
+    }
+    if (value > 65535)
+        return false;
+    *port = (uint16_t)value;
+    return true;
+}
+
+static int resolve_host(const char *host, uint16_t port, tern_addr *out)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    memset(out, 0, sizeof(*out));
+    out->port = port;
+    if (inet_pton(AF_INET, host, &v4) == 1) {
+        out->family = TERN_AF_INET;
+        memcpy(out->ip, &v4, 4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6) == 1) {
+        out->family = TERN_AF_INET6;
+        memcpy(out->ip, &v6, 16);
+        return 0;
+    }
+    /* Not a literal: ask the resolver, which consults /etc/hosts first. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *results = NULL;
+    char service[8];
+    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    if (getaddrinfo(host, service, &hints, &results) != 0 || results == NULL)
+        return -ENOENT;
+    bool found = io_addr_from_sockaddr(results->ai_addr, results->ai_addrlen, out);
+    freeaddrinfo(results);
+    return found ? 0 : -ENOENT;
+}
+
+int io_addr_parse(const char *text, tern_addr *out)
+{
+    char host[256];
+    const char *port_text;
+    memset(out, 0, sizeof(*out));
+    if (text == NULL)
+        return -EINVAL;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(host) || close == text + 1)
+            return -EINVAL;
+        memcpy(host, text + 1, (size_t)(close - text - 1));
+        host[close - text - 1] = '\0';
+        port_text = close + 2;
+        struct in6_addr v6;
+        /* Brackets are for IPv6 literals only: "[1.2.3.4]" or "[name]" is a typo. */
+        if (inet_pton(AF_INET6, host, &v6) != 1)
+            return -EINVAL;
+    } else {
+        const char *colon = strrchr(text, ':');
+        if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(host))
+            return -EINVAL;
+        /* A bare IPv6 literal has several colons and needs brackets to tell the port apart. */
+        if (memchr(text, ':', (size_t)(colon - text)) != NULL)
+            return -EINVAL;
+        memcpy(host, text, (size_t)(colon - text));
+        host[colon - text] = '\0';
+        port_text = colon + 1;
+    }
+    uint16_t port;
+    if (!parse_port(port_text, &port))
+        return -EINVAL;
+    int rc = resolve_host(host, port, out);
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int io_addr_format(const tern_addr *addr, char *buf, size_t buf_len)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (addr->family == TERN_AF_INET) {
+        inet_ntop(AF_INET, addr->ip, ip, sizeof(ip));
+        return snprintf(buf, buf_len, "%s:%u", ip, (unsigned)addr->port);
+    }
+    if (addr->family == TERN_AF_INET6) {
+        inet_ntop(AF_INET6, addr->ip, ip, sizeof(ip));
+        return snprintf(buf, buf_len, "[%s]:%u", ip, (unsigned)addr->port);
+    }
+    return snprintf(buf, buf_len, "(none)");
+}
+
+bool io_addr_equal(const tern_addr *a, const tern_addr *b)
+{
+    if (a->family != b->family || a->port != b->port)
+        return false;
+    size_t ip_len = a->family == TERN_AF_INET ? 4 : a->family == TERN_AF_INET6 ? 16 : 0;
+    return memcmp(a->ip, b->ip, ip_len) == 0;
+}
+
+bool io_addr_is_wildcard(const tern_addr *addr)
+{
+    static const uint8_t zeros[16];
+    if (addr->family == TERN_AF_INET)
+        return memcmp(addr->ip, zeros, 4) == 0;
+    if (addr->family == TERN_AF_INET6)
+        return memcmp(addr->ip, zeros, 16) == 0;
+    return false;
+}
+
+bool io_addr_is_loopback(const tern_addr *addr)
+{
+    static const uint8_t v6_loopback[16] = {[15] = 1};
+    if (addr->family == TERN_AF_INET)
+        return addr->ip[0] == 127;
+    if (addr->family == TERN_AF_INET6)
+        return memcmp(addr->ip, v6_loopback, 16) == 0;
+    return false;
+}
+
+tern_addr io_addr_v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+    tern_addr addr = {.family = TERN_AF_INET, .port = port, .ip = {a, b, c, d}};
+    return addr;
+}
+
+tern_addr io_addr_v6_loopback(uint16_t port)
+{
+    tern_addr addr = {.family = TERN_AF_INET6, .port = port, .ip = {[15] = 1}};
+    return addr;
+}

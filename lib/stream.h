@@ -105,6 +105,7 @@ struct tern_stream {
     tern_stream *accept_next;     /* used by tern_stream_map */
 
     void *app_context;            /* free for the application */
+    bool write_blocked;           /* engine: a write was short, STREAM_WRITABLE owed */
 };
 
 /* Parameters of a new stream: which parts exist, the peer's initial

@@ -1,0 +1,238 @@
+/* Internal state of an endpoint and of its connections, and the functions
+ * the conn_*.c files share. Nothing here is public API (tern.h is).
+ *
+ * Split by concept:
+ *   conn.c         lifecycle, close/drain/idle (RFC 9000 §10), timers, events
+ *   conn_tls.c     TLS callbacks, key install/discard (RFC 9001 §4.9), CRYPTO
+ *   conn_recv.c    datagram -> packets -> unprotect -> dispatch (§12.2, §5)
+ *   conn_frames.c  one handler per received frame type (§19)
+ *   conn_send.c    packetizer: coalescing, padding, protection, recovery
+ *   conn_streams.c public stream calls
+ *   endpoint.c     CID routing, accept, events queue, timers, batching */
+#ifndef TERN_CONN_H
+#define TERN_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ack_tracker.h"
+#include "cid_manager.h"
+#include "crypto.h"
+#include "frame.h"
+#include "packet_header.h"
+#include "packet_protection.h"
+#include "path.h"
+#include "recovery.h"
+#include "recv_buffer.h"
+#include "send_buffer.h"
+#include "sent_frames.h"
+#include "stream_map.h"
+#include "tern/tern.h"
+#include "tls.h"
+#include "transport_params.h"
+
+/* tern sends datagrams of this size (RFC 9000 §14: the minimum every path
+ * supports; no PMTU discovery yet). */
+#define TERN_DATAGRAM_SIZE 1200
+/* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
+#define TERN_CRYPTO_BUFFER_LIMIT 65536
+/* Per-stream send buffer the application may fill before writes are short. */
+#define TERN_STREAM_SEND_BUFFER 1048576
+
+typedef enum tern_conn_state {
+    TERN_CONN_HANDSHAKE = 0,
+    TERN_CONN_ESTABLISHED,
+    TERN_CONN_CLOSING,  /* §10.2.1: we sent CONNECTION_CLOSE */
+    TERN_CONN_DRAINING, /* §10.2.2: the peer did */
+    TERN_CONN_CLOSED,   /* gone: CONN_CLOSED event queued */
+} tern_conn_state;
+
+/* One packet number space (RFC 9000 §12.3) and its CRYPTO stream. */
+typedef struct tern_pn_space {
+    tern_ack_tracker ack;
+    uint64_t next_pn;
+    bool discarded;            /* keys discarded (RFC 9001 §4.9) */
+    tern_send_buffer crypto_send;
+    tern_recv_buffer crypto_recv;
+    bool ping_pending;         /* an ack-eliciting packet is owed (PTO probe) */
+} tern_pn_space;
+
+typedef struct tern_event_queue {
+    tern_event *items;
+    size_t cap, head, count;
+} tern_event_queue;
+
+typedef struct tern_route {
+    tern_cid cid;
+    tern_conn *conn;
+} tern_route;
+
+struct tern_endpoint {
+    tern_config cfg;
+    char *strings[6];          /* owned copies of the config's strings */
+    const char **alpn_copy;
+    tern_tls_config *tls_cfg;
+    const tern_crypto_backend *backend;
+    tern_frame_config frame_cfg;
+    tern_tp_config tp_cfg;
+    bool accepting;
+
+    tern_conn *conns;          /* singly linked */
+    size_t conn_count;
+    tern_conn *send_cursor;    /* round robin across connections */
+
+    tern_route *routes;        /* local CID -> connection */
+    size_t route_count, route_cap;
+
+    tern_event_queue events;
+    tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
+    tern_conn *free_after_poll; /* a closed connection whose last event was taken */
+};
+
+struct tern_conn {
+    tern_endpoint *ep;
+    tern_conn *next;
+    tern_role role;
+    tern_conn_state state;
+    void *user;
+
+    tern_tls *tls;
+    /* Packet protection per TLS level, both directions (RFC 9001 §5). */
+    tern_packet_protection rx[TERN_TLS_LEVEL_COUNT], tx[TERN_TLS_LEVEL_COUNT];
+    bool has_rx[TERN_TLS_LEVEL_COUNT], has_tx[TERN_TLS_LEVEL_COUNT];
+    /* 1-RTT key update (RFC 9001 §6). */
+    tern_packet_protection rx_next, rx_prev;
+    bool has_rx_next, has_rx_prev;
+    bool key_phase;                /* phase of the packets we send */
+    bool rx_key_phase;             /* phase of the current read keys */
+    uint64_t rx_phase_first_pn;    /* first PN received in rx_key_phase */
+    uint64_t key_phase_first_pn;   /* first PN sent in the current phase */
+    bool key_update_acked;         /* a packet of the current phase was acked */
+    tern_time rx_prev_discard_at;
+
+    tern_pn_space spaces[TERN_RECOVERY_SPACE_COUNT];
+    tern_recovery rec;
+    tern_sent_frames sent_frames;
+
+    tern_path paths[TERN_MAX_PATHS];
+    uint8_t active_path;
+
+    tern_cid_manager cids;
+    tern_stream_map streams;
+
+    tern_transport_params local_tp, peer_tp;
+    bool peer_tp_received;
+    tern_cid original_dcid;        /* DCID of the client's first Initial */
+    tern_cid local_initial_scid;
+    tern_cid peer_initial_scid;    /* SCID of the peer's first Initial */
+    bool have_peer_initial_scid;
+
+    bool handshake_complete, handshake_confirmed;
+    bool handshake_done_pending;   /* server: HANDSHAKE_DONE to send */
+    bool sent_handshake_packet, received_handshake_packet;
+
+    tern_time idle_timeout;        /* negotiated (§10.1), 0: none */
+    tern_time idle_deadline;
+    bool ack_eliciting_since_recv; /* §10.1: restart the timer once per flight */
+    tern_time pacing_timer;
+
+    /* Closing (§10.2). */
+    uint64_t close_code;
+    uint64_t close_frame_type;
+    bool close_app;
+    bool closed_by_peer;
+    char close_reason[128];
+    bool close_pending;            /* CONNECTION_CLOSE to send */
+    tern_time close_deadline;
+    uint64_t close_recv_count;     /* packets received while closing */
+
+    tern_conn_stats stats;
+    tern_time now;                 /* time of the call being processed */
+    uint8_t *ticket;               /* last session ticket (SESSION_TICKET event data) */
+    size_t ticket_len;
+
+    /* Test hook: raw frame bytes to put in the next packet of space
+     * test_inject_space (a way to make a peer misbehave). */
+    uint8_t test_inject[64];
+    size_t test_inject_len;
+    int test_inject_space;
+};
+
+/* ---- conn.c ---- */
+tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *local, const tern_addr *remote,
+                         const tern_cid *local_scid, const tern_cid *initial_dcid, tern_time now);
+void tern_conn_free(tern_conn *c);
+tern_time tern_conn_next_timer(const tern_conn *c);
+void tern_conn_on_timer(tern_conn *c, tern_time now);
+/* Closes the connection with a transport error (frame_type: the frame that
+ * caused it, §19.19) or an application error. */
+void tern_conn_close_transport(tern_conn *c, tern_err code, uint64_t frame_type, const char *reason,
+                               tern_time now);
+void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8_t *reason, size_t reason_len,
+                              tern_time now);
+void tern_conn_push_event(tern_conn *c, tern_event_type type, uint64_t stream_id);
+void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
+void tern_conn_reset_idle(tern_conn *c, tern_time now);
+tern_time tern_conn_pto(tern_conn *c);
+bool tern_conn_is_closing(const tern_conn *c);
+void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
+tern_path *tern_conn_active_path(tern_conn *c);
+
+/* ---- conn_tls.c ---- */
+tern_err tern_conn_tls_init(tern_conn *c);
+void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time now);
+/* CRYPTO frame at a level. */
+tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,
+                             tern_time now);
+tern_recovery_space tern_space_of_level(tern_tls_level level);
+
+/* ---- conn_recv.c ---- */
+void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                             uint8_t *data, size_t len, tern_time now);
+
+tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now);
+void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now);
+void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
+/* A datagram nothing could be decrypted from: a Stateless Reset? (§10.3.1) */
+void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t len, tern_time now);
+tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool key_phase, tern_unprotected *u,
+                             tern_time now);
+
+/* ---- conn_frames.c ---- */
+/* Processes a decrypted payload; returns false when the connection closed. */
+typedef struct tern_rx_packet {
+    tern_packet_type type;
+    tern_recovery_space space;
+    tern_tls_level level;
+    uint64_t pn;
+    tern_path *path;
+    tern_cid dcid;
+    bool ack_eliciting; /* out */
+    bool non_probing;   /* out: carried a non-probing frame (§9.1) */
+} tern_rx_packet;
+tern_err tern_conn_process_frames(tern_conn *c, tern_rx_packet *pkt, const uint8_t *payload, size_t len,
+                                  tern_time now, uint64_t *err_frame_type);
+
+/* ---- conn_send.c ---- */
+/* Builds one datagram into buf; 0 when there is nothing to send now. */
+size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t cap, tern_datagram *dg);
+void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
+void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
+void tern_conn_on_packet_discarded_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
+tern_path_recovery *tern_conn_path_lookup_cb(void *user, uint8_t path_id);
+
+/* ---- conn_streams.c ---- */
+/* STREAM_CLOSED events for finished streams, then frees them. */
+void tern_conn_collect_streams(tern_conn *c);
+
+/* ---- endpoint.c ---- */
+tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_conn *c);
+void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid);
+void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev);
+void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
+/* Stateless reset token of a local CID (RFC 9000 §10.3.2): derived from the
+ * static key, so it can be recomputed after the state is lost. */
+void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t token[TERN_STATELESS_RESET_TOKEN_LEN]);
+
+#endif

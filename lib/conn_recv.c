@@ -1,0 +1,207 @@
+/* Receiving: a datagram is split into its coalesced packets (RFC 9000
+ * §12.2), each is unprotected (RFC 9001 §5.4, §5.3) with the keys of its
+ * level, checked (duplicates §12.3, reserved bits §17), its frames
+ * dispatched, and its number recorded for acknowledgement (§13.2). Packets
+ * from a new peer address open a new path (§9.3). */
+#include <string.h>
+
+#include "conn.h"
+#include "packet_number.h"
+
+static tern_path *find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote)
+{
+    for (int i = 0; i < TERN_MAX_PATHS; i++) {
+        tern_path *p = &c->paths[i];
+        if (p->in_use && tern_addr_equal(&p->local, local) && tern_addr_equal(&p->remote, remote)) return p;
+    }
+    return NULL;
+}
+
+static tern_time validation_timeout(tern_conn *c)
+{
+    /* Profile §2 / RFC 9000 §8.2.4: max(3 PTO, 6 x initial RTT). */
+    tern_time pto3 = 3 * tern_conn_pto(c), init6 = 6 * TERN_MS(c->ep->cfg.initial_rtt_ms);
+    return pto3 > init6 ? pto3 : init6;
+}
+
+void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now)
+{
+    uint8_t challenge[TERN_PATH_DATA_LEN];
+    tern_endpoint_random(c->ep, challenge, sizeof challenge);
+    tern_path_start_validation(p, challenge, now, validation_timeout(c));
+    tern_conn_push_path_event(c, p, TERN_PATH_PROBING);
+}
+
+tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now)
+{
+    tern_path *slot = NULL;
+    for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
+        if (!c->paths[i].in_use) slot = &c->paths[i];
+    if (!slot) {
+        /* Reuse the oldest non-active path. */
+        for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
+            if (i != c->active_path) slot = &c->paths[i];
+        tern_cid_manager_peer_release(&c->cids, slot->id);
+        tern_conn_push_path_event(c, slot, TERN_PATH_ABANDONED);
+    }
+    const tern_path *active = tern_conn_active_path(c);
+    uint8_t id = (uint8_t)(slot - c->paths);
+    tern_path_init(slot, id, local, remote, NULL, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
+    if (tern_addr_same_ip(&active->remote, remote) && tern_addr_equal(&active->local, local)) {
+        /* §9.4: only the peer's port changed (typically a NAT rebinding):
+         * the congestion state can be kept. */
+        slot->rec = active->rec;
+    } else {
+        tern_cc_config cc;
+        tern_cc_config_init(&cc);
+        cc.kind = (tern_cc_kind)c->ep->cfg.cc;
+        cc.max_datagram_size = TERN_DATAGRAM_SIZE;
+        tern_path_recovery_init(&slot->rec, &cc, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
+    }
+    /* §9.5: a fresh peer CID for the new path when the peer gave us one. */
+    tern_cid_manager_peer_acquire(&c->cids, id);
+    return slot;
+}
+
+/* §9.3: move non-probing traffic to path p. */
+void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
+{
+    (void)now;
+    if (p->id == c->active_path) return;
+    tern_path *old = tern_conn_active_path(c);
+    c->active_path = p->id;
+    c->stats.migrations++;
+    tern_conn_push_path_event(c, p, TERN_PATH_ACTIVE);
+    /* The old path is forgotten; its CID retired (§9.5). */
+    if (tern_cid_manager_peer_for_path(&c->cids, p->id)) tern_cid_manager_peer_release(&c->cids, old->id);
+    old->in_use = false;
+    tern_conn_push_path_event(c, old, TERN_PATH_ABANDONED);
+}
+
+static bool level_of(tern_packet_type type, tern_tls_level *level)
+{
+    switch (type) {
+    case TERN_PKT_INITIAL: *level = TERN_TLS_LEVEL_INITIAL; return true;
+    case TERN_PKT_HANDSHAKE: *level = TERN_TLS_LEVEL_HANDSHAKE; return true;
+    case TERN_PKT_1RTT: *level = TERN_TLS_LEVEL_APPLICATION; return true;
+    default: return false; /* 0-RTT is not accepted yet; Retry and VN elsewhere */
+    }
+}
+
+/* Returns true when the packet was authenticated. */
+static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *local, const tern_addr *remote,
+                           uint8_t ecn, uint8_t *pkt, const tern_packet_header *hdr, tern_time now)
+{
+    tern_tls_level level;
+    if (hdr->is_long && hdr->version != TERN_VERSION_1) return false;
+    if (!level_of(hdr->type, &level)) return false;
+    tern_recovery_space space = tern_space_of_level(level);
+    tern_pn_space *sp = &c->spaces[space];
+    if (sp->discarded || !c->has_rx[level]) return false;
+    /* RFC 9001 §5.7: a server processes 1-RTT only once the handshake is
+     * complete. */
+    if (level == TERN_TLS_LEVEL_APPLICATION && !c->handshake_complete) return false;
+
+    uint64_t largest = TERN_PN_NONE;
+    tern_ack_tracker_largest_received(&sp->ack, &largest, NULL);
+    tern_unprotected u;
+    if (tern_pp_remove_header_protection(&c->rx[level], pkt, hdr->packet_len, hdr->pn_offset, largest, &u) != TERN_OK)
+        return false;
+    tern_header_bits bits;
+    tern_err reserved = tern_packet_unprotected_bits(pkt[0], &bits);
+    tern_err err;
+    if (level == TERN_TLS_LEVEL_APPLICATION) err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
+    else err = tern_pp_open_payload(&c->rx[level], pkt, hdr->packet_len, &u);
+    if (err) return false;
+    if (reserved) {
+        tern_conn_close_transport(c, TERN_PROTOCOL_VIOLATION, 0, "reserved bits set", now);
+        return true;
+    }
+    if (tern_ack_tracker_is_duplicate(&sp->ack, u.pn)) return true;
+
+    if (!c->have_peer_initial_scid && hdr->type == TERN_PKT_INITIAL) {
+        /* §7.2: the peer's SCID becomes our DCID (a client replaces its
+         * random initial DCID with the server's choice). */
+        c->peer_initial_scid.len = (uint8_t)hdr->scid_len;
+        memcpy(c->peer_initial_scid.data, hdr->scid, hdr->scid_len);
+        c->have_peer_initial_scid = true;
+        tern_cid_manager_set_peer_initial(&c->cids, &c->peer_initial_scid, NULL, 0);
+    }
+
+    tern_path *p = *pathp;
+    if (!p) {
+        /* A new peer address (§9.3): only after the handshake, only for an
+         * authenticated 1-RTT packet, and (profile §3) only the server
+         * follows a peer's address change. */
+        if (level != TERN_TLS_LEVEL_APPLICATION || !c->handshake_confirmed || c->role != TERN_ROLE_SERVER)
+            return false;
+        p = tern_conn_new_path(c, local, remote, now);
+        tern_conn_validate_path(c, p, now);
+        *pathp = p;
+    }
+
+    if (hdr->type == TERN_PKT_HANDSHAKE && c->role == TERN_ROLE_SERVER) {
+        /* §8.1: a Handshake packet validates the client's address; RFC 9001
+         * §4.9.1: the server drops its Initial keys. */
+        p->validated = true;
+        tern_recovery_set_amplification_blocked(&c->rec, false, now);
+        tern_conn_discard_space(c, TERN_RECOVERY_SPACE_INITIAL, now);
+    }
+
+    tern_rx_packet rp = {.type = hdr->type, .space = space, .level = level, .pn = u.pn, .path = p};
+    rp.dcid.len = (uint8_t)hdr->dcid_len;
+    memcpy(rp.dcid.data, hdr->dcid, hdr->dcid_len);
+    uint64_t frame_type = 0;
+    err = tern_conn_process_frames(c, &rp, u.payload, u.payload_len, now, &frame_type);
+    if (err) {
+        tern_conn_close_transport(c, err, frame_type, NULL, now);
+        return true;
+    }
+    c->stats.packets_received++;
+    if (tern_conn_is_closing(c)) return true;
+    if (!sp->discarded) tern_ack_tracker_on_packet_received(&sp->ack, u.pn, rp.ack_eliciting, (tern_ecn_mark)ecn, now);
+    tern_conn_reset_idle(c, now);
+    c->ack_eliciting_since_recv = false;
+    p->last_received = now;
+
+    /* §9.3: a non-probing packet with the largest number so far moves the
+     * connection to the path it came on. */
+    if (level == TERN_TLS_LEVEL_APPLICATION && rp.non_probing && p->id != c->active_path &&
+        (largest == TERN_PN_NONE || u.pn > largest))
+        tern_conn_switch_path(c, p, now);
+    return true;
+}
+
+void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                             uint8_t *data, size_t len, tern_time now)
+{
+    c->now = now;
+    if (c->state == TERN_CONN_CLOSED || c->state == TERN_CONN_DRAINING) return;
+    if (c->state == TERN_CONN_CLOSING) {
+        /* §10.2.1: answer with CONNECTION_CLOSE, at a decreasing rate. */
+        c->close_recv_count++;
+        if ((c->close_recv_count & (c->close_recv_count - 1)) == 0) c->close_pending = true;
+        return;
+    }
+    tern_path *path = find_path(c, local, remote);
+    tern_header_parse_config pc = {.short_dcid_len = c->local_initial_scid.len};
+    size_t off = 0;
+    bool any = false;
+    while (off < len) {
+        tern_packet_header hdr;
+        if (tern_packet_header_parse(data + off, len - off, &pc, &hdr) != TERN_OK) break;
+        if (process_packet(c, &path, local, remote, ecn, data + off, &hdr, now)) any = true;
+        off += hdr.packet_len;
+        if (tern_conn_is_closing(c)) break;
+    }
+    if (!any) {
+        if (path) tern_conn_check_stateless_reset(c, data, len, now);
+        return;
+    }
+    tern_conn_collect_streams(c);
+    c->stats.bytes_received += len;
+    if (path) {
+        path->bytes_received += len;
+        if (!path->validated) tern_recovery_set_amplification_blocked(&c->rec, false, now);
+    }
+}

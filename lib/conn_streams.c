@@ -1,0 +1,67 @@
+/* Public stream calls (tern.h) on top of the stream map (RFC 9000 §2-4). */
+#include "conn.h"
+
+void tern_conn_collect_streams(tern_conn *c)
+{
+    for (tern_stream *s = c->streams.sched.closed; s; s = s->closed_next)
+        tern_conn_push_event(c, TERN_EVENT_STREAM_CLOSED, s->id);
+    tern_stream_map_collect(&c->streams);
+}
+
+tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id)
+{
+    if (tern_conn_is_closing(c)) return TERN_ERR_INVALID_ARGUMENT;
+    tern_stream *s;
+    tern_err err = tern_stream_map_open(&c->streams, bidirectional, c->now, &s);
+    if (err) return err;
+    *stream_id = s->id;
+    return TERN_OK;
+}
+
+size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
+                              tern_err *err)
+{
+    tern_err e = TERN_OK;
+    size_t take = 0;
+    tern_stream *s = tern_conn_is_closing(c) ? NULL : tern_stream_map_find(&c->streams, stream_id);
+    if (!s) {
+        e = TERN_ERR_INVALID_ARGUMENT;
+        goto out;
+    }
+    uint64_t buffered = tern_send_buffer_buffered(&s->send);
+    uint64_t space = buffered < TERN_STREAM_SEND_BUFFER ? TERN_STREAM_SEND_BUFFER - buffered : 0;
+    take = len < space ? len : (size_t)space;
+    if (take < len) s->write_blocked = true; /* STREAM_WRITABLE once acks free room */
+    if (take == 0 && !(fin && len == 0)) goto out;
+    e = tern_stream_write(s, data, take, fin && take == len);
+    if (e) take = 0;
+out:
+    if (err) *err = e;
+    return take;
+}
+
+size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin, tern_err *err)
+{
+    bool f = false;
+    size_t n = 0;
+    tern_stream *s = tern_stream_map_find(&c->streams, stream_id);
+    if (err) *err = s ? TERN_OK : TERN_ERR_INVALID_ARGUMENT;
+    if (s) {
+        n = tern_stream_read(s, &c->streams.conn_recv, buf, len, &f);
+        tern_conn_collect_streams(c);
+    }
+    if (fin) *fin = f;
+    return n;
+}
+
+tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error)
+{
+    tern_stream *s = tern_stream_map_find(&c->streams, stream_id);
+    return s ? tern_stream_reset(s, app_error) : TERN_ERR_INVALID_ARGUMENT;
+}
+
+tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error)
+{
+    tern_stream *s = tern_stream_map_find(&c->streams, stream_id);
+    return s ? tern_stream_stop_sending(s, &c->streams.conn_recv, app_error) : TERN_ERR_INVALID_ARGUMENT;
+}

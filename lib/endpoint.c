@@ -1,0 +1,383 @@
+/* The endpoint: configuration, TLS config, CID routing table, accepting new
+ * connections, the event queue, timers across connections and batching of
+ * datagrams (tern.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "packet_header.h"
+
+static const char *const default_alpn[] = {"tern"};
+
+static char *dup_str(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static tern_err fail(char *errbuf, size_t len, tern_err err, const char *msg)
+{
+    if (errbuf && len) snprintf(errbuf, len, "%s", msg);
+    return err;
+}
+
+static tern_err setup_tls(tern_endpoint *ep, char *errbuf, size_t errlen)
+{
+    tern_config *cfg = &ep->cfg;
+    tern_err err = tern_tls_config_new(&ep->tls_cfg, cfg->role == TERN_ROLE_SERVER ? TERN_TLS_SERVER : TERN_TLS_CLIENT);
+    if (err) return fail(errbuf, errlen, err, "TLS config");
+    if (cfg->cert_pem && cfg->key_pem)
+        err = tern_tls_config_set_cert_pem(ep->tls_cfg, cfg->cert_pem, strlen(cfg->cert_pem), cfg->key_pem,
+                                           strlen(cfg->key_pem));
+    else if (cfg->cert_file && cfg->key_file)
+        err = tern_tls_config_set_cert_files(ep->tls_cfg, cfg->cert_file, cfg->key_file);
+    else if (cfg->role == TERN_ROLE_SERVER)
+        return fail(errbuf, errlen, TERN_ERR_INVALID_ARGUMENT, "server needs a certificate and key");
+    if (err) return fail(errbuf, errlen, err, "cannot load certificate/key");
+    if (cfg->role == TERN_ROLE_CLIENT) {
+        if (cfg->insecure_skip_verify) tern_tls_config_set_insecure_skip_verify(ep->tls_cfg, true);
+        else if (cfg->ca_file) err = tern_tls_config_set_ca_file(ep->tls_cfg, cfg->ca_file);
+        else if (cfg->cert_pem) err = tern_tls_config_add_ca_pem(ep->tls_cfg, cfg->cert_pem, strlen(cfg->cert_pem));
+        else err = tern_tls_config_use_system_trust(ep->tls_cfg);
+        if (err) return fail(errbuf, errlen, err, "cannot load trust anchors");
+    }
+    err = tern_tls_config_set_alpn(ep->tls_cfg, cfg->alpn, cfg->alpn_count);
+    if (err) return fail(errbuf, errlen, err, "bad ALPN list");
+    tern_tls_config_enable_early_data(ep->tls_cfg, cfg->enable_0rtt);
+    return TERN_OK;
+}
+
+tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint **out, char *errbuf,
+                           size_t errbuf_len)
+{
+    (void)now;
+    *out = NULL;
+    if (!cfg || cfg->cid_len > TERN_MAX_CID_LEN || (cfg->role == TERN_ROLE_SERVER && cfg->cid_len < 8))
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad cid_len");
+    tern_endpoint *ep = calloc(1, sizeof *ep);
+    if (!ep) return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
+    ep->cfg = *cfg;
+    /* Own every string: the caller's may go away. */
+    const char **fields[] = {&ep->cfg.cert_file, &ep->cfg.key_file, &ep->cfg.cert_pem, &ep->cfg.key_pem,
+                             &ep->cfg.ca_file};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        ep->strings[i] = dup_str(*fields[i]);
+        *fields[i] = ep->strings[i];
+    }
+    if (ep->cfg.alpn_count == 0) {
+        ep->cfg.alpn = default_alpn;
+        ep->cfg.alpn_count = 1;
+    } else {
+        ep->alpn_copy = calloc(ep->cfg.alpn_count, sizeof *ep->alpn_copy);
+        if (!ep->alpn_copy) {
+            tern_endpoint_free(ep);
+            return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < ep->cfg.alpn_count; i++) ep->alpn_copy[i] = dup_str(cfg->alpn[i]);
+        ep->cfg.alpn = (const char *const *)ep->alpn_copy;
+    }
+    ep->backend = tern_crypto_backend_default();
+    ep->frame_cfg.saa_type = cfg->saa_frame_type;
+    ep->tp_cfg.enable_server_migration_id = cfg->tp_enable_server_migration;
+    ep->tp_cfg.allow_server_migration_id = cfg->tp_allow_server_migration;
+    static const uint8_t zero[32];
+    if (memcmp(ep->cfg.static_key, zero, 32) == 0) ep->backend->random(ep->cfg.static_key, 32);
+    ep->accepting = cfg->role == TERN_ROLE_SERVER;
+    tern_err err = setup_tls(ep, errbuf, errbuf_len);
+    if (err) {
+        tern_endpoint_free(ep);
+        return err;
+    }
+    *out = ep;
+    return TERN_OK;
+}
+
+void tern_endpoint_free(tern_endpoint *ep)
+{
+    if (!ep) return;
+    while (ep->conns) {
+        tern_conn *c = ep->conns;
+        ep->conns = c->next;
+        tern_conn_free(c);
+    }
+    while (ep->zombies) {
+        tern_conn *c = ep->zombies;
+        ep->zombies = c->next;
+        tern_conn_free(c);
+    }
+    if (ep->free_after_poll) tern_conn_free(ep->free_after_poll);
+    tern_tls_config_free(ep->tls_cfg);
+    for (size_t i = 0; i < 6; i++) free(ep->strings[i]);
+    if (ep->alpn_copy) {
+        for (size_t i = 0; i < ep->cfg.alpn_count; i++) free((void *)ep->alpn_copy[i]);
+        free(ep->alpn_copy);
+    }
+    free(ep->routes);
+    free(ep->events.items);
+    free(ep);
+}
+
+void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len)
+{
+    if (ep->backend->random(out, len) != TERN_OK) memset(out, 0x5a, len);
+}
+
+void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t token[TERN_STATELESS_RESET_TOKEN_LEN])
+{
+    /* HKDF-Extract(static key, CID): a keyed PRF, so only this endpoint can
+     * produce the token for a CID (§10.3.2). */
+    uint8_t prk[TERN_HASH_MAX_LEN];
+    ep->backend->hkdf_extract(TERN_HASH_SHA256, ep->cfg.static_key, sizeof ep->cfg.static_key, cid->data, cid->len,
+                              prk);
+    memcpy(token, prk, TERN_STATELESS_RESET_TOKEN_LEN);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+static bool cid_eq(const tern_cid *a, const uint8_t *data, size_t len)
+{
+    return a->len == len && memcmp(a->data, data, len) == 0;
+}
+
+tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_conn *c)
+{
+    if (cid->len == 0) return TERN_OK;
+    if (ep->route_count == ep->route_cap) {
+        size_t ncap = ep->route_cap ? ep->route_cap * 2 : 16;
+        tern_route *n = realloc(ep->routes, ncap * sizeof *n);
+        if (!n) return TERN_ERR_NOMEM;
+        ep->routes = n;
+        ep->route_cap = ncap;
+    }
+    ep->routes[ep->route_count].cid = *cid;
+    ep->routes[ep->route_count].conn = c;
+    ep->route_count++;
+    return TERN_OK;
+}
+
+void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid)
+{
+    for (size_t i = 0; i < ep->route_count; i++)
+        if (cid_eq(&ep->routes[i].cid, cid->data, cid->len)) {
+            ep->routes[i] = ep->routes[--ep->route_count];
+            return;
+        }
+}
+
+static void route_remove_conn(tern_endpoint *ep, tern_conn *c)
+{
+    for (size_t i = 0; i < ep->route_count;)
+        if (ep->routes[i].conn == c) ep->routes[i] = ep->routes[--ep->route_count];
+        else i++;
+}
+
+static tern_conn *route_find(tern_endpoint *ep, const uint8_t *dcid, size_t len)
+{
+    for (size_t i = 0; i < ep->route_count; i++)
+        if (cid_eq(&ep->routes[i].cid, dcid, len)) return ep->routes[i].conn;
+    return NULL;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev)
+{
+    tern_event_queue *q = &ep->events;
+    if (q->count == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 64;
+        tern_event *n = malloc(ncap * sizeof *n);
+        if (!n) return;
+        for (size_t i = 0; i < q->count; i++) n[i] = q->items[(q->head + i) % q->cap];
+        free(q->items);
+        q->items = n;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    q->items[(q->head + q->count) % q->cap] = *ev;
+    q->count++;
+}
+
+bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev)
+{
+    if (ep->free_after_poll) {
+        tern_conn_free(ep->free_after_poll);
+        ep->free_after_poll = NULL;
+    }
+    tern_event_queue *q = &ep->events;
+    if (q->count == 0) return false;
+    *ev = q->items[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    if (ev->type == TERN_EVENT_CONN_CLOSED && ev->conn && ev->conn->state == TERN_CONN_CLOSED) {
+        /* The reason string lives in the connection: keep it until the
+         * next poll, then free the connection (tern.h). */
+        for (tern_conn **pp = &ep->zombies; *pp; pp = &(*pp)->next)
+            if (*pp == ev->conn) {
+                *pp = ev->conn->next;
+                ep->free_after_poll = ev->conn;
+                break;
+            }
+    }
+    return true;
+}
+
+/* Unlinks connections that reached CLOSED. Their CONN_CLOSED event is
+ * queued; they wait on the zombie list until it is taken (tern.h: the
+ * tern_conn is freed after that event). */
+static void reap(tern_endpoint *ep)
+{
+    tern_conn **pp = &ep->conns;
+    while (*pp) {
+        tern_conn *c = *pp;
+        if (c->state != TERN_CONN_CLOSED) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        route_remove_conn(ep, c);
+        if (ep->send_cursor == c) ep->send_cursor = NULL;
+        ep->conn_count--;
+        c->next = ep->zombies;
+        ep->zombies = c;
+    }
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void link_conn(tern_endpoint *ep, tern_conn *c)
+{
+    c->next = ep->conns;
+    ep->conns = c;
+    ep->conn_count++;
+}
+
+static void random_cid(tern_endpoint *ep, tern_cid *cid, size_t len)
+{
+    cid->len = (uint8_t)len;
+    tern_endpoint_random(ep, cid->data, len);
+}
+
+tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                               const char *server_name, const uint8_t *session, size_t session_len,
+                               tern_time now, tern_conn **out)
+{
+    *out = NULL;
+    if (ep->cfg.role != TERN_ROLE_CLIENT) return TERN_ERR_INVALID_ARGUMENT;
+    /* RFC 9000 §7.2: the first DCID is random, at least 8 bytes. */
+    tern_cid dcid, scid;
+    random_cid(ep, &dcid, 8);
+    random_cid(ep, &scid, ep->cfg.cid_len);
+    tern_conn *c = tern_conn_new(ep, TERN_ROLE_CLIENT, local, remote, &scid, &dcid, now);
+    if (!c) return TERN_ERR_NOMEM;
+    link_conn(ep, c);
+    tern_err err = TERN_OK;
+    if (server_name) err = tern_tls_set_server_name(c->tls, server_name);
+    if (!err && session) err = tern_tls_set_resumption(c->tls, session, session_len);
+    if (!err) err = tern_tls_start(c->tls);
+    if (err) {
+        ep->conns = c->next;
+        ep->conn_count--;
+        route_remove_conn(ep, c);
+        tern_conn_free(c);
+        return err;
+    }
+    *out = c;
+    return TERN_OK;
+}
+
+/* A server accepts a connection on a client's first Initial (RFC 9000 §7.2,
+ * §14.1: only in a datagram of at least 1200 bytes, DCID at least 8 bytes). */
+static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t *data,
+                              size_t len, tern_time now)
+{
+    tern_packet_header hdr;
+    if (!ep->accepting || len < TERN_DATAGRAM_SIZE) return NULL;
+    if (tern_packet_header_parse(data, len, NULL, &hdr) != TERN_OK) return NULL;
+    if (hdr.type != TERN_PKT_INITIAL || hdr.dcid_len < 8 || hdr.dcid_len > TERN_MAX_CID_LEN) return NULL;
+    tern_cid odcid, scid;
+    odcid.len = (uint8_t)hdr.dcid_len;
+    memcpy(odcid.data, hdr.dcid, hdr.dcid_len);
+    random_cid(ep, &scid, ep->cfg.cid_len);
+    tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &odcid, now);
+    if (!c) return NULL;
+    link_conn(ep, c);
+    /* Clients retransmit Initials to the original DCID until they learn
+     * ours: route it here too. */
+    tern_endpoint_route_add(ep, &odcid, c);
+    if (tern_tls_start(c->tls) != TERN_OK) {
+        c->state = TERN_CONN_CLOSED;
+        return NULL;
+    }
+    tern_event ev = {.type = TERN_EVENT_CONN_NEW, .conn = c};
+    tern_endpoint_push_event(ep, &ev);
+    return c;
+}
+
+void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                        uint8_t *data, size_t len, tern_time now)
+{
+    tern_packet_header hdr;
+    if (tern_packet_header_parse_invariant(data, len, ep->cfg.cid_len, &hdr) != TERN_OK) return;
+    tern_conn *c = route_find(ep, hdr.dcid, hdr.dcid_len);
+    if (!c && hdr.dcid_len == 0) {
+        /* Zero-length local CIDs: route by address. */
+        for (tern_conn *it = ep->conns; it; it = it->next)
+            if (tern_addr_equal(&tern_conn_active_path(it)->local, local)) c = it;
+    }
+    if (!c) {
+        if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)
+            c = accept_conn(ep, local, remote, data, len, now);
+        if (!c) {
+            reap(ep);
+            return;
+        }
+    }
+    tern_conn_recv_datagram(c, local, remote, ecn, data, len, now);
+    reap(ep);
+}
+
+size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t buf_len, tern_datagram *out,
+                          size_t max_datagrams, bool allow_gso)
+{
+    (void)allow_gso; /* every datagram is returned on its own (segment_size 0) */
+    size_t n = 0, used = 0;
+    bool progress = true;
+    while (progress && n < max_datagrams) {
+        progress = false;
+        for (tern_conn *c = ep->conns; c && n < max_datagrams; c = c->next) {
+            if (buf_len - used < TERN_DATAGRAM_SIZE) break;
+            size_t len = tern_conn_send_datagram(c, now, buf + used, buf_len - used, &out[n]);
+            if (!len) continue;
+            used += len;
+            n++;
+            progress = true;
+        }
+    }
+    reap(ep);
+    return n;
+}
+
+tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
+{
+    tern_time t = TERN_TIME_INFINITE;
+    for (const tern_conn *c = ep->conns; c; c = c->next) {
+        tern_time ct = tern_conn_next_timer(c);
+        if (ct < t) t = ct;
+    }
+    return t;
+}
+
+void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now)
+{
+    for (tern_conn *c = ep->conns; c; c = c->next)
+        if (tern_conn_next_timer(c) <= now) tern_conn_on_timer(c, now);
+    reap(ep);
+}
+
+void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting) { ep->accepting = accepting; }
+
+size_t tern_endpoint_connection_count(const tern_endpoint *ep) { return ep->conn_count; }

@@ -1100,6 +1100,14 @@ static void test_many_events(void **state)
         events++;
     }
     long got = check_records(g_out, g_len);
+    /* For the optional Python cross-check (tests/CMakeLists.txt). */
+    const char *dump = getenv("TERN_QLOG_DUMP");
+    if (dump) {
+        FILE *fp = fopen(dump, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(g_out, 1, g_len, fp), g_len);
+        assert_int_equal(fclose(fp), 0);
+    }
     /* metrics_updated with nothing changed writes nothing: at most events. */
     assert_true(got > 900);
     assert_true(got <= events);

@@ -606,7 +606,6 @@ static void put_raw(tern_json_writer *w, size_t length, size_t payload_length)
 void tern_qlog_packet_begin(tern_qlog *q, tern_time now, bool received, const tern_qlog_packet *pkt)
 {
     if (!q || !q->enabled || !pkt) return;
-    q->packet_cut = false;
     if (!event_begin(q, now, received ? "quic:packet_received" : "quic:packet_sent",
                      received ? "transport:packet_received" : "transport:packet_sent"))
         return;
@@ -647,9 +646,7 @@ void tern_qlog_packet_payload(tern_qlog *q, const tern_frame_config *cfg, const 
 
 void tern_qlog_packet_end(tern_qlog *q)
 {
-    if (!q) return;
-    q->packet_cut = false;
-    if (!q->in_packet) return;
+    if (!q || !q->in_packet) return;
     q->in_packet = false;
     event_end(q);
 }
@@ -662,7 +659,6 @@ static void packet_cut(tern_qlog *q)
     tern_json_arr_end(&q->w);
     tern_json_kv_bool(&q->w, "tern:frames_cut", true);
     q->in_packet = false;
-    q->packet_cut = true;
     event_end(q);
 }
 

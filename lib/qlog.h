@@ -34,6 +34,7 @@
 #ifndef TERN_QLOG_BUF_SIZE
 #define TERN_QLOG_BUF_SIZE 2048
 #endif
+_Static_assert(TERN_QLOG_BUF_SIZE >= TERN_JSON_MIN_BUF, "qlog buffer too small");
 
 typedef void (*tern_qlog_write_fn)(void *ctx, const char *data, size_t len);
 
@@ -66,7 +67,6 @@ typedef struct tern_qlog {
     bool enabled;
     bool qvis_names;
     bool in_packet;             /* between packet_begin and packet_end */
-    bool packet_cut;            /* an event interrupted the open packet */
     unsigned packet_depth;      /* writer depth of the "frames" array */
     tern_time start_time;
     uint8_t ack_delay_exponent[2]; /* [0] ours (sent ACKs), [1] peer's */

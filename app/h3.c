@@ -363,12 +363,13 @@ static int submit_status(h3_session *s, h3_stream *st, int status, const char *c
         NV("server", "tern"),
         NV("content-type", content_type),
         NV("content-length", length_str),
+        NV("allow", "GET, HEAD"), /* RFC 9110 §15.5.6: required with 405 */
     };
 #undef NV
+    size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
     nghttp3_data_reader reader = {read_body};
     st->responded = true;
-    int rv = nghttp3_conn_submit_response(s->conn, (int64_t)st->id, nva, sizeof nva / sizeof nva[0],
-                                          with_body ? &reader : NULL);
+    int rv = nghttp3_conn_submit_response(s->conn, (int64_t)st->id, nva, nvlen, with_body ? &reader : NULL);
     return rv;
 }
 
@@ -380,7 +381,6 @@ static int respond(h3_session *s, h3_stream *st)
     if (st->bad_header || !st->path || !st->method[0])
         return submit_status(s, st, 400, "text/plain; charset=utf-8", 0, false);
     if (!get && !head)
-        /* RFC 9110 §15.5.6 wants an Allow header with 405. */
         return submit_status(s, st, 405, "text/plain; charset=utf-8", 0, false);
     int status = tern_http_resource_open(s->root, st->path, strlen(st->path), &st->res);
     if (status != 200)

@@ -139,7 +139,8 @@ static bool pump_stream(hq_session *s, hq_stream *st)
         size_t len = st->out_len - st->out_off;
         if (len == 0 && !st->fin_pending)
             return true;
-        int64_t n = s->tp.write(s->tp.ctx, st->id, st->out + st->out_off, len, st->fin_pending && !st->serving);
+        const uint8_t *data = st->out ? st->out + st->out_off : NULL; /* FIN alone: no buffer */
+        int64_t n = s->tp.write(s->tp.ctx, st->id, data, len, st->fin_pending && !st->serving);
         if (n < 0) {
             reset_send(s, st, TERN_HQ_INTERNAL_ERROR);
             return true;

@@ -270,6 +270,29 @@ static void test_server_reset(void **state)
     harness_free(h);
 }
 
+/* More requests than the peer's MAX_STREAMS allows wait for more credit. */
+static void test_stream_limit_queues(void **state)
+{
+    fixture *fx = *state;
+    harness_options opts = {.client_bidi_limit = 2};
+    harness *h = harness_new(CASES_PROTO, fx->root, &opts);
+    enum { N = 5 };
+    test_request r[N];
+    for (int i = 0; i < N; i++) {
+        test_request_init(&r[i], "/small.txt");
+        assert_int_equal(harness_request(h, "GET", &r[i]), 0);
+    }
+    harness_run(h);
+    assert_true(r[0].completed && r[1].completed);
+    assert_false(r[2].completed);
+    assert_int_equal(tern_app_client_outstanding(harness_client(h)), N - 2);
+    harness_raise_bidi_limit(h, 100);
+    finish(h);
+    for (int i = 0; i < N; i++)
+        assert_ok(&r[i], fx->small_digest, SMALL_SIZE);
+    harness_free(h);
+}
+
 #define COMMON_CASES                                                                               \
     cmocka_unit_test_setup_teardown(test_small_file, setup, teardown),                             \
         cmocka_unit_test_setup_teardown(test_root_serves_index, setup, teardown),                  \
@@ -278,6 +301,7 @@ static void test_server_reset(void **state)
         cmocka_unit_test_setup_teardown(test_parallel_requests, setup, teardown),                  \
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),                          \
         cmocka_unit_test_setup_teardown(test_traversal_rejected, setup, teardown),                 \
-        cmocka_unit_test_setup_teardown(test_server_reset, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_server_reset, setup, teardown),                       \
+        cmocka_unit_test_setup_teardown(test_stream_limit_queues, setup, teardown)
 
 #endif

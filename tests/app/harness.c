@@ -88,6 +88,9 @@ static int tp_open_stream(void *ctx, bool bidi, uint64_t *id)
     side *s = ctx;
     /* RFC 9000 §2.1: low bits are initiator and direction. */
     uint64_t *next = bidi ? &s->next_bidi : &s->next_uni;
+    uint64_t limit = s->h->opts.client_bidi_limit;
+    if (bidi && s->index == 0 && limit && *next >= limit)
+        return TERN_APP_STREAM_LIMIT;
     *id = (*next * 4) | (bidi ? 0 : 2) | (uint64_t)s->index;
     (*next)++;
     return 0;
@@ -254,6 +257,12 @@ void harness_free(harness *h)
 tern_app *harness_client(harness *h) { return h->sides[0].app; }
 tern_app *harness_server(harness *h) { return h->sides[1].app; }
 int64_t harness_conn_error(const harness *h) { return h->conn_error; }
+void harness_raise_bidi_limit(harness *h, uint64_t limit)
+{
+    h->opts.client_bidi_limit = limit;
+    tern_app_on_streams_available(h->sides[0].app);
+}
+
 uint64_t harness_client_bidi_id(unsigned n) { return (uint64_t)n * 4; }
 
 bool harness_credit_balanced(const harness *h)

@@ -19,6 +19,7 @@ typedef struct harness harness;
 typedef struct harness_options {
     size_t write_chunk;     /* max bytes accepted per write call, 0 = unlimited */
     uint64_t stream_window; /* per-stream credit, 0 = unlimited */
+    uint64_t client_bidi_limit; /* cumulative MAX_STREAMS for client bidi streams, 0 = unlimited */
 } harness_options;
 
 /* One client request as the test sees it. */
@@ -45,6 +46,8 @@ void harness_run(harness *h);
 int64_t harness_conn_error(const harness *h);
 /* true when every byte delivered on every stream was reported consumed. */
 bool harness_credit_balanced(const harness *h);
+/* Raises the client's bidi stream limit, as a MAX_STREAMS frame would. */
+void harness_raise_bidi_limit(harness *h, uint64_t limit);
 /* Stream id of the n-th client bidirectional stream (0-based). */
 uint64_t harness_client_bidi_id(unsigned n);
 

@@ -1,0 +1,841 @@
+/* HTTP/3 sessions on nghttp3 0.8.
+ *
+ * Send-side accounting: nghttp3 keeps pointers to the body bytes a data
+ * reader hands out until they are reported acknowledged (acked_stream_data)
+ * and keeps its own control/QPACK frames until nghttp3_conn_add_ack_offset.
+ * tern copies stream data into its send buffer and retransmits from there,
+ * so once the transport accepted bytes, nghttp3 never needs them again: we
+ * call add_ack_offset right after add_write_offset ("acked on accept").
+ * That bounds memory to the transport's send buffer plus H3_BODY_CHUNKS
+ * chunks per response, whatever the file size.
+ *
+ * Receive-side accounting (RFC 9000 §4.1 credit): nghttp3_conn_read_stream
+ * returns the bytes it consumed except DATA payload; DATA payload is handed
+ * to recv_data and counted as consumed once delivered to the client
+ * callback (or dropped on the server); bytes held back by a QPACK-blocked
+ * stream are reported later by deferred_consume. Each of these is passed to
+ * transport.consumed. */
+#include "h3.h"
+
+#include <nghttp3/nghttp3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_file.h"
+
+#define H3_BODY_CHUNK 16384
+#define H3_BODY_CHUNKS 4
+#define H3_WRITEV_MAX 16
+
+typedef struct h3_stream {
+    struct h3_stream *next;
+    uint64_t id;
+    bool recv_done, send_done, closed;
+    bool nghttp3_open; /* nghttp3 knows the stream (close_stream applies) */
+    /* server: request */
+    char method[16];
+    char *path;
+    bool bad_header, responded;
+    tern_http_resource res;
+    /* server: body chunks lent to nghttp3 until acknowledged */
+    uint8_t *chunks;
+    size_t chunk_len[H3_BODY_CHUNKS];
+    size_t chunk_head, chunk_count, head_acked;
+    bool body_eof, body_wouldblock, resume;
+    /* client: request */
+    void *req_user;
+    const char *req_method, *req_path; /* owned by the pending entry */
+    int status;
+    bool response_ended, completed;
+    uint64_t body_bytes;
+} h3_stream;
+
+typedef struct h3_pending {
+    struct h3_pending *next;
+    char *method, *path;
+    void *req_user;
+} h3_pending;
+
+typedef struct h3_session {
+    nghttp3_conn *conn;
+    tern_app_transport tp;
+    bool is_server, started, failed;
+    char *root;
+    char *authority;
+    tern_http_client_callbacks cb;
+    h3_stream *streams;
+    h3_pending *pending_head, *pending_tail;
+    size_t outstanding;
+    bool need_resume;
+} h3_session;
+
+static h3_stream *find_stream(h3_session *s, uint64_t id)
+{
+    for (h3_stream *st = s->streams; st; st = st->next)
+        if (st->id == id)
+            return st;
+    return NULL;
+}
+
+static h3_stream *add_stream(h3_session *s, uint64_t id)
+{
+    h3_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->id = id;
+    st->res.fd = -1;
+    st->next = s->streams;
+    s->streams = st;
+    return st;
+}
+
+static void free_stream(h3_session *s, h3_stream *st)
+{
+    for (h3_stream **pp = &s->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == st) {
+            *pp = st->next;
+            break;
+        }
+    }
+    tern_http_resource_close(&st->res);
+    free(st->path);
+    free(st->chunks);
+    free(st);
+}
+
+static bool is_bidi(uint64_t id) { return (id & 0x2) == 0; }
+
+/* Fails the whole connection with an H3 code (RFC 9114 §8). */
+static int fail(h3_session *s, uint64_t h3_error, const char *why)
+{
+    if (!s->failed) {
+        s->failed = true;
+        s->tp.close_connection(s->tp.ctx, h3_error, why);
+    }
+    return -1;
+}
+
+static int fail_lib(h3_session *s, int64_t liberr)
+{
+    return fail(s, nghttp3_err_infer_quic_app_error_code((int)liberr), nghttp3_strerror((int)liberr));
+}
+
+static void consumed(h3_session *s, uint64_t id, uint64_t n)
+{
+    if (n && s->tp.consumed)
+        s->tp.consumed(s->tp.ctx, id, n);
+}
+
+static void complete_request(h3_session *s, h3_stream *st, tern_http_outcome outcome, uint64_t app_error)
+{
+    if (s->is_server || st->completed)
+        return;
+    st->completed = true;
+    s->outstanding--;
+    tern_http_result r = {.outcome = outcome,
+                          .status = st->status,
+                          .app_error = app_error,
+                          .body_bytes = st->body_bytes};
+    if (outcome == TERN_HTTP_OK && (st->status < 200 || st->status > 299))
+        r.outcome = TERN_HTTP_BAD_STATUS;
+    s->cb.on_complete(s->cb.ctx, st->req_user, &r);
+}
+
+/* ---- nghttp3 callbacks ---- */
+
+static int cb_acked_stream_data(nghttp3_conn *conn, int64_t stream_id, uint64_t datalen,
+                                void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_id, (void)conn_user;
+    h3_stream *st = stream_user;
+    h3_session *s = conn_user;
+    if (!st || !st->chunks)
+        return 0;
+    /* Body bytes are acknowledged in the order they were lent. */
+    while (datalen > 0 && st->chunk_count > 0) {
+        size_t left = st->chunk_len[st->chunk_head] - st->head_acked;
+        size_t take = datalen < left ? (size_t)datalen : left;
+        st->head_acked += take;
+        datalen -= take;
+        if (st->head_acked == st->chunk_len[st->chunk_head]) {
+            st->chunk_head = (st->chunk_head + 1) % H3_BODY_CHUNKS;
+            st->chunk_count--;
+            st->head_acked = 0;
+            if (st->body_wouldblock) {
+                st->body_wouldblock = false;
+                st->resume = true;
+                s->need_resume = true;
+            }
+        }
+    }
+    return 0;
+}
+
+static int cb_stream_close(nghttp3_conn *conn, int64_t stream_id, uint64_t app_error_code,
+                           void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_user;
+    h3_session *s = conn_user;
+    h3_stream *st = find_stream(s, (uint64_t)stream_id);
+    if (!st)
+        return 0;
+    st->nghttp3_open = false;
+    if (!s->is_server && !st->completed) {
+        if (st->response_ended && app_error_code == NGHTTP3_H3_NO_ERROR)
+            complete_request(s, st, TERN_HTTP_OK, 0);
+        else
+            complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error_code);
+    }
+    return 0;
+}
+
+static int cb_recv_data(nghttp3_conn *conn, int64_t stream_id, const uint8_t *data, size_t len,
+                        void *conn_user, void *stream_user)
+{
+    (void)conn;
+    h3_session *s = conn_user;
+    h3_stream *st = stream_user;
+    if (!s->is_server && st) {
+        st->body_bytes += len;
+        if (s->cb.on_body)
+            s->cb.on_body(s->cb.ctx, st->req_user, data, len);
+    }
+    /* The server ignores request bodies (GET/HEAD have none, others get 405)
+     * but must still return the credit. */
+    consumed(s, (uint64_t)stream_id, len);
+    return 0;
+}
+
+static int cb_deferred_consume(nghttp3_conn *conn, int64_t stream_id, size_t n, void *conn_user,
+                               void *stream_user)
+{
+    (void)conn, (void)stream_user;
+    consumed(conn_user, (uint64_t)stream_id, n);
+    return 0;
+}
+
+static int cb_begin_headers(nghttp3_conn *conn, int64_t stream_id, void *conn_user, void *stream_user)
+{
+    h3_session *s = conn_user;
+    if (!s->is_server || stream_user)
+        return 0;
+    h3_stream *st = find_stream(s, (uint64_t)stream_id);
+    if (!st && !(st = add_stream(s, (uint64_t)stream_id)))
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    st->nghttp3_open = true;
+    return nghttp3_conn_set_stream_user_data(conn, stream_id, st) ? NGHTTP3_ERR_CALLBACK_FAILURE : 0;
+}
+
+static int cb_recv_header(nghttp3_conn *conn, int64_t stream_id, int32_t token, nghttp3_rcbuf *name,
+                          nghttp3_rcbuf *value, uint8_t flags, void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_id, (void)flags;
+    h3_session *s = conn_user;
+    h3_stream *st = stream_user;
+    if (!st)
+        return 0;
+    nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
+    if (!s->is_server) {
+        if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
+            int status = 0;
+            for (size_t i = 0; i < v.len && v.base[i] >= '0' && v.base[i] <= '9' && i < 3; i++)
+                status = status * 10 + (v.base[i] - '0');
+            st->status = status;
+        }
+        if (s->cb.on_header)
+            s->cb.on_header(s->cb.ctx, st->req_user, n.base, n.len, v.base, v.len);
+        return 0;
+    }
+    if (token == NGHTTP3_QPACK_TOKEN__METHOD) {
+        if (v.len >= sizeof st->method)
+            st->bad_header = true;
+        else
+            memcpy(st->method, v.base, v.len), st->method[v.len] = '\0';
+    } else if (token == NGHTTP3_QPACK_TOKEN__PATH) {
+        free(st->path);
+        st->path = malloc(v.len + 1);
+        if (!st->path)
+            return NGHTTP3_ERR_CALLBACK_FAILURE;
+        memcpy(st->path, v.base, v.len);
+        st->path[v.len] = '\0';
+        if (memchr(v.base, '\0', v.len))
+            st->bad_header = true;
+    }
+    return 0;
+}
+
+static int cb_end_headers(nghttp3_conn *conn, int64_t stream_id, int fin, void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_id, (void)fin;
+    h3_session *s = conn_user;
+    h3_stream *st = stream_user;
+    if (!s->is_server && st && s->cb.on_response)
+        s->cb.on_response(s->cb.ctx, st->req_user, st->status);
+    return 0;
+}
+
+static nghttp3_ssize read_body(nghttp3_conn *conn, int64_t stream_id, nghttp3_vec *vec, size_t veccnt,
+                               uint32_t *pflags, void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_id, (void)conn_user;
+    h3_stream *st = stream_user;
+    size_t filled = 0;
+    while (filled < veccnt && st->chunk_count < H3_BODY_CHUNKS && st->res.offset < st->res.size) {
+        size_t slot = (st->chunk_head + st->chunk_count) % H3_BODY_CHUNKS;
+        uint8_t *buf = st->chunks + slot * H3_BODY_CHUNK;
+        int64_t n = tern_http_resource_read(&st->res, buf, H3_BODY_CHUNK);
+        if (n <= 0)
+            /* The content-length is already out: only a reset is honest
+             * (RFC 9114 §4.1.2). nghttp3 turns this into a connection error in
+             * 0.8, so we give up on the whole connection instead of lying. */
+            return NGHTTP3_ERR_CALLBACK_FAILURE;
+        st->chunk_len[slot] = (size_t)n;
+        st->chunk_count++;
+        vec[filled].base = buf;
+        vec[filled].len = (size_t)n;
+        filled++;
+    }
+    if (st->res.offset == st->res.size) {
+        *pflags |= NGHTTP3_DATA_FLAG_EOF;
+        st->body_eof = true;
+        tern_http_resource_close(&st->res);
+    } else if (filled == 0) {
+        /* Every chunk is still lent out; resumed from acked_stream_data. */
+        st->body_wouldblock = true;
+        return NGHTTP3_ERR_WOULDBLOCK;
+    }
+    return (nghttp3_ssize)filled;
+}
+
+static int cb_stop_sending(nghttp3_conn *conn, int64_t stream_id, uint64_t app_error, void *conn_user,
+                           void *stream_user)
+{
+    (void)conn, (void)stream_user;
+    h3_session *s = conn_user;
+    s->tp.stop_sending(s->tp.ctx, (uint64_t)stream_id, app_error);
+    return 0;
+}
+
+static int cb_reset_stream(nghttp3_conn *conn, int64_t stream_id, uint64_t app_error, void *conn_user,
+                           void *stream_user)
+{
+    (void)conn, (void)stream_user;
+    h3_session *s = conn_user;
+    s->tp.reset_stream(s->tp.ctx, (uint64_t)stream_id, app_error);
+    h3_stream *st = find_stream(s, (uint64_t)stream_id);
+    if (st)
+        st->send_done = true;
+    return 0;
+}
+
+static int respond(h3_session *s, h3_stream *st);
+
+static int cb_end_stream(nghttp3_conn *conn, int64_t stream_id, void *conn_user, void *stream_user)
+{
+    (void)conn, (void)stream_id;
+    h3_session *s = conn_user;
+    h3_stream *st = stream_user;
+    if (!st)
+        return 0;
+    if (!s->is_server) {
+        st->response_ended = true;
+        return 0;
+    }
+    /* The request is complete (RFC 9114 §4.1): answer it now. */
+    return respond(s, st) ? NGHTTP3_ERR_CALLBACK_FAILURE : 0;
+}
+
+/* ---- server ---- */
+
+static int submit_status(h3_session *s, h3_stream *st, int status, const char *content_type,
+                         uint64_t length, bool with_body)
+{
+    char status_str[4], length_str[24];
+    snprintf(status_str, sizeof status_str, "%03d", status);
+    snprintf(length_str, sizeof length_str, "%llu", (unsigned long long)length);
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP3_NV_FLAG_NONE             \
+    }
+    nghttp3_nv nva[] = {
+        NV(":status", status_str),
+        NV("server", "tern"),
+        NV("content-type", content_type),
+        NV("content-length", length_str),
+        NV("allow", "GET, HEAD"), /* RFC 9110 §15.5.6: required with 405 */
+    };
+#undef NV
+    size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
+    nghttp3_data_reader reader = {read_body};
+    st->responded = true;
+    int rv = nghttp3_conn_submit_response(s->conn, (int64_t)st->id, nva, nvlen, with_body ? &reader : NULL);
+    return rv;
+}
+
+static int respond(h3_session *s, h3_stream *st)
+{
+    if (st->responded)
+        return 0;
+    bool get = strcmp(st->method, "GET") == 0, head = strcmp(st->method, "HEAD") == 0;
+    if (st->bad_header || !st->path || !st->method[0])
+        return submit_status(s, st, 400, "text/plain; charset=utf-8", 0, false);
+    if (!get && !head)
+        return submit_status(s, st, 405, "text/plain; charset=utf-8", 0, false);
+    int status = tern_http_resource_open(s->root, st->path, strlen(st->path), &st->res);
+    if (status != 200)
+        return submit_status(s, st, status, "text/plain; charset=utf-8", 0, false);
+    bool with_body = get && st->res.size > 0;
+    if (with_body) {
+        st->chunks = malloc(H3_BODY_CHUNK * H3_BODY_CHUNKS);
+        if (!st->chunks)
+            return submit_status(s, st, 500, "text/plain; charset=utf-8", 0, false);
+    }
+    int rv = submit_status(s, st, 200, st->res.content_type, st->res.size, with_body);
+    if (!with_body)
+        tern_http_resource_close(&st->res);
+    return rv;
+}
+
+/* ---- send loop ---- */
+
+static void maybe_close(h3_session *s, h3_stream *st)
+{
+    if (st->closed || !st->recv_done || !st->send_done)
+        return;
+    st->closed = true;
+    if (st->nghttp3_open)
+        nghttp3_conn_close_stream(s->conn, (int64_t)st->id, NGHTTP3_H3_NO_ERROR);
+    /* A client stream without a completed response was cut short. */
+    if (!s->is_server && !st->completed)
+        complete_request(s, st, st->response_ended ? TERN_HTTP_OK : TERN_HTTP_PROTOCOL_ERROR, 0);
+    free_stream(s, st);
+}
+
+static void close_finished_streams(h3_session *s)
+{
+    h3_stream *st = s->streams;
+    while (st) {
+        h3_stream *next = st->next;
+        maybe_close(s, st);
+        st = next;
+    }
+}
+
+static int flush(h3_session *s)
+{
+    if (s->failed || !s->conn)
+        return s->failed ? -1 : 0;
+    int64_t blocked[H3_WRITEV_MAX];
+    size_t nblocked = 0;
+    for (;;) {
+        if (s->need_resume) {
+            s->need_resume = false;
+            for (h3_stream *st = s->streams; st; st = st->next)
+                if (st->resume) {
+                    st->resume = false;
+                    nghttp3_conn_resume_stream(s->conn, (int64_t)st->id);
+                }
+        }
+        nghttp3_vec vec[H3_WRITEV_MAX];
+        int64_t sid = -1;
+        int fin = 0;
+        nghttp3_ssize cnt = nghttp3_conn_writev_stream(s->conn, &sid, &fin, vec, H3_WRITEV_MAX);
+        if (cnt < 0)
+            return fail_lib(s, cnt);
+        if (sid < 0)
+            break;
+        for (size_t i = 0; i < nblocked; i++)
+            if (blocked[i] == sid)
+                return 0; /* only blocked streams are left */
+        uint64_t accepted = 0;
+        bool short_write = false;
+        if (cnt == 0) {
+            int64_t n = s->tp.write(s->tp.ctx, (uint64_t)sid, NULL, 0, fin);
+            if (n < 0)
+                return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "transport write failed");
+        }
+        for (nghttp3_ssize i = 0; i < cnt; i++) {
+            bool last = i == cnt - 1;
+            int64_t n = s->tp.write(s->tp.ctx, (uint64_t)sid, vec[i].base, vec[i].len, fin && last);
+            if (n < 0)
+                return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "transport write failed");
+            accepted += (uint64_t)n;
+            if ((size_t)n < vec[i].len) {
+                short_write = true;
+                break;
+            }
+        }
+        int rv = nghttp3_conn_add_write_offset(s->conn, sid, (size_t)accepted);
+        if (rv == 0 && accepted)
+            rv = nghttp3_conn_add_ack_offset(s->conn, sid, accepted); /* acked on accept, see top */
+        if (rv)
+            return fail_lib(s, rv);
+        if (short_write) {
+            nghttp3_conn_block_stream(s->conn, sid);
+            if (nblocked < H3_WRITEV_MAX)
+                blocked[nblocked++] = sid;
+            else
+                break;
+            continue;
+        }
+        if (fin) {
+            h3_stream *st = find_stream(s, (uint64_t)sid);
+            if (st)
+                st->send_done = true;
+        }
+    }
+    return 0;
+}
+
+/* Every public entry ends here: push out what the event produced, then
+ * release streams whose both directions are done. */
+static int settle(h3_session *s)
+{
+    int rv = flush(s);
+    close_finished_streams(s);
+    if (rv == 0 && !s->failed)
+        rv = flush(s); /* closing may have released QPACK instructions */
+    return s->failed ? -1 : rv;
+}
+
+/* ---- client ---- */
+
+static int open_pending_requests(h3_session *s)
+{
+    while (s->pending_head && s->started && !s->failed) {
+        h3_pending *p = s->pending_head;
+        uint64_t id;
+        int rv = s->tp.open_stream(s->tp.ctx, true, &id);
+        if (rv == TERN_APP_STREAM_LIMIT)
+            return 0;
+        if (rv)
+            return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "cannot open request stream");
+        h3_stream *st = add_stream(s, id);
+        if (!st)
+            return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "out of memory");
+        st->req_user = p->req_user;
+        st->nghttp3_open = true;
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP3_NV_FLAG_NONE                 \
+    }
+        nghttp3_nv nva[] = {
+            NV(":method", p->method),       NV(":scheme", "https"),
+            NV(":authority", s->authority), NV(":path", p->path),
+            NV("user-agent", "tern"),
+        };
+#undef NV
+        rv = nghttp3_conn_submit_request(s->conn, (int64_t)id, nva, sizeof nva / sizeof nva[0], NULL, st);
+        s->pending_head = p->next;
+        if (!s->pending_head)
+            s->pending_tail = NULL;
+        free(p->method);
+        free(p->path);
+        free(p);
+        if (rv)
+            return fail_lib(s, rv);
+    }
+    return 0;
+}
+
+/* ---- ops ---- */
+
+static h3_session *session_new(const tern_app_transport *tp, bool server)
+{
+    h3_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->tp = *tp;
+    s->is_server = server;
+    nghttp3_callbacks callbacks = {
+        .acked_stream_data = cb_acked_stream_data,
+        .stream_close = cb_stream_close,
+        .recv_data = cb_recv_data,
+        .deferred_consume = cb_deferred_consume,
+        .begin_headers = cb_begin_headers,
+        .recv_header = cb_recv_header,
+        .end_headers = cb_end_headers,
+        .stop_sending = cb_stop_sending,
+        .end_stream = cb_end_stream,
+        .reset_stream = cb_reset_stream,
+    };
+    nghttp3_settings settings;
+    nghttp3_settings_default(&settings);
+    /* A small dynamic table; blocked streams allowed so the peer's encoder
+     * may reference entries not yet acknowledged (RFC 9204 §2.1.2). */
+    settings.qpack_max_dtable_capacity = 4096;
+    settings.qpack_blocked_streams = 100;
+    int rv = server ? nghttp3_conn_server_new(&s->conn, &callbacks, &settings, NULL, s)
+                    : nghttp3_conn_client_new(&s->conn, &callbacks, &settings, NULL, s);
+    if (rv) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void *h3_server_new(const tern_app_transport *tp, const tern_http_server_config *cfg)
+{
+    h3_session *s = session_new(tp, true);
+    if (s && !(s->root = strdup(cfg->root ? cfg->root : "."))) {
+        nghttp3_conn_del(s->conn);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void *h3_client_new(const tern_app_transport *tp, const tern_http_client_config *cfg)
+{
+    h3_session *s = session_new(tp, false);
+    if (!s)
+        return NULL;
+    s->cb = cfg->callbacks;
+    if (!(s->authority = strdup(cfg->authority ? cfg->authority : "localhost"))) {
+        nghttp3_conn_del(s->conn);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void h3_destroy(void *p)
+{
+    h3_session *s = p;
+    if (!s)
+        return;
+    while (s->streams)
+        free_stream(s, s->streams);
+    while (s->pending_head) {
+        h3_pending *next = s->pending_head->next;
+        free(s->pending_head->method);
+        free(s->pending_head->path);
+        free(s->pending_head);
+        s->pending_head = next;
+    }
+    nghttp3_conn_del(s->conn);
+    free(s->root);
+    free(s->authority);
+    free(s);
+}
+
+static int h3_start(void *p)
+{
+    h3_session *s = p;
+    if (s->started)
+        return 0;
+    /* Each endpoint opens one control stream and its QPACK encoder and
+     * decoder streams (RFC 9114 §6.2.1, RFC 9204 §4.2). */
+    uint64_t ctrl, qenc, qdec;
+    if (s->tp.open_stream(s->tp.ctx, false, &ctrl) || s->tp.open_stream(s->tp.ctx, false, &qenc) ||
+        s->tp.open_stream(s->tp.ctx, false, &qdec))
+        return fail(s, NGHTTP3_H3_STREAM_CREATION_ERROR, "cannot open critical streams");
+    int rv = nghttp3_conn_bind_control_stream(s->conn, (int64_t)ctrl);
+    if (rv == 0)
+        rv = nghttp3_conn_bind_qpack_streams(s->conn, (int64_t)qenc, (int64_t)qdec);
+    if (rv)
+        return fail_lib(s, rv);
+    s->started = true;
+    if (open_pending_requests(s))
+        return -1;
+    return settle(s);
+}
+
+static int h3_client_request(void *p, const char *method, const char *path, void *req_user)
+{
+    h3_session *s = p;
+    if (s->is_server || s->failed)
+        return -1;
+    h3_pending *pend = calloc(1, sizeof *pend);
+    if (!pend || !(pend->method = strdup(method)) || !(pend->path = strdup(path))) {
+        if (pend)
+            free(pend->method);
+        free(pend);
+        return -1;
+    }
+    pend->req_user = req_user;
+    if (s->pending_tail)
+        s->pending_tail->next = pend;
+    else
+        s->pending_head = pend;
+    s->pending_tail = pend;
+    s->outstanding++;
+    if (open_pending_requests(s))
+        return -1;
+    return settle(s);
+}
+
+static size_t h3_client_outstanding(const void *p) { return ((const h3_session *)p)->outstanding; }
+
+static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t len, bool fin)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    h3_stream *st = find_stream(s, id);
+    if (st && st->recv_done)
+        return 0; /* after a reset of our reading side, late data is noise */
+    nghttp3_ssize n = nghttp3_conn_read_stream(s->conn, (int64_t)id, data, len, fin);
+    if (n < 0)
+        return fail_lib(s, n);
+    consumed(s, id, (uint64_t)n);
+    if (fin && is_bidi(id)) {
+        if (!st)
+            st = find_stream(s, id);
+        if (st)
+            st->recv_done = true;
+    }
+    return settle(s);
+}
+
+static int h3_on_stream_writable(void *p, uint64_t id)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    int rv = nghttp3_conn_unblock_stream(s->conn, (int64_t)id);
+    if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
+        return fail_lib(s, rv);
+    return settle(s);
+}
+
+static bool is_local(const h3_session *s, uint64_t id) { return ((id & 1) != 0) == s->is_server; }
+
+static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    if (!is_bidi(id) && !is_local(s, id))
+        /* Critical streams must never be reset (RFC 9114 §6.2.1, RFC 9204 §4.2). */
+        return fail(s, NGHTTP3_H3_CLOSED_CRITICAL_STREAM, "peer reset a critical stream");
+    int rv = nghttp3_conn_shutdown_stream_read(s->conn, (int64_t)id);
+    if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
+        return fail_lib(s, rv);
+    h3_stream *st = find_stream(s, id);
+    if (st) {
+        st->recv_done = true;
+        if (!st->send_done) {
+            /* The response would go nowhere (RFC 9114 §4.1.1): abandon it. */
+            nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
+            s->tp.reset_stream(s->tp.ctx, id, NGHTTP3_H3_REQUEST_CANCELLED);
+            st->send_done = true;
+        }
+        if (st->nghttp3_open) {
+            st->nghttp3_open = false;
+            rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
+            if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
+                return fail_lib(s, rv);
+        }
+        complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
+    }
+    return settle(s);
+}
+
+static int h3_on_stop_sending(void *p, uint64_t id, uint64_t app_error)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    if (!is_bidi(id))
+        return fail(s, NGHTTP3_H3_CLOSED_CRITICAL_STREAM, "peer stopped a critical stream");
+    h3_stream *st = find_stream(s, id);
+    nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
+    /* RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. */
+    if (!st || !st->send_done)
+        s->tp.reset_stream(s->tp.ctx, id, app_error);
+    if (st)
+        st->send_done = true;
+    return settle(s);
+}
+
+static int h3_on_stream_closed(void *p, uint64_t id, uint64_t app_error)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    h3_stream *st = find_stream(s, id);
+    if (!st)
+        return 0;
+    if (st->nghttp3_open) {
+        st->nghttp3_open = false;
+        int rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
+        if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
+            return fail_lib(s, rv);
+    }
+    st->recv_done = st->send_done = true;
+    return settle(s);
+}
+
+static int h3_on_streams_available(void *p)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    if (open_pending_requests(s))
+        return -1;
+    return settle(s);
+}
+
+static void h3_on_connection_closed(void *p, uint64_t app_error)
+{
+    h3_session *s = p;
+    s->failed = true;
+    for (h3_stream *st = s->streams; st; st = st->next)
+        complete_request(s, st, TERN_HTTP_CONN_ERROR, app_error);
+    while (s->pending_head) {
+        h3_pending *pend = s->pending_head;
+        s->pending_head = pend->next;
+        s->outstanding--;
+        tern_http_result r = {.outcome = TERN_HTTP_CONN_ERROR, .app_error = app_error};
+        s->cb.on_complete(s->cb.ctx, pend->req_user, &r);
+        free(pend->method);
+        free(pend->path);
+        free(pend);
+    }
+    s->pending_tail = NULL;
+}
+
+static int h3_abort_stream(void *p, uint64_t id, uint64_t app_error)
+{
+    h3_session *s = p;
+    if (s->failed)
+        return -1;
+    h3_stream *st = find_stream(s, id);
+    if (!st)
+        return 0;
+    if (!st->send_done) {
+        nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
+        s->tp.reset_stream(s->tp.ctx, id, app_error);
+        st->send_done = true;
+    }
+    if (!st->recv_done) {
+        nghttp3_conn_shutdown_stream_read(s->conn, (int64_t)id);
+        s->tp.stop_sending(s->tp.ctx, id, app_error);
+        st->recv_done = true;
+    }
+    if (st->nghttp3_open) {
+        st->nghttp3_open = false;
+        nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
+    }
+    complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
+    return settle(s);
+}
+
+const tern_app_ops tern_h3_ops = {
+    .server_new = h3_server_new,
+    .client_new = h3_client_new,
+    .destroy = h3_destroy,
+    .start = h3_start,
+    .client_request = h3_client_request,
+    .client_outstanding = h3_client_outstanding,
+    .on_stream_data = h3_on_stream_data,
+    .on_stream_writable = h3_on_stream_writable,
+    .on_stream_reset = h3_on_stream_reset,
+    .on_stop_sending = h3_on_stop_sending,
+    .on_stream_closed = h3_on_stream_closed,
+    .on_streams_available = h3_on_streams_available,
+    .on_connection_closed = h3_on_connection_closed,
+    .abort_stream = h3_abort_stream,
+};

@@ -170,11 +170,41 @@ static void test_client_migration(void **state)
     h_pair_free(p);
 }
 
+static void update_keys(sim *s, void *ctx, tern_time now)
+{
+    (void)s;
+    h_pair *p = ctx;
+    assert_int_equal(tern_conn_update_keys(p->client.conn, now), TERN_OK);
+    h_kick(p->client.node);
+}
+
+/* RFC 9001 §6: a key update in the middle of a transfer; the server
+ * answers it and nothing is lost. */
+static void test_key_update(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(3, TERN_MS(5), 50000000, 0.0, NULL, NULL);
+    xfer *x = new_xfer(p);
+    h_pair_connect(p);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    sim_at(p->s, sim_now(p->s) + TERN_MS(100), update_keys, p);
+    finish(p, x);
+    tern_conn_stats cs, ss;
+    tern_conn_get_stats(p->client.conn, &cs);
+    tern_conn_get_stats(p->server.conn, &ss);
+    assert_int_equal(cs.key_updates, 1);
+    assert_int_equal(ss.key_updates, 1);
+    assert_true(p->client.conn->key_phase && p->server.conn->key_phase);
+    free_xfer(x);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nat_rebinding),
         cmocka_unit_test(test_client_migration),
+        cmocka_unit_test(test_key_update),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,3 +205,24 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         if (!path->validated) tern_recovery_set_amplification_blocked(&c->rec, false, now);
     }
 }
+
+tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now)
+{
+    c->now = now;
+    if (c->role != TERN_ROLE_CLIENT || !c->handshake_confirmed || tern_conn_is_closing(c) ||
+        c->peer_tp.disable_active_migration)
+        return TERN_ERR_INVALID_ARGUMENT;
+    const tern_path *active = tern_conn_active_path(c);
+    if (tern_addr_equal(&active->local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
+    if (tern_cid_manager_peer_available_count(&c->cids) == 0) return TERN_ERR_INVALID_ARGUMENT;
+    tern_addr remote = active->remote;
+    tern_path *p = find_path(c, new_local, &remote);
+    if (!p) p = tern_conn_new_path(c, new_local, &remote, now);
+    if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) {
+        p->in_use = false;
+        return TERN_ERR_INVALID_ARGUMENT;
+    }
+    p->remote_trusted = true;
+    tern_conn_validate_path(c, p, now);
+    return TERN_OK;
+}

@@ -30,7 +30,7 @@ void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern
 
 uint64_t tern_path_send_allowance(const tern_path *p)
 {
-    if (p->validated) return UINT64_MAX;
+    if (p->validated || p->remote_trusted) return UINT64_MAX;
     uint64_t credit = 3 * p->bytes_received;
     return credit > p->bytes_sent ? credit - p->bytes_sent : 0;
 }

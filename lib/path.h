@@ -26,6 +26,9 @@ typedef struct tern_path {
 
     /* §8.1/§8.2: once validated the path has no amplification limit. */
     bool validated;
+    /* The peer's address is the one already validated (we moved our own
+     * end, e.g. a client migrating): no amplification limit applies. */
+    bool remote_trusted;
     uint64_t bytes_received;     /* anti-amplification credit, §8.1 */
     uint64_t bytes_sent;
 

@@ -195,6 +195,14 @@ bool tern_conn_early_data_accepted(const tern_conn *c);
  * allowed yet (handshake not confirmed, previous update not acknowledged). */
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
 
+/* Client active migration (RFC 9000 §9.2): probes the path from new_local to
+ * the current server address with a fresh connection ID (§9.5), and moves
+ * to it once validated (TERN_EVENT_PATH: PROBING, VALIDATED, ACTIVE).
+ * TERN_ERR_INVALID_ARGUMENT for a server, before handshake confirmation,
+ * when the server sent disable_active_migration, or without an unused
+ * peer connection ID. */
+tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now);
+
 typedef struct tern_conn_stats {
     uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */
     uint64_t packets_sent, packets_received, packets_lost;

@@ -186,3 +186,22 @@ bool h_pair_run_handshake(h_pair *p, tern_time deadline)
 {
     return sim_run_while(p->s, hs_pending, p, deadline);
 }
+
+h_pair *h_pair_new_nat(uint64_t seed, tern_time one_way_delay, uint64_t rate_bps, sim_nat **nat)
+{
+    h_pair *p = calloc(1, sizeof *p);
+    p->s = sim_new(seed);
+    tern_config cc, sc;
+    h_client_config(&cc);
+    h_server_config(&sc);
+    p->client.node = h_node_new(p->s, &cc, "client", pair_event, p);
+    p->server.node = h_node_new(p->s, &sc, "server", pair_event, p);
+    p->caddr = sim_addr("10.0.0.2:40000");
+    p->saddr = sim_addr("198.18.1.1:443");
+    sim_link_params lp = sim_link_params_symmetric(one_way_delay, rate_bps);
+    tern_addr pub = sim_addr("198.18.2.1");
+    *nat = sim_nat_add(p->s, &pub, NULL, NULL);
+    p->clink = sim_node_add_addr_behind_nat(p->s, p->client.node->node, *nat, &p->caddr, &lp);
+    p->slink = sim_node_add_addr(p->s, p->server.node->node, &p->saddr, &lp);
+    return p;
+}

@@ -79,3 +79,5 @@ void h_pair_free(h_pair *p);
 tern_conn *h_pair_connect(h_pair *p);
 /* Runs until both sides report HANDSHAKE_DONE or deadline; true on success. */
 bool h_pair_run_handshake(h_pair *p, tern_time deadline);
+/* Same, with the client behind a NAT (public IP 198.18.2.1). */
+h_pair *h_pair_new_nat(uint64_t seed, tern_time one_way_delay, uint64_t rate_bps, sim_nat **nat);

@@ -117,6 +117,14 @@ struct tern_conn {
 
     tern_path paths[TERN_MAX_PATHS];
     uint8_t active_path;
+    /* Migration (lib/migration.c). The path we moved away from while the
+     * new one was not validated yet: we return to it if validation fails
+     * (§9.3.2). TERN_MAX_PATHS when none. */
+    uint8_t fallback_path;
+    tern_addr handshake_remote;    /* §18.2 disable_active_migration scope */
+    tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
+    bool has_left_local;
+    bool preferred_address_done;   /* client: acted on preferred_address once */
 
     tern_cid_manager cids;
     tern_stream_map streams;
@@ -191,9 +199,33 @@ tern_recovery_space tern_space_of_level(tern_tls_level level);
 void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
                              uint8_t *data, size_t len, tern_time now);
 
+/* ---- migration.c: paths and their moves (RFC 9000 §8.2, §9) ---- */
+tern_path *tern_conn_find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote);
+/* A new path with a fresh peer CID when one is available (§9.5). */
 tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now);
 void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now);
 void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
+/* An authenticated packet arrived on no known path: the path to process it
+ * on (new, being validated), or NULL when policy discards it (§9). */
+tern_path *tern_migration_path_for_packet(tern_conn *c, const tern_addr *local, const tern_addr *remote,
+                                          tern_tls_level level, tern_time now);
+/* Before the frames of an authenticated packet on path p are processed:
+ * false when the packet is to be dropped (§9.6.2, newer packets to an
+ * address we left). */
+bool tern_migration_accept_packet(tern_conn *c, const tern_path *p, uint64_t pn, uint64_t largest);
+/* After a packet was processed: §9.3 moves on a non-probing packet with a
+ * new largest packet number. */
+void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint64_t pn, uint64_t largest,
+                              tern_time now);
+/* A PATH_RESPONSE arrived (§8.2.3: on any path). */
+void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_DATA_LEN], tern_time now);
+/* A PTO fired: after TERN_PATH_DEAD_PTOS in a row the active path is dead
+ * and a validated standby takes over. */
+void tern_migration_on_pto(tern_conn *c, tern_time now);
+void tern_migration_on_peer_tp(tern_conn *c);
+void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now);
+tern_time tern_migration_next_timer(const tern_conn *c);
+void tern_migration_on_timer(tern_conn *c, tern_time now);
 /* A datagram nothing could be decrypted from: a Stateless Reset? (§10.3.1) */
 void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t len, tern_time now);
 tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool key_phase, tern_unprotected *u,

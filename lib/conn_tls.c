@@ -81,6 +81,7 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     tern_time peer_idle = TERN_MS(tp->max_idle_timeout_ms);
     if (peer_idle && (!c->idle_timeout || peer_idle < c->idle_timeout)) c->idle_timeout = peer_idle;
     c->peer_tp_received = true;
+    tern_migration_on_peer_tp(c);
     return TERN_OK;
 }
 
@@ -122,6 +123,25 @@ static void on_keylog(void *owner, const char *label, const uint8_t *client_rand
         c->ep->cfg.keylog(c->ep->cfg.keylog_ctx, line);
 }
 
+/* §9.6, §18.2: the server's preferred addresses, with the CID of sequence
+ * 1 (§5.1.1) and its reset token. The endpoint owns the addresses (the
+ * application receives on them); lib/migration.c moves there once the
+ * client's non-probing packets arrive and the path is validated. */
+static void server_preferred_address(tern_conn *c, tern_transport_params *tp)
+{
+    const tern_config *cfg = &c->ep->cfg;
+    if (cfg->preferred_address_v4.family != TERN_AF_INET && cfg->preferred_address_v6.family != TERN_AF_INET6) return;
+    const tern_local_cid *e;
+    if (tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
+    tp->has_preferred_address = true;
+    tern_tp_preferred_address *pa = &tp->preferred_address;
+    memset(pa, 0, sizeof *pa);
+    if (cfg->preferred_address_v4.family == TERN_AF_INET) pa->ipv4 = cfg->preferred_address_v4;
+    if (cfg->preferred_address_v6.family == TERN_AF_INET6) pa->ipv6 = cfg->preferred_address_v6;
+    pa->cid = e->cid;
+    memcpy(pa->stateless_reset_token, e->reset_token, sizeof pa->stateless_reset_token);
+}
+
 static void local_transport_params(tern_conn *c, tern_transport_params *tp)
 {
     const tern_config *cfg = &c->ep->cfg;
@@ -144,6 +164,7 @@ static void local_transport_params(tern_conn *c, tern_transport_params *tp)
         tp->original_destination_connection_id = c->original_dcid;
         tp->has_stateless_reset_token = true;
         tern_endpoint_reset_token(c->ep, &c->local_initial_scid, tp->stateless_reset_token);
+        server_preferred_address(c, tp);
     }
 }
 

@@ -58,6 +58,11 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     *out = NULL;
     if (!cfg || cfg->cid_len > TERN_MAX_CID_LEN || (cfg->role == TERN_ROLE_SERVER && cfg->cid_len < 8))
         return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad cid_len");
+    /* §18.2: no preferred address with zero-length CIDs. */
+    if (cfg->role == TERN_ROLE_SERVER && (cfg->preferred_address_v4.family || cfg->preferred_address_v6.family) &&
+        (cfg->cid_len == 0 || (cfg->preferred_address_v4.family && cfg->preferred_address_v4.family != TERN_AF_INET) ||
+         (cfg->preferred_address_v6.family && cfg->preferred_address_v6.family != TERN_AF_INET6)))
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad preferred address");
     tern_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep) return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
     ep->cfg = *cfg;

@@ -65,6 +65,16 @@ typedef struct tern_config {
     tern_cc_algo cc;
     uint64_t initial_rtt_ms;
 
+    /* Paths (RFC 9000 §9, docs/protocol.md "Paths and migration").
+     * Server: preferred addresses offered in the preferred_address transport
+     * parameter (§9.6; family TERN_AF_NONE = not offered). The application
+     * must receive on them. Needs cid_len > 0.
+     * Client: follow_preferred_address (default true) validates the
+     * server's preferred address once the handshake is confirmed and moves
+     * there; false ignores it. */
+    tern_addr preferred_address_v4, preferred_address_v6;
+    bool follow_preferred_address;
+
     /* Connection IDs we issue. */
     uint8_t cid_len; /* 0..20; a server needs >= 8 for routing */
 
@@ -202,6 +212,11 @@ tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
  * when the server sent disable_active_migration, or without an unused
  * peer connection ID. */
 tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now);
+/* Same checks, but only validates the path (TERN_EVENT_PATH: PROBING,
+ * VALIDATED) and keeps it as a standby: when the active path dies (3
+ * consecutive PTOs without an acknowledgement) the connection moves to a
+ * validated standby (FAILED for the dead path, then ACTIVE). */
+tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *new_local, tern_time now);
 
 typedef struct tern_conn_stats {
     uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */

@@ -134,6 +134,7 @@ typedef struct tern_recovery_space_state {
     bool has_sent;
     uint64_t largest_acked;
     bool has_largest_acked;
+    uint8_t largest_acked_path;     /* path the largest acked packet was sent on */
     bool discarded;
     tern_time time_of_last_ack_eliciting;
     uint8_t last_ack_eliciting_path;

@@ -32,9 +32,12 @@
 #include "tls.h"
 #include "transport_params.h"
 
-/* tern sends datagrams of this size (RFC 9000 §14: the minimum every path
- * supports; no PMTU discovery yet). */
+/* RFC 9000 §14: the size every path supports. Datagrams with Initial
+ * packets are padded to it; everything is sent at this size until the
+ * handshake completes (tern_conn_datagram_size after that). */
 #define TERN_DATAGRAM_SIZE 1200
+/* Largest datagram tern ever builds (sizes buffers). */
+#define TERN_MAX_DATAGRAM_SIZE 1500
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
@@ -178,6 +181,10 @@ tern_time tern_conn_pto(tern_conn *c);
 bool tern_conn_is_closing(const tern_conn *c);
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
 tern_path *tern_conn_active_path(tern_conn *c);
+/* Datagram size for 1-RTT traffic: the configured max_datagram_size within
+ * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
+ * transport parameters are known. */
+uint64_t tern_conn_datagram_size(const tern_conn *c);
 
 /* ---- conn_tls.c ---- */
 tern_err tern_conn_tls_init(tern_conn *c);

@@ -349,7 +349,7 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
     while (progress && n < max_datagrams) {
         progress = false;
         for (tern_conn *c = ep->conns; c && n < max_datagrams; c = c->next) {
-            if (buf_len - used < TERN_DATAGRAM_SIZE) break;
+            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) break;
             size_t len = tern_conn_send_datagram(c, now, buf + used, buf_len - used, &out[n]);
             if (!len) continue;
             used += len;

@@ -24,7 +24,7 @@ struct h_node {
     h_event_fn on_event;
     void *ctx;
     uint8_t rxbuf[65536];
-    uint8_t txbuf[H_BATCH * 1200];
+    uint8_t txbuf[H_BATCH * 1500];
     tern_datagram dgs[H_BATCH];
     uint64_t datagrams_sent;
 };

@@ -18,6 +18,7 @@
 
 #include "ack_tracker.h"
 #include "cid_manager.h"
+#include "cid_table.h"
 #include "crypto.h"
 #include "frame.h"
 #include "packet_header.h"
@@ -66,11 +67,6 @@ typedef struct tern_event_queue {
     size_t cap, head, count;
 } tern_event_queue;
 
-typedef struct tern_route {
-    tern_cid cid;
-    tern_conn *conn;
-} tern_route;
-
 struct tern_endpoint {
     tern_config cfg;
     char *strings[6];          /* owned copies of the config's strings */
@@ -85,8 +81,7 @@ struct tern_endpoint {
     size_t conn_count;
     tern_conn *send_cursor;    /* round robin across connections */
 
-    tern_route *routes;        /* local CID -> connection */
-    size_t route_count, route_cap;
+    tern_cid_table routes;     /* local CID -> connection */
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */

@@ -27,6 +27,11 @@ struct h_node {
     uint8_t txbuf[H_BATCH * 1500];
     tern_datagram dgs[H_BATCH];
     uint64_t datagrams_sent;
+    /* tern_endpoint_send with allow_gso (default false); batches are split
+     * into their segments before they enter the simulator. */
+    bool allow_gso;
+    uint64_t gso_batches, gso_segments;
+    size_t largest_gso_batch; /* bytes */
 };
 
 /* A self-signed certificate for "localhost" (generated once, shared). */

@@ -300,6 +300,22 @@ static void test_gso_batches(void **state)
     h_pair_free(p);
 }
 
+/* 100 MiB over a clean 10 Gbit/s, 1 ms RTT link, sha256-checked (the
+ * bench_transfer workload; about 1 s of CPU in the gcc build). */
+static void test_100mb_fast_link(void **state)
+{
+    (void)state;
+    h_pair *p;
+    tern_time t = run_transfer(13, TERN_US(250), 10000000000ull, 0.0, 100u << 20, 1, NULL, NULL, &p);
+    tern_conn_stats st;
+    tern_conn_get_stats(p->client.conn, &st);
+    printf("100 MB over 10 Gbit/s, 1 ms RTT: %.3f s simulated (%.2f Gbit/s), %llu packets sent\n", (double)t / 1e9,
+           (100.0 * 8 * 1048576) / ((double)t / 1e9) / 1e9, (unsigned long long)st.packets_sent);
+    /* Measured 0.205 s; 1 s catches a window or pacing regression. */
+    assert_true(t < TERN_SEC(1));
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_100_streams),      cmocka_unit_test(test_flow_control_limited),
         cmocka_unit_test(test_10mb_100mbit_50ms), cmocka_unit_test(test_datagram_size_default),
         cmocka_unit_test(test_datagram_size_peer_limit), cmocka_unit_test(test_gso_batches),
+        cmocka_unit_test(test_100mb_fast_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

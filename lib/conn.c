@@ -40,6 +40,17 @@ static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)
 
 tern_path *tern_conn_active_path(tern_conn *c) { return &c->paths[c->active_path]; }
 
+uint64_t tern_conn_datagram_size(const tern_conn *c)
+{
+    if (!c->peer_tp_received) return TERN_DATAGRAM_SIZE;
+    uint64_t size = c->ep->cfg.max_datagram_size;
+    /* §18.2: never more than the peer said it can receive. */
+    if (size > c->peer_tp.max_udp_payload_size) size = c->peer_tp.max_udp_payload_size;
+    if (size > TERN_MAX_DATAGRAM_SIZE) size = TERN_MAX_DATAGRAM_SIZE;
+    if (size < TERN_DATAGRAM_SIZE) size = TERN_DATAGRAM_SIZE;
+    return size;
+}
+
 static tern_err setup_spaces(tern_conn *c, const tern_config *cfg)
 {
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
@@ -313,6 +324,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         tern_timeout_action act;
         tern_recovery_on_timer(&c->rec, now, &act);
         if (act.kind == TERN_TIMEOUT_PTO) {
+            c->stats.pto_expirations++;
             on_pto(c, &act);
             tern_migration_on_pto(c, now);
         }
@@ -345,4 +357,8 @@ void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st)
     st->smoothed_rtt = p->rec.rtt.smoothed;
     st->min_rtt = p->rec.rtt.min;
     st->cwnd = tern_cc_window(&p->rec.cc);
+    st->bytes_in_flight = p->rec.cc.bytes_in_flight;
+    st->congestion_events = p->rec.cc.congestion_events;
+    st->persistent_congestions = p->rec.cc.persistent_congestion_events;
+    st->spurious_losses = c->rec.spurious_losses;
 }

@@ -18,6 +18,7 @@
 
 #include "ack_tracker.h"
 #include "cid_manager.h"
+#include "cid_table.h"
 #include "crypto.h"
 #include "frame.h"
 #include "packet_header.h"
@@ -32,9 +33,12 @@
 #include "tls.h"
 #include "transport_params.h"
 
-/* tern sends datagrams of this size (RFC 9000 §14: the minimum every path
- * supports; no PMTU discovery yet). */
+/* RFC 9000 §14: the size every path supports. Datagrams with Initial
+ * packets are padded to it; everything is sent at this size until the
+ * handshake completes (tern_conn_datagram_size after that). */
 #define TERN_DATAGRAM_SIZE 1200
+/* Largest datagram tern ever builds (sizes buffers). */
+#define TERN_MAX_DATAGRAM_SIZE 1500
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
@@ -63,11 +67,6 @@ typedef struct tern_event_queue {
     size_t cap, head, count;
 } tern_event_queue;
 
-typedef struct tern_route {
-    tern_cid cid;
-    tern_conn *conn;
-} tern_route;
-
 struct tern_endpoint {
     tern_config cfg;
     char *strings[6];          /* owned copies of the config's strings */
@@ -82,8 +81,7 @@ struct tern_endpoint {
     size_t conn_count;
     tern_conn *send_cursor;    /* round robin across connections */
 
-    tern_route *routes;        /* local CID -> connection */
-    size_t route_count, route_cap;
+    tern_cid_table routes;     /* local CID -> connection */
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
@@ -186,6 +184,10 @@ tern_time tern_conn_pto(tern_conn *c);
 bool tern_conn_is_closing(const tern_conn *c);
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
 tern_path *tern_conn_active_path(tern_conn *c);
+/* Datagram size for 1-RTT traffic: the configured max_datagram_size within
+ * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
+ * transport parameters are known. */
+uint64_t tern_conn_datagram_size(const tern_conn *c);
 
 /* ---- conn_tls.c ---- */
 tern_err tern_conn_tls_init(tern_conn *c);

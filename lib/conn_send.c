@@ -423,7 +423,7 @@ static size_t finish_datagram(tern_conn *c, tern_path *path, uint8_t *buf, size_
 
 static size_t clamp_cap(const tern_path *p, size_t cap)
 {
-    if (cap > TERN_DATAGRAM_SIZE) cap = TERN_DATAGRAM_SIZE;
+    if (cap > p->rec.cc.max_datagram_size) cap = (size_t)p->rec.cc.max_datagram_size;
     uint64_t allow = tern_path_send_allowance(p);
     if (allow < cap) cap = (size_t)allow;
     return cap;
@@ -478,8 +478,9 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     tern_path *path = tern_conn_active_path(c);
     cap = clamp_cap(path, cap);
     if (cap < 64) return 0;
-    bool cc_ok = tern_cc_can_send(&path->rec.cc, TERN_DATAGRAM_SIZE);
-    tern_time pace = tern_path_recovery_next_send_time(&path->rec, now, TERN_DATAGRAM_SIZE);
+    uint64_t dsize = path->rec.cc.max_datagram_size;
+    bool cc_ok = tern_cc_can_send(&path->rec.cc, dsize);
+    tern_time pace = tern_path_recovery_next_send_time(&path->rec, now, dsize);
     bool may_fill = cc_ok && pace <= now;
 
     pkt_plan plans[TERN_RECOVERY_SPACE_COUNT];

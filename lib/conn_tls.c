@@ -90,6 +90,11 @@ static void on_handshake_complete(void *owner)
     tern_conn *c = owner;
     c->handshake_complete = true;
     if (c->state == TERN_CONN_HANDSHAKE) c->state = TERN_CONN_ESTABLISHED;
+    /* Both sides' transport parameters are known: 1-RTT datagrams may use
+     * the larger size (window and pacer burst are in datagrams, §7.2). */
+    for (int i = 0; i < TERN_MAX_PATHS; i++)
+        if (c->paths[i].in_use)
+            tern_path_recovery_set_max_datagram_size(&c->paths[i].rec, tern_conn_datagram_size(c));
     /* New CIDs for the peer (§5.1.1), in 1-RTT packets from now on. */
     tern_cid_manager_local_replenish(&c->cids);
     if (c->role == TERN_ROLE_SERVER) {

@@ -107,7 +107,9 @@ static tern_path *new_path_without_cid(tern_conn *c, const tern_addr *local, con
         tern_cc_config cc;
         tern_cc_config_init(&cc);
         cc.kind = (tern_cc_kind)c->ep->cfg.cc;
-        cc.max_datagram_size = TERN_DATAGRAM_SIZE;
+        /* The configured size is assumed to fit every path of the
+         * connection (no PMTU discovery yet). */
+        cc.max_datagram_size = c->handshake_complete ? tern_conn_datagram_size(c) : TERN_DATAGRAM_SIZE;
         tern_path_recovery_init(&slot->rec, &cc, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
     }
     return slot;

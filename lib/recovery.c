@@ -504,7 +504,12 @@ tern_err tern_recovery_on_ack(tern_recovery *rec, tern_recovery_space space,
             continue;
         for (uint64_t pn = lo;; pn++) {
             tern_sent_packet *p = tern_sent_packets_find(&st->sent, pn);
-            if (p->state == TERN_SENT_OUTSTANDING) {
+            if (p->state == TERN_SENT_LOST) {
+                /* Declared lost too early (reordering or a delay spike);
+                 * counted so a loss threshold that is too tight shows. */
+                rec->spurious_losses++;
+                p->state = TERN_SENT_ACKED;
+            } else if (p->state == TERN_SENT_OUTSTANDING) {
                 tern_sent_packets_mark(&st->sent, p, (tern_sent_state)STATE_NEWLY_ACKED);
                 out->newly_acked++;
                 includes_ack_eliciting |= p->ack_eliciting;

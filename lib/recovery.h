@@ -158,6 +158,7 @@ typedef struct tern_recovery {
     bool has_handshake_keys;
     bool handshake_ack_received;
     bool amplification_blocked;
+    uint64_t spurious_losses;       /* acknowledged after being declared lost */
 } tern_recovery;
 
 /* cfg NULL = client defaults. Allocates the (small) sent-packet rings. */

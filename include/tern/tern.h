@@ -61,6 +61,14 @@ typedef struct tern_config {
     uint64_t max_connection_window;
     uint64_t max_stream_window;
 
+    /* Largest UDP payload tern sends once the handshake is complete; the
+     * peer's max_udp_payload_size lowers it, 1200 (RFC 9000 §14) is the
+     * floor, and datagrams before that are 1200 bytes. Default 1452: a
+     * 1500-byte Ethernet MTU minus IPv4 (20) and UDP (8) headers, minus 20
+     * bytes of margin (tunnels, IPv6 would need 1232 without PMTUD). There
+     * is no PMTU discovery: set 1200 for paths with a smaller MTU. */
+    uint64_t max_datagram_size;
+
     /* Recovery and congestion control. */
     tern_cc_algo cc;
     uint64_t initial_rtt_ms;
@@ -226,6 +234,13 @@ typedef struct tern_conn_stats {
     uint64_t cwnd;
     uint64_t paths_validated, migrations;
     uint64_t key_updates;
+    /* Loss recovery (RFC 9002), for diagnosing slow transfers. The first
+     * three count the active path's congestion controller. */
+    uint64_t bytes_in_flight;
+    uint64_t congestion_events;      /* window reductions (§7.3.2) */
+    uint64_t persistent_congestions; /* collapses to the minimum window (§7.6.2) */
+    uint64_t pto_expirations;        /* probe timeouts that fired (§6.2) */
+    uint64_t spurious_losses;        /* packets declared lost, acknowledged later */
 } tern_conn_stats;
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 

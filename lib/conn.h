@@ -38,7 +38,7 @@
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
-#define TERN_STREAM_SEND_BUFFER 1048576
+#define TERN_STREAM_SEND_BUFFER 4194304
 
 typedef enum tern_conn_state {
     TERN_CONN_HANDSHAKE = 0,

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -42,10 +43,12 @@ typedef struct violation {
 /* NEW_CONNECTION_ID: sequence, retire prior to 0, an 8-byte CID, a token. */
 #define NCID(seq) 0x18, (seq), 0x00, 0x08, CID8(seq), TOKEN16
 /* SERVER_ALTERNATE_ADDRESS (profile §2) with the default 4-byte type
- * 0x3f5aa001: sequence 1, IPv4 198.18.1.2:443, no IPv6, an 8-byte CID. */
-#define SAA_FRAME                                                                                               \
-    0xbf, 0x5a, 0xa0, 0x01, 0x01, 198, 18, 1, 2, 0x01, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-        0, 0x08, CID8(0x51), TOKEN16
+ * 0x3f5aa001: sequence 1, an IPv4 address and port, no IPv6, then the CID
+ * length and CID (__VA_ARGS__) and a token. SAA_FRAME is a valid one. */
+#define SAA_WITH(a, b, c, d, port_hi, port_lo, ...)                                                           \
+    0xbf, 0x5a, 0xa0, 0x01, 0x01, a, b, c, d, port_hi, port_lo, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+        0, 0, __VA_ARGS__, TOKEN16
+#define SAA_FRAME SAA_WITH(198, 18, 1, 2, 0x01, 0xbb, 0x08, CID8(0x51))
 /* STREAM|OFF|LEN on stream id at offset 262143 (the last byte of the
  * default 256 KiB stream window), one byte. */
 #define STREAM_AT_WINDOW_END(id) 0x0e, (id), 0x80, 0x03, 0xff, 0xff, 0x01, 'x'
@@ -84,20 +87,35 @@ static void alpn_mismatch(tern_config *cc, tern_config *sc)
     sc->alpn_count = 1;
 }
 
-/* The client trusts only a certificate for another name, so the server's
- * self-signed certificate has no known issuer. (A trusted certificate with
- * the same name as the issuer would make GnuTLS check the signature against
- * it: bad_certificate, not unknown_ca.) */
+/* The client trusts only a self-signed certificate for `name` (not the
+ * server's). */
+static void trust_other_certificate(tern_config *cc, const char *name, char **cert)
+{
+    if (!*cert) {
+        const char *hosts[] = {name};
+        char *key;
+        size_t cl, kl;
+        assert_int_equal(tern_tls_cert_generate(hosts, 1, 30, cert, &cl, &key, &kl), TERN_OK);
+        free(key);
+    }
+    cc->cert_pem = *cert;
+}
+
+/* Another name: the server's certificate has no known issuer. */
 static void untrusted_certificate(tern_config *cc, tern_config *sc)
 {
     (void)sc;
-    static char *other_cert, *other_key;
-    if (!other_cert) {
-        const char *hosts[] = {"ca.invalid"};
-        size_t cl, kl;
-        assert_int_equal(tern_tls_cert_generate(hosts, 1, 30, &other_cert, &cl, &other_key, &kl), TERN_OK);
-    }
-    cc->cert_pem = other_cert;
+    static char *cert;
+    trust_other_certificate(cc, "ca.invalid", &cert);
+}
+
+/* The same name: GnuTLS finds a trusted certificate named like the issuer
+ * and checks the server's signature against it, which fails. */
+static void certificate_signature_mismatch(tern_config *cc, tern_config *sc)
+{
+    (void)sc;
+    static char *cert;
+    trust_other_certificate(cc, "localhost", &cert);
 }
 
 static const violation violations[] = {
@@ -120,6 +138,12 @@ static const violation violations[] = {
     {"STREAMS_BLOCKED > 2^60", false, VIA_1RTT, B(0x17, 0xd0, 0, 0, 0, 0, 0, 0, 0x01), NULL, NULL,
      TERN_FRAME_ENCODING_ERROR},
     {"ACK range below packet number 0", false, VIA_1RTT, B(0x02, 0x05, 0x00, 0x00, 0x06), NULL, NULL,
+     TERN_FRAME_ENCODING_ERROR},
+    {"CRYPTO offset + length > 2^62-1", false, VIA_1RTT,
+     B(0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 'x'), NULL, NULL, TERN_FRAME_ENCODING_ERROR},
+    {"SAA with neither address", true, VIA_1RTT, B(SAA_WITH(0, 0, 0, 0, 0, 0, 8, CID8(0x52))), NULL, NULL,
+     TERN_FRAME_ENCODING_ERROR},
+    {"SAA with CID length 0", true, VIA_1RTT, B(SAA_WITH(198, 18, 1, 2, 0x01, 0xbb, 0)), NULL, NULL,
      TERN_FRAME_ENCODING_ERROR},
     {"NEW_TOKEN with an empty token", true, VIA_1RTT, B(0x07, 0x00), NULL, NULL, TERN_FRAME_ENCODING_ERROR},
 
@@ -220,6 +244,8 @@ static const violation violations[] = {
      TERN_CRYPTO_ERROR_BASE + 120},
     {"untrusted certificate (unknown_ca alert)", true, VIA_TLS, {0}, 0, NULL, untrusted_certificate,
      TERN_CRYPTO_ERROR_BASE + 48},
+    {"certificate signature does not verify (bad_certificate alert)", true, VIA_TLS, {0}, 0, NULL,
+     certificate_signature_mismatch, TERN_CRYPTO_ERROR_BASE + 42},
 
     /* ---- CRYPTO_BUFFER_EXCEEDED (§7.5) ---- */
     {"CRYPTO data 1 MiB beyond the read offset", false, VIA_1RTT, B(0x06, 0x80, 0x10, 0x00, 0x00, 0x01, 'x'),

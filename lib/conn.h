@@ -42,7 +42,7 @@
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
-#define TERN_STREAM_SEND_BUFFER 1048576
+#define TERN_STREAM_SEND_BUFFER 4194304
 
 typedef enum tern_conn_state {
     TERN_CONN_HANDSHAKE = 0,
@@ -86,6 +86,12 @@ struct tern_endpoint {
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
     tern_conn *free_after_poll; /* a closed connection whose last event was taken */
+
+    /* Test hook: raw bytes appended to the transport parameters of every
+     * connection created from now on (a way to make a peer send invalid or
+     * duplicate parameters, RFC 9000 §7.4). */
+    uint8_t test_tp_append[64];
+    size_t test_tp_append_len;
 };
 
 struct tern_conn {
@@ -160,9 +166,11 @@ struct tern_conn {
 
     /* Test hook: raw frame bytes to put in the next packet of space
      * test_inject_space (a way to make a peer misbehave). */
-    uint8_t test_inject[64];
+    uint8_t test_inject[256];
     size_t test_inject_len;
     int test_inject_space;
+    /* Test hook: set the reserved bits of the next 1-RTT packet (§17.3.1). */
+    bool test_set_reserved_bits;
 };
 
 /* ---- conn.c ---- */

@@ -358,6 +358,10 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
     uint8_t *p = buf + pl->start;
     size_t pkt_len = pl->header_len + pl->payload_len + TERN_AEAD_TAG_LEN;
     if (pl->is_long) tern_long_header_patch_length(p, &pl->layout, pkt_len);
+    if (c->test_set_reserved_bits && !pl->is_long) {
+        p[0] |= TERN_SHORT_RESERVED_MASK;
+        c->test_set_reserved_bits = false;
+    }
     tern_err err = tern_pp_protect(&c->tx[pl->level], p, cap - pl->start, pl->header_len, pl->pn_offset, pl->pn_len,
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;

@@ -192,6 +192,10 @@ tern_err tern_conn_tls_init(tern_conn *c)
     err = tern_tp_encode(&c->local_tp, c->role == TERN_ROLE_CLIENT ? TERN_TP_ROLE_CLIENT : TERN_TP_ROLE_SERVER,
                          &c->ep->tp_cfg, buf, sizeof buf, &len);
     if (err) return err;
+    if (c->ep->test_tp_append_len && len + c->ep->test_tp_append_len <= sizeof buf) {
+        memcpy(buf + len, c->ep->test_tp_append, c->ep->test_tp_append_len);
+        len += c->ep->test_tp_append_len;
+    }
     return tern_tls_set_transport_params(c->tls, buf, len);
 }
 

@@ -501,6 +501,11 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     if (!n) {
         /* Held back by the pacer: come back when it allows a packet. */
         if (cc_ok && pace > now) c->pacing_timer = pace;
+        /* RFC 9002 §7.8: the window and the pacer allowed a packet but there
+         * was nothing to send (application or flow-control limited): the
+         * window must not grow on the ACKs of what is in flight. Filling
+         * the window again clears the flag (cc.c). */
+        else if (may_fill) tern_cc_set_app_limited(&path->rec.cc, true);
         return 0;
     }
     return finish_datagram(c, path, buf, cap, plans, n, true, now, dg);

@@ -191,6 +191,16 @@ static void set_closed(tern_conn *c)
     tern_endpoint_push_event(c->ep, &ev);
 }
 
+void tern_conn_abandon(tern_conn *c, uint64_t code, bool by_peer, const char *reason)
+{
+    if (c->state == TERN_CONN_CLOSED) return;
+    c->close_code = code;
+    c->close_app = false;
+    c->closed_by_peer = by_peer;
+    set_reason(c, (const uint8_t *)reason, strlen(reason));
+    set_closed(c);
+}
+
 static void close_local(tern_conn *c, uint64_t code, bool app, uint64_t frame_type, const char *reason, tern_time now)
 {
     if (tern_conn_is_closing(c)) return;

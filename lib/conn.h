@@ -68,6 +68,18 @@ typedef struct tern_route {
     tern_conn *conn;
 } tern_route;
 
+/* Datagrams the endpoint sends without a connection (Stateless Reset,
+ * Version Negotiation, Retry): a fixed queue, no allocation per packet. */
+#define TERN_STATELESS_QUEUE_LEN 8
+/* At most this many stateless datagrams per second (RFC 9000 §10.3, §6.1
+ * allow limiting them; bounds what spoofed packets can make us send). */
+#define TERN_STATELESS_PER_SECOND 64
+typedef struct tern_stateless_dgram {
+    tern_addr local, remote;
+    size_t len;
+    uint8_t data[TERN_DATAGRAM_SIZE];
+} tern_stateless_dgram;
+
 struct tern_endpoint {
     tern_config cfg;
     char *strings[6];          /* owned copies of the config's strings */
@@ -84,6 +96,11 @@ struct tern_endpoint {
 
     tern_route *routes;        /* local CID -> connection */
     size_t route_count, route_cap;
+
+    tern_stateless_dgram stateless[TERN_STATELESS_QUEUE_LEN];
+    size_t stateless_count;
+    tern_time stateless_window_start;
+    unsigned stateless_in_window;
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
@@ -171,6 +188,9 @@ void tern_conn_close_transport(tern_conn *c, tern_err code, uint64_t frame_type,
                                tern_time now);
 void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8_t *reason, size_t reason_len,
                               tern_time now);
+/* Gone at once, without a closing period and without sending anything
+ * (a Version Negotiation without our version, §6.2; a refused Retry). */
+void tern_conn_abandon(tern_conn *c, uint64_t code, bool by_peer, const char *reason);
 void tern_conn_push_event(tern_conn *c, tern_event_type type, uint64_t stream_id);
 void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
 void tern_conn_reset_idle(tern_conn *c, tern_time now);
@@ -231,6 +251,19 @@ tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_co
 void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid);
 void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev);
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
+/* ---- endpoint_stateless.c ---- */
+/* A datagram no connection took: answers it statelessly when the RFC says
+ * so (Version Negotiation §6.1, Stateless Reset §10.3), or recognises a
+ * Stateless Reset for one of our connections (§10.3.1). */
+void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                               const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now);
+/* Reserves a slot in the stateless queue (NULL: full or rate limited). */
+tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
+                                                   const tern_addr *remote, tern_time now);
+/* Copies queued stateless datagrams out; returns how many. */
+size_t tern_endpoint_take_stateless(tern_endpoint *ep, uint8_t *buf, size_t buf_len, size_t *used,
+                                    tern_datagram *out, size_t max_datagrams);
+
 /* Stateless reset token of a local CID (RFC 9000 §10.3.2): derived from the
  * static key, so it can be recomputed after the state is lost. */
 void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t token[TERN_STATELESS_RESET_TOKEN_LEN]);

@@ -332,6 +332,7 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
         if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)
             c = accept_conn(ep, local, remote, data, len, now);
         if (!c) {
+            tern_endpoint_on_unrouted(ep, local, remote, &hdr, data, len, now);
             reap(ep);
             return;
         }
@@ -344,7 +345,8 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
                           size_t max_datagrams, bool allow_gso)
 {
     (void)allow_gso; /* every datagram is returned on its own (segment_size 0) */
-    size_t n = 0, used = 0;
+    size_t used = 0;
+    size_t n = tern_endpoint_take_stateless(ep, buf, buf_len, &used, out, max_datagrams);
     bool progress = true;
     while (progress && n < max_datagrams) {
         progress = false;

@@ -68,6 +68,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     c->pacing_timer = TERN_TIME_INFINITE;
     c->close_deadline = TERN_TIME_INFINITE;
     c->rx_prev_discard_at = TERN_TIME_INFINITE;
+    c->peer_update_acked = true;
     bool is_server = role == TERN_ROLE_SERVER;
 
     if (setup_spaces(c, cfg) != TERN_OK) goto fail;

@@ -126,6 +126,9 @@ struct tern_conn {
     uint64_t rx_phase_first_pn;    /* first PN received in rx_key_phase */
     uint64_t key_phase_first_pn;   /* first PN sent in the current phase */
     bool key_update_acked;         /* a packet of the current phase was acked */
+    /* §6.2: after answering the peer's update, whether we have sent an ACK
+     * (with the new keys) of the packet that started it. */
+    bool peer_update_acked;
     tern_time rx_prev_discard_at;
 
     tern_pn_space spaces[TERN_RECOVERY_SPACE_COUNT];

@@ -22,6 +22,7 @@ typedef struct pkt_plan {
     uint64_t pn;
     size_t payload_len;
     bool ack_eliciting, has_ack, has_challenge;
+    uint64_t ack_largest;
     tern_sent_frame_chain chain;
 } pkt_plan;
 
@@ -77,6 +78,7 @@ static void write_ack(tern_conn *c, writer *wr, pkt_plan *pl, tern_time now)
     if (!n) return;
     wr->w += n;
     pl->has_ack = true;
+    pl->ack_largest = info.largest;
     record(c, pl, TERN_SF_ACK, 0, info.largest, 0);
 }
 
@@ -362,6 +364,10 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;
     c->stats.packets_sent++;
+    /* §6.2: an ACK of the packet that started the peer's key update went
+     * out with the updated keys. */
+    if (pl->has_ack && pl->space == TERN_RECOVERY_SPACE_APPLICATION && pl->ack_largest >= c->rx_phase_first_pn)
+        c->peer_update_acked = true;
     if (!track) {
         tern_sent_frames_release(&c->sent_frames, pl->chain.head);
         return TERN_OK;

@@ -97,6 +97,7 @@ struct tern_endpoint {
     tern_route *routes;        /* local CID -> connection */
     size_t route_count, route_cap;
 
+    tern_aead_ctx *token_aead;  /* address tokens (address_token.c), lazily keyed */
     tern_stateless_dgram stateless[TERN_STATELESS_QUEUE_LEN];
     size_t stateless_count;
     tern_time stateless_window_start;
@@ -146,6 +147,18 @@ struct tern_conn {
     tern_cid original_dcid;        /* DCID of the client's first Initial */
     tern_cid local_initial_scid;
     tern_cid peer_initial_scid;    /* SCID of the peer's first Initial */
+    /* Retry (§8.1.2, §7.3): the SCID of the Retry (client: received;
+     * server: the DCID the client used after it). */
+    tern_cid retry_scid;
+    bool retried;
+    /* Client: token for our Initials (from a Retry or NEW_TOKEN). */
+    uint8_t initial_token[96];
+    size_t initial_token_len;
+    /* Client: the last NEW_TOKEN token (TERN_EVENT_NEW_TOKEN data). */
+    uint8_t received_token[96];
+    size_t received_token_len;
+    /* Server: NEW_TOKEN frame owed (§8.1.3). */
+    bool new_token_pending;
     bool have_peer_initial_scid;
 
     bool handshake_complete, handshake_confirmed;
@@ -204,6 +217,9 @@ tern_path *tern_conn_active_path(tern_conn *c);
 
 /* ---- conn_tls.c ---- */
 tern_err tern_conn_tls_init(tern_conn *c);
+/* Encodes our transport parameters for TLS (again, when the server learns
+ * Retry CIDs after creating the connection); before tern_tls_start. */
+tern_err tern_conn_tls_set_transport_params(tern_conn *c);
 void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time now);
 /* CRYPTO frame at a level. */
 tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,
@@ -221,6 +237,13 @@ void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
 void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t len, tern_time now);
 tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool key_phase, tern_unprotected *u,
                              tern_time now);
+
+/* ---- conn_retry.c ---- */
+/* Client: a Retry packet (whole datagram) for this connection. */
+void tern_conn_on_retry(tern_conn *c, const tern_packet_header *hdr, tern_time now);
+void tern_conn_on_new_token(tern_conn *c, const uint8_t *token, size_t len);
+/* Server: a NEW_TOKEN token for the client at path's address. */
+size_t tern_conn_make_new_token(tern_conn *c, const tern_path *path, uint8_t *out, size_t cap);
 
 /* ---- conn_frames.c ---- */
 /* Processes a decrypted payload; returns false when the connection closed. */
@@ -260,6 +283,10 @@ void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
  * Stateless Reset for one of our connections (§10.3.1). */
 void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
                                const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now);
+/* §8.1.2: answers a client Initial with a Retry carrying a fresh SCID and a
+ * Retry token bound to the client address and the Initial's DCID. */
+void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, tern_time now);
 /* Reserves a slot in the stateless queue (NULL: full or rate limited). */
 tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
                                                    const tern_addr *remote, tern_time now);

@@ -178,7 +178,7 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
  * echoes our connection IDs; one that does not is not for this attempt. */
 static void on_version_negotiation(tern_conn *c, const tern_packet_header *vn)
 {
-    if (c->stats.packets_received > 0 || c->state != TERN_CONN_HANDSHAKE) return;
+    if (c->stats.packets_received > 0 || c->retried || c->state != TERN_CONN_HANDSHAKE) return;
     if (vn->scid_len != c->original_dcid.len || memcmp(vn->scid, c->original_dcid.data, vn->scid_len) != 0) return;
     if (vn->dcid_len != c->local_initial_scid.len ||
         memcmp(vn->dcid, c->local_initial_scid.data, vn->dcid_len) != 0)
@@ -204,6 +204,10 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         tern_packet_header vn;
         if (tern_packet_header_parse(data, len, NULL, &vn) == TERN_OK && vn.type == TERN_PKT_VERSION_NEGOTIATION) {
             if (path) on_version_negotiation(c, &vn);
+            return;
+        }
+        if (vn.type == TERN_PKT_RETRY && vn.version == TERN_VERSION_1) {
+            if (path) tern_conn_on_retry(c, &vn, now);
             return;
         }
     }

@@ -26,6 +26,9 @@ typedef struct pkt_plan {
     tern_sent_frame_chain chain;
 } pkt_plan;
 
+/* A NEW_TOKEN frame: type, length, token (address_token.h). */
+#define TERN_NEW_TOKEN_FRAME_MAX 96
+
 typedef struct writer {
     uint8_t *p;     /* start of the packet */
     size_t w, end;  /* write position and payload limit (tag excluded) */
@@ -174,6 +177,18 @@ static void write_control(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *pat
         pl->ack_eliciting = true;
         record(c, pl, TERN_SF_HANDSHAKE_DONE, 0, 0, 0);
     }
+    if (c->new_token_pending && room(wr) > TERN_NEW_TOKEN_FRAME_MAX) {
+        /* §8.1.3: a token for the client's next connection. */
+        uint8_t token[TERN_NEW_TOKEN_FRAME_MAX];
+        tern_frame f = {.type = TERN_FRAME_NEW_TOKEN};
+        f.u.new_token.token = token;
+        f.u.new_token.len = tern_conn_make_new_token(c, path, token, sizeof token);
+        if (f.u.new_token.len && put_frame(c, wr, &f)) {
+            record(c, pl, TERN_SF_NEW_TOKEN, 0, 0, 0);
+            pl->ack_eliciting = true;
+        }
+        c->new_token_pending = false;
+    }
     if (path->response_pending && room(wr) > 9) {
         tern_frame f = {.type = TERN_FRAME_PATH_RESPONSE};
         memcpy(f.u.path.data, path->response, TERN_PATH_DATA_LEN);
@@ -306,6 +321,11 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
         tern_long_header_fields f = {.type = space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL : TERN_PKT_HANDSHAKE,
                                      .version = TERN_VERSION_1, .dcid = dcid->data, .dcid_len = dcid->len,
                                      .scid = c->local_initial_scid.data, .scid_len = c->local_initial_scid.len,
+                                     /* §8.1: the Retry or NEW_TOKEN token in every client Initial. */
+                                     .token = c->initial_token,
+                                     .token_len = space == TERN_RECOVERY_SPACE_INITIAL && c->role == TERN_ROLE_CLIENT
+                                                      ? c->initial_token_len
+                                                      : 0,
                                      .packet_number = pl->pn, .pn_len = pl->pn_len};
         hl = tern_long_header_encode(p, avail, &f, &pl->layout);
     }
@@ -585,6 +605,7 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
         case TERN_SF_NEW_CID: tern_cid_manager_on_new_cid_frame_lost(&c->cids, r->id); break;
         case TERN_SF_RETIRE_CID: tern_cid_manager_on_retire_frame_lost(&c->cids, r->id); break;
         case TERN_SF_HANDSHAKE_DONE: c->handshake_done_pending = true; break;
+        case TERN_SF_NEW_TOKEN: c->new_token_pending = true; break; /* a fresh one */
         case TERN_SF_PATH_CHALLENGE:
             if (r->id < TERN_MAX_PATHS && c->paths[r->id].in_use && c->paths[r->id].challenge_outstanding)
                 c->paths[r->id].challenge_pending = true;

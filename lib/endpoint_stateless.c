@@ -3,6 +3,7 @@
  * through a small fixed queue with a rate limit. */
 #include <string.h>
 
+#include "address_token.h"
 #include "conn.h"
 #include "packet_header.h"
 
@@ -99,6 +100,31 @@ static void send_stateless_reset(tern_endpoint *ep, const tern_addr *local, cons
     memcpy(cid.data, hdr->dcid, hdr->dcid_len);
     tern_endpoint_reset_token(ep, &cid, d->data + size - TERN_STATELESS_RESET_TOKEN_LEN);
     d->len = size;
+}
+
+void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, tern_time now)
+{
+    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    if (!d) return;
+    tern_cid odcid, scid;
+    odcid.len = (uint8_t)hdr->dcid_len;
+    memcpy(odcid.data, hdr->dcid, hdr->dcid_len);
+    /* §17.2.5.1: a fresh SCID, never the client's DCID. */
+    do {
+        scid.len = ep->cfg.cid_len;
+        tern_endpoint_random(ep, scid.data, scid.len);
+    } while (scid.len == odcid.len && memcmp(scid.data, odcid.data, scid.len) == 0);
+    uint8_t token[TERN_TOKEN_MAX_LEN], rnd;
+    size_t tlen = tern_token_make(ep, TERN_TOKEN_RETRY, remote, &odcid, now, token, sizeof token);
+    tern_endpoint_random(ep, &rnd, 1);
+    size_t n = tlen ? tern_retry_encode(d->data, sizeof d->data - TERN_RETRY_INTEGRITY_TAG_LEN, TERN_VERSION_1,
+                                        hdr->scid, hdr->scid_len, scid.data, scid.len, token, tlen, rnd)
+                    : 0;
+    /* RFC 9001 §5.8: the tag authenticates the Retry with the ODCID. */
+    if (!n || tern_retry_integrity_tag(ep->backend, odcid.data, odcid.len, d->data, n, d->data + n) != TERN_OK)
+        return; /* slot stays empty (len 0) and is skipped */
+    d->len = n + TERN_RETRY_INTEGRITY_TAG_LEN;
 }
 
 /* §10.3.1: a datagram whose DCID routes nowhere may be a Stateless Reset

@@ -150,7 +150,7 @@ void tern_conn_free(tern_conn *c)
     tern_recovery_free(&c->rec);
     tern_sent_frames_free(&c->sent_frames);
     tern_stream_map_free(&c->streams);
-    free(c->ticket);
+    for (size_t i = 0; i < c->ticket_count; i++) free(c->tickets[i]);
     free(c);
 }
 

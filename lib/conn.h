@@ -39,6 +39,8 @@
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
 #define TERN_STREAM_SEND_BUFFER 1048576
+/* Session tickets a connection reports; later ones are ignored. */
+#define TERN_CONN_MAX_TICKETS 4
 
 typedef enum tern_conn_state {
     TERN_CONN_HANDSHAKE = 0,
@@ -182,8 +184,11 @@ struct tern_conn {
 
     tern_conn_stats stats;
     tern_time now;                 /* time of the call being processed */
-    uint8_t *ticket;               /* last session ticket (SESSION_TICKET event data) */
-    size_t ticket_len;
+    /* Session tickets received (SESSION_TICKET event data): each stays
+     * until the connection is freed, since several events can be queued
+     * at once (a server may send more than one ticket in a flight). */
+    uint8_t *tickets[TERN_CONN_MAX_TICKETS];
+    size_t ticket_count;
 
     /* Test hook: raw frame bytes to put in the next packet of space
      * test_inject_space (a way to make a peer misbehave). */

@@ -104,13 +104,12 @@ static void on_handshake_complete(void *owner)
 static void on_session_ticket(void *owner, const uint8_t *data, size_t len)
 {
     tern_conn *c = owner;
+    if (c->ticket_count == TERN_CONN_MAX_TICKETS) return;
     uint8_t *copy = malloc(len);
     if (!copy) return;
     memcpy(copy, data, len);
-    free(c->ticket);
-    c->ticket = copy;
-    c->ticket_len = len;
-    tern_event ev = {.type = TERN_EVENT_SESSION_TICKET, .conn = c, .data = c->ticket, .len = len};
+    c->tickets[c->ticket_count++] = copy;
+    tern_event ev = {.type = TERN_EVENT_SESSION_TICKET, .conn = c, .data = copy, .len = len};
     tern_endpoint_push_event(c->ep, &ev);
 }
 

@@ -79,6 +79,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     c->pacing_timer = TERN_TIME_INFINITE;
     c->close_deadline = TERN_TIME_INFINITE;
     c->rx_prev_discard_at = TERN_TIME_INFINITE;
+    c->peer_update_acked = true;
     bool is_server = role == TERN_ROLE_SERVER;
 
     if (setup_spaces(c, cfg) != TERN_OK) goto fail;
@@ -162,7 +163,7 @@ void tern_conn_free(tern_conn *c)
     tern_recovery_free(&c->rec);
     tern_sent_frames_free(&c->sent_frames);
     tern_stream_map_free(&c->streams);
-    free(c->ticket);
+    for (size_t i = 0; i < c->ticket_count; i++) free(c->tickets[i]);
     free(c);
 }
 
@@ -202,6 +203,16 @@ static void set_closed(tern_conn *c)
     tern_event ev = {.type = TERN_EVENT_CONN_CLOSED, .conn = c, .error_code = c->close_code,
                      .app_error = c->close_app, .closed_by_peer = c->closed_by_peer, .reason = c->close_reason};
     tern_endpoint_push_event(c->ep, &ev);
+}
+
+void tern_conn_abandon(tern_conn *c, uint64_t code, bool by_peer, const char *reason)
+{
+    if (c->state == TERN_CONN_CLOSED) return;
+    c->close_code = code;
+    c->close_app = false;
+    c->closed_by_peer = by_peer;
+    set_reason(c, (const uint8_t *)reason, strlen(reason));
+    set_closed(c);
 }
 
 static void close_local(tern_conn *c, uint64_t code, bool app, uint64_t frame_type, const char *reason, tern_time now)

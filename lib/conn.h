@@ -43,6 +43,8 @@
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
 #define TERN_STREAM_SEND_BUFFER 4194304
+/* Session tickets a connection reports; later ones are ignored. */
+#define TERN_CONN_MAX_TICKETS 4
 
 typedef enum tern_conn_state {
     TERN_CONN_HANDSHAKE = 0,
@@ -67,6 +69,18 @@ typedef struct tern_event_queue {
     size_t cap, head, count;
 } tern_event_queue;
 
+/* Datagrams the endpoint sends without a connection (Stateless Reset,
+ * Version Negotiation, Retry): a fixed queue, no allocation per packet. */
+#define TERN_STATELESS_QUEUE_LEN 8
+/* At most this many stateless datagrams per second (RFC 9000 §10.3, §6.1
+ * allow limiting them; bounds what spoofed packets can make us send). */
+#define TERN_STATELESS_PER_SECOND 64
+typedef struct tern_stateless_dgram {
+    tern_addr local, remote;
+    size_t len;
+    uint8_t data[TERN_DATAGRAM_SIZE];
+} tern_stateless_dgram;
+
 struct tern_endpoint {
     tern_config cfg;
     char *strings[6];          /* owned copies of the config's strings */
@@ -82,6 +96,12 @@ struct tern_endpoint {
     tern_conn *send_cursor;    /* round robin across connections */
 
     tern_cid_table routes;     /* local CID -> connection */
+
+    tern_aead_ctx *token_aead;  /* address tokens (address_token.c), lazily keyed */
+    tern_stateless_dgram stateless[TERN_STATELESS_QUEUE_LEN];
+    size_t stateless_count;
+    tern_time stateless_window_start;
+    unsigned stateless_in_window;
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
@@ -113,6 +133,9 @@ struct tern_conn {
     uint64_t rx_phase_first_pn;    /* first PN received in rx_key_phase */
     uint64_t key_phase_first_pn;   /* first PN sent in the current phase */
     bool key_update_acked;         /* a packet of the current phase was acked */
+    /* §6.2: after answering the peer's update, whether we have sent an ACK
+     * (with the new keys) of the packet that started it. */
+    bool peer_update_acked;
     tern_time rx_prev_discard_at;
 
     tern_pn_space spaces[TERN_RECOVERY_SPACE_COUNT];
@@ -138,6 +161,18 @@ struct tern_conn {
     tern_cid original_dcid;        /* DCID of the client's first Initial */
     tern_cid local_initial_scid;
     tern_cid peer_initial_scid;    /* SCID of the peer's first Initial */
+    /* Retry (§8.1.2, §7.3): the SCID of the Retry (client: received;
+     * server: the DCID the client used after it). */
+    tern_cid retry_scid;
+    bool retried;
+    /* Client: token for our Initials (from a Retry or NEW_TOKEN). */
+    uint8_t initial_token[96];
+    size_t initial_token_len;
+    /* Client: the last NEW_TOKEN token (TERN_EVENT_NEW_TOKEN data). */
+    uint8_t received_token[96];
+    size_t received_token_len;
+    /* Server: NEW_TOKEN frame owed (§8.1.3). */
+    bool new_token_pending;
     bool have_peer_initial_scid;
 
     bool handshake_complete, handshake_confirmed;
@@ -161,8 +196,11 @@ struct tern_conn {
 
     tern_conn_stats stats;
     tern_time now;                 /* time of the call being processed */
-    uint8_t *ticket;               /* last session ticket (SESSION_TICKET event data) */
-    size_t ticket_len;
+    /* Session tickets received (SESSION_TICKET event data): each stays
+     * until the connection is freed, since several events can be queued
+     * at once (a server may send more than one ticket in a flight). */
+    uint8_t *tickets[TERN_CONN_MAX_TICKETS];
+    size_t ticket_count;
 
     /* Test hook: raw frame bytes to put in the next packet of space
      * test_inject_space (a way to make a peer misbehave). */
@@ -185,6 +223,9 @@ void tern_conn_close_transport(tern_conn *c, tern_err code, uint64_t frame_type,
                                tern_time now);
 void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8_t *reason, size_t reason_len,
                               tern_time now);
+/* Gone at once, without a closing period and without sending anything
+ * (a Version Negotiation without our version, §6.2; a refused Retry). */
+void tern_conn_abandon(tern_conn *c, uint64_t code, bool by_peer, const char *reason);
 void tern_conn_push_event(tern_conn *c, tern_event_type type, uint64_t stream_id);
 void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
 void tern_conn_reset_idle(tern_conn *c, tern_time now);
@@ -199,6 +240,9 @@ uint64_t tern_conn_datagram_size(const tern_conn *c);
 
 /* ---- conn_tls.c ---- */
 tern_err tern_conn_tls_init(tern_conn *c);
+/* Encodes our transport parameters for TLS (again, when the server learns
+ * Retry CIDs after creating the connection); before tern_tls_start. */
+tern_err tern_conn_tls_set_transport_params(tern_conn *c);
 void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time now);
 /* CRYPTO frame at a level. */
 tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,
@@ -241,6 +285,13 @@ void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t l
 tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool key_phase, tern_unprotected *u,
                              tern_time now);
 
+/* ---- conn_retry.c ---- */
+/* Client: a Retry packet (whole datagram) for this connection. */
+void tern_conn_on_retry(tern_conn *c, const tern_packet_header *hdr, tern_time now);
+void tern_conn_on_new_token(tern_conn *c, const uint8_t *token, size_t len);
+/* Server: a NEW_TOKEN token for the client at path's address. */
+size_t tern_conn_make_new_token(tern_conn *c, const tern_path *path, uint8_t *out, size_t cap);
+
 /* ---- conn_frames.c ---- */
 /* Processes a decrypted payload; returns false when the connection closed. */
 typedef struct tern_rx_packet {
@@ -273,6 +324,23 @@ tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_co
 void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid);
 void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev);
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
+/* ---- endpoint_stateless.c ---- */
+/* A datagram no connection took: answers it statelessly when the RFC says
+ * so (Version Negotiation §6.1, Stateless Reset §10.3), or recognises a
+ * Stateless Reset for one of our connections (§10.3.1). */
+void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                               const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now);
+/* §8.1.2: answers a client Initial with a Retry carrying a fresh SCID and a
+ * Retry token bound to the client address and the Initial's DCID. */
+void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, tern_time now);
+/* Reserves a slot in the stateless queue (NULL: full or rate limited). */
+tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
+                                                   const tern_addr *remote, tern_time now);
+/* Copies queued stateless datagrams out; returns how many. */
+size_t tern_endpoint_take_stateless(tern_endpoint *ep, uint8_t *buf, size_t buf_len, size_t *used,
+                                    tern_datagram *out, size_t max_datagrams);
+
 /* Stateless reset token of a local CID (RFC 9000 §10.3.2): derived from the
  * static key, so it can be recomputed after the state is lost. */
 void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t token[TERN_STATELESS_RESET_TOKEN_LEN]);

@@ -90,7 +90,9 @@ static tern_err dispatch(tern_conn *c, tern_rx_packet *pkt, const tern_frame *f,
         return tern_conn_on_crypto(c, pkt->level, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.len, now);
     case TERN_FRAME_NEW_TOKEN:
         /* §19.7: only servers send it; clients may ignore it. */
-        return c->role == TERN_ROLE_SERVER ? TERN_PROTOCOL_VIOLATION : TERN_OK;
+        if (c->role == TERN_ROLE_SERVER) return TERN_PROTOCOL_VIOLATION;
+        tern_conn_on_new_token(c, f->u.new_token.token, f->u.new_token.len);
+        return TERN_OK;
     case TERN_FRAME_STREAM:
         return on_stream(c, &f->u.stream, now);
     case TERN_FRAME_RESET_STREAM: {

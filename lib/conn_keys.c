@@ -46,6 +46,14 @@ tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool ke
     }
     tern_err err = tern_pp_open_payload(&c->rx_next, pkt, pkt_len, u);
     if (err) return err;
+    bool peer_initiated = c->key_phase != key_phase;
+    if (peer_initiated && !c->peer_update_acked) {
+        /* §6.2: a second update before we acknowledged the packet that
+         * started the first (with the updated keys): the peer updated twice
+         * without waiting. Only now, once the packet authenticated. */
+        tern_conn_close_transport(c, TERN_KEY_UPDATE_ERROR, 0, "consecutive key updates", now);
+        return TERN_ERR_DROP;
+    }
     /* §6.2/§6.3: the peer moved to the next phase. */
     replace_pp(&c->rx_prev, cur);
     c->has_rx_prev = true;
@@ -54,7 +62,10 @@ tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool ke
     c->rx_key_phase = key_phase;
     c->rx_phase_first_pn = u->pn;
     c->rx_prev_discard_at = now + 3 * tern_conn_pto(c);
-    if (c->key_phase != key_phase) next_tx_generation(c); /* respond (§6.2) */
+    if (peer_initiated) {
+        next_tx_generation(c); /* respond (§6.2) */
+        c->peer_update_acked = false;
+    }
     return TERN_OK;
 }
 

@@ -97,6 +97,22 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     return true;
 }
 
+/* RFC 9000 §6.2: a client that only speaks v1 abandons the attempt on a
+ * Version Negotiation, unless it already processed another packet or the
+ * VN lists v1 (then it is forged or stale and discarded). §17.2.1: the VN
+ * echoes our connection IDs; one that does not is not for this attempt. */
+static void on_version_negotiation(tern_conn *c, const tern_packet_header *vn)
+{
+    if (c->stats.packets_received > 0 || c->retried || c->state != TERN_CONN_HANDSHAKE) return;
+    if (vn->scid_len != c->original_dcid.len || memcmp(vn->scid, c->original_dcid.data, vn->scid_len) != 0) return;
+    if (vn->dcid_len != c->local_initial_scid.len ||
+        memcmp(vn->dcid, c->local_initial_scid.data, vn->dcid_len) != 0)
+        return;
+    for (size_t i = 0; i < vn->version_count; i++)
+        if (tern_packet_vn_version(vn, i) == TERN_VERSION_1) return;
+    tern_conn_abandon(c, TERN_ERR_UNSUPPORTED, true, "version negotiation: server does not offer QUIC v1");
+}
+
 void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
                              uint8_t *data, size_t len, tern_time now)
 {
@@ -109,6 +125,17 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         return;
     }
     tern_path *path = tern_conn_find_path(c, local, remote);
+    if (len > 5 && (data[0] & TERN_HEADER_FORM_BIT) && c->role == TERN_ROLE_CLIENT) {
+        tern_packet_header vn;
+        if (tern_packet_header_parse(data, len, NULL, &vn) == TERN_OK && vn.type == TERN_PKT_VERSION_NEGOTIATION) {
+            if (path) on_version_negotiation(c, &vn);
+            return;
+        }
+        if (vn.type == TERN_PKT_RETRY && vn.version == TERN_VERSION_1) {
+            if (path) tern_conn_on_retry(c, &vn, now);
+            return;
+        }
+    }
     tern_header_parse_config pc = {.short_dcid_len = c->local_initial_scid.len};
     size_t off = 0;
     bool any = false;

@@ -22,8 +22,12 @@ typedef struct pkt_plan {
     uint64_t pn;
     size_t payload_len;
     bool ack_eliciting, has_ack, has_challenge;
+    uint64_t ack_largest;
     tern_sent_frame_chain chain;
 } pkt_plan;
+
+/* A NEW_TOKEN frame: type, length, token (address_token.h). */
+#define TERN_NEW_TOKEN_FRAME_MAX 96
 
 typedef struct writer {
     uint8_t *p;     /* start of the packet */
@@ -77,6 +81,7 @@ static void write_ack(tern_conn *c, writer *wr, pkt_plan *pl, tern_time now)
     if (!n) return;
     wr->w += n;
     pl->has_ack = true;
+    pl->ack_largest = info.largest;
     record(c, pl, TERN_SF_ACK, 0, info.largest, 0);
 }
 
@@ -171,6 +176,18 @@ static void write_control(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *pat
         c->handshake_done_pending = false;
         pl->ack_eliciting = true;
         record(c, pl, TERN_SF_HANDSHAKE_DONE, 0, 0, 0);
+    }
+    if (c->new_token_pending && room(wr) > TERN_NEW_TOKEN_FRAME_MAX) {
+        /* §8.1.3: a token for the client's next connection. */
+        uint8_t token[TERN_NEW_TOKEN_FRAME_MAX];
+        tern_frame f = {.type = TERN_FRAME_NEW_TOKEN};
+        f.u.new_token.token = token;
+        f.u.new_token.len = tern_conn_make_new_token(c, path, token, sizeof token);
+        if (f.u.new_token.len && put_frame(c, wr, &f)) {
+            record(c, pl, TERN_SF_NEW_TOKEN, 0, 0, 0);
+            pl->ack_eliciting = true;
+        }
+        c->new_token_pending = false;
     }
     if (path->response_pending && room(wr) > 9) {
         tern_frame f = {.type = TERN_FRAME_PATH_RESPONSE};
@@ -304,6 +321,11 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
         tern_long_header_fields f = {.type = space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL : TERN_PKT_HANDSHAKE,
                                      .version = TERN_VERSION_1, .dcid = dcid->data, .dcid_len = dcid->len,
                                      .scid = c->local_initial_scid.data, .scid_len = c->local_initial_scid.len,
+                                     /* §8.1: the Retry or NEW_TOKEN token in every client Initial. */
+                                     .token = c->initial_token,
+                                     .token_len = space == TERN_RECOVERY_SPACE_INITIAL && c->role == TERN_ROLE_CLIENT
+                                                      ? c->initial_token_len
+                                                      : 0,
                                      .packet_number = pl->pn, .pn_len = pl->pn_len};
         hl = tern_long_header_encode(p, avail, &f, &pl->layout);
     }
@@ -366,6 +388,10 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;
     c->stats.packets_sent++;
+    /* §6.2: an ACK of the packet that started the peer's key update went
+     * out with the updated keys. */
+    if (pl->has_ack && pl->space == TERN_RECOVERY_SPACE_APPLICATION && pl->ack_largest >= c->rx_phase_first_pn)
+        c->peer_update_acked = true;
     if (!track) {
         tern_sent_frames_release(&c->sent_frames, pl->chain.head);
         return TERN_OK;
@@ -589,6 +615,7 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
         case TERN_SF_NEW_CID: tern_cid_manager_on_new_cid_frame_lost(&c->cids, r->id); break;
         case TERN_SF_RETIRE_CID: tern_cid_manager_on_retire_frame_lost(&c->cids, r->id); break;
         case TERN_SF_HANDSHAKE_DONE: c->handshake_done_pending = true; break;
+        case TERN_SF_NEW_TOKEN: c->new_token_pending = true; break; /* a fresh one */
         case TERN_SF_PATH_CHALLENGE:
             if (r->id < TERN_MAX_PATHS && c->paths[r->id].in_use && c->paths[r->id].challenge_outstanding)
                 c->paths[r->id].challenge_pending = true;

@@ -61,7 +61,8 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     tern_err err = tern_tp_decode(tp, sender, &c->ep->tp_cfg, data, len);
     if (err) return err;
     /* §7.3: the CIDs of the handshake are authenticated by TLS. */
-    err = tern_tp_authenticate_cids(tp, sender, &c->peer_initial_scid, &c->original_dcid, NULL);
+    err = tern_tp_authenticate_cids(tp, sender, &c->peer_initial_scid, &c->original_dcid,
+                                    c->retried ? &c->retry_scid : NULL);
     if (err) return err;
     tern_stream_map_peer_params pp = {
         .max_streams_bidi = tp->initial_max_streams_bidi,
@@ -100,6 +101,7 @@ static void on_handshake_complete(void *owner)
     if (c->role == TERN_ROLE_SERVER) {
         /* RFC 9001 §4.1.2: complete is confirmed for a server. */
         c->handshake_done_pending = true;
+        c->new_token_pending = true;
         tern_conn_set_handshake_confirmed(c, c->now);
     }
     tern_conn_push_event(c, TERN_EVENT_HANDSHAKE_DONE, 0);
@@ -108,13 +110,12 @@ static void on_handshake_complete(void *owner)
 static void on_session_ticket(void *owner, const uint8_t *data, size_t len)
 {
     tern_conn *c = owner;
+    if (c->ticket_count == TERN_CONN_MAX_TICKETS) return;
     uint8_t *copy = malloc(len);
     if (!copy) return;
     memcpy(copy, data, len);
-    free(c->ticket);
-    c->ticket = copy;
-    c->ticket_len = len;
-    tern_event ev = {.type = TERN_EVENT_SESSION_TICKET, .conn = c, .data = c->ticket, .len = len};
+    c->tickets[c->ticket_count++] = copy;
+    tern_event ev = {.type = TERN_EVENT_SESSION_TICKET, .conn = c, .data = copy, .len = len};
     tern_endpoint_push_event(c->ep, &ev);
 }
 
@@ -167,6 +168,10 @@ static void local_transport_params(tern_conn *c, tern_transport_params *tp)
     if (c->role == TERN_ROLE_SERVER) {
         tp->has_original_destination_connection_id = true;
         tp->original_destination_connection_id = c->original_dcid;
+        if (c->retried) {
+            tp->has_retry_source_connection_id = true;
+            tp->retry_source_connection_id = c->retry_scid;
+        }
         tp->has_stateless_reset_token = true;
         tern_endpoint_reset_token(c->ep, &c->local_initial_scid, tp->stateless_reset_token);
         server_preferred_address(c, tp);
@@ -186,6 +191,12 @@ tern_err tern_conn_tls_init(tern_conn *c)
     };
     tern_err err = tern_tls_new(&c->tls, c->ep->tls_cfg, &cb, c);
     if (err) return err;
+    return tern_conn_tls_set_transport_params(c);
+}
+
+tern_err tern_conn_tls_set_transport_params(tern_conn *c)
+{
+    tern_err err;
     local_transport_params(c, &c->local_tp);
     uint8_t buf[TERN_TP_MAX_ENCODED_LEN];
     size_t len;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address_token.h"
 #include "conn.h"
 #include "packet_header.h"
 
@@ -119,6 +120,7 @@ void tern_endpoint_free(tern_endpoint *ep)
     }
     if (ep->free_after_poll) tern_conn_free(ep->free_after_poll);
     tern_tls_config_free(ep->tls_cfg);
+    if (ep->token_aead) ep->backend->aead_free(ep->token_aead);
     for (size_t i = 0; i < 6; i++) free(ep->strings[i]);
     if (ep->alpn_copy) {
         for (size_t i = 0; i < ep->cfg.alpn_count; i++) free((void *)ep->alpn_copy[i]);
@@ -280,17 +282,35 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     if (!ep->accepting || len < TERN_DATAGRAM_SIZE) return NULL;
     if (tern_packet_header_parse(data, len, NULL, &hdr) != TERN_OK) return NULL;
     if (hdr.type != TERN_PKT_INITIAL || hdr.dcid_len < 8 || hdr.dcid_len > TERN_MAX_CID_LEN) return NULL;
-    tern_cid odcid, scid;
-    odcid.len = (uint8_t)hdr.dcid_len;
-    memcpy(odcid.data, hdr.dcid, hdr.dcid_len);
+    tern_cid dcid, scid, odcid;
+    dcid.len = (uint8_t)hdr.dcid_len;
+    memcpy(dcid.data, hdr.dcid, hdr.dcid_len);
+    /* §8.1.3: a token that does not check out is as if there were none. */
+    tern_token_result tok = TERN_TOKEN_INVALID;
+    if (hdr.token_len) tok = tern_token_check(ep, hdr.token, hdr.token_len, remote, now, &odcid);
+    if (ep->cfg.retry && tok == TERN_TOKEN_INVALID) {
+        tern_endpoint_send_retry(ep, local, remote, &hdr, now);
+        return NULL;
+    }
     random_cid(ep, &scid, ep->cfg.cid_len);
-    tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &odcid, now);
+    tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &dcid, now);
     if (!c) return NULL;
     link_conn(ep, c);
-    /* Clients retransmit Initials to the original DCID until they learn
-     * ours: route it here too. */
-    tern_endpoint_route_add(ep, &odcid, c);
-    if (tern_tls_start(c->tls) != TERN_OK) {
+    /* Clients retransmit Initials to this DCID until they learn ours:
+     * route it here too. */
+    tern_endpoint_route_add(ep, &dcid, c);
+    if (tok != TERN_TOKEN_INVALID) {
+        /* §8.1: the token validated the address: no amplification limit. */
+        c->paths[0].validated = true;
+    }
+    if (tok == TERN_TOKEN_VALID_RETRY) {
+        /* §7.3: original_destination_connection_id is the DCID before the
+         * Retry, retry_source_connection_id the one the client uses now. */
+        c->original_dcid = odcid;
+        c->retry_scid = dcid;
+        c->retried = true;
+    }
+    if (tern_conn_tls_set_transport_params(c) != TERN_OK || tern_tls_start(c->tls) != TERN_OK) {
         c->state = TERN_CONN_CLOSED;
         return NULL;
     }
@@ -314,6 +334,7 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
         if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)
             c = accept_conn(ep, local, remote, data, len, now);
         if (!c) {
+            tern_endpoint_on_unrouted(ep, local, remote, &hdr, data, len, now);
             reap(ep);
             return;
         }
@@ -363,7 +384,8 @@ static size_t extend_batch(tern_conn *c, tern_time now, uint8_t *buf, size_t buf
 size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t buf_len, tern_datagram *out,
                           size_t max_datagrams, bool allow_gso)
 {
-    size_t n = 0, used = 0;
+    size_t used = 0;
+    size_t n = tern_endpoint_take_stateless(ep, buf, buf_len, &used, out, max_datagrams);
     bool progress = true;
     while (progress && n < max_datagrams) {
         progress = false;

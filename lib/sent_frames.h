@@ -33,6 +33,7 @@ typedef enum tern_sent_frame_type {
     TERN_SF_PATH_CHALLENGE,
     TERN_SF_PATH_RESPONSE,
     TERN_SF_CONNECTION_CLOSE,
+    TERN_SF_NEW_TOKEN,
 } tern_sent_frame_type;
 
 typedef struct tern_sent_frame {

@@ -170,6 +170,11 @@ typedef enum tern_event_type {
     TERN_EVENT_SESSION_TICKET,    /* client: data/len is a resumable session */
     TERN_EVENT_PATH,              /* a path changed state (path field) */
     TERN_EVENT_CONN_CLOSED,       /* connection is gone; tern_conn freed after */
+    /* client: data/len is an address-validation token from the server's
+     * NEW_TOKEN frame (RFC 9000 §8.1.3); store it with the server's name
+     * and give it to tern_conn_set_address_token on the next connection to
+     * skip Retry and the amplification limit. Valid until the next poll. */
+    TERN_EVENT_NEW_TOKEN,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -198,6 +203,14 @@ typedef struct tern_event {
 bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev);
 
 /* ---- Connection ------------------------------------------------------------ */
+
+/* Client: the token (from TERN_EVENT_NEW_TOKEN of an earlier connection to
+ * the same server) to put in our Initial packets (RFC 9000 §8.1.3). Call
+ * right after tern_endpoint_connect, before the first tern_endpoint_send;
+ * TERN_ERR_INVALID_ARGUMENT later, for a server or an empty/oversized
+ * (> 96 bytes) token. A token the server does not accept costs nothing but
+ * a possible Retry. */
+tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t len);
 
 void tern_conn_set_user(tern_conn *c, void *user);
 void *tern_conn_user(const tern_conn *c);

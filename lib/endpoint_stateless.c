@@ -1,0 +1,162 @@
+/* What the endpoint sends and recognises without connection state: Version
+ * Negotiation (RFC 9000 §6, §17.2.1) and Stateless Reset (§10.3), both
+ * through a small fixed queue with a rate limit. */
+#include <string.h>
+
+#include "address_token.h"
+#include "conn.h"
+#include "packet_header.h"
+
+/* §10.3: the smallest packet that can carry a reset (5 unpredictable bytes
+ * including the first byte, plus the 16-byte token). */
+#define RESET_MIN_LEN 21
+/* §10.3: a reset answering a longer packet is at least this long, so it
+ * cannot be told from a short 1-RTT packet (1 + 20-byte CID + 1 + 16 +
+ * some payload); also the upper end of the random length we pick. */
+#define RESET_TYPICAL_LEN 43
+
+tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
+                                                   const tern_addr *remote, tern_time now)
+{
+    if (now - ep->stateless_window_start >= TERN_SEC(1) || now < ep->stateless_window_start) {
+        ep->stateless_window_start = now;
+        ep->stateless_in_window = 0;
+    }
+    if (ep->stateless_in_window >= TERN_STATELESS_PER_SECOND || ep->stateless_count >= TERN_STATELESS_QUEUE_LEN)
+        return NULL;
+    ep->stateless_in_window++;
+    tern_stateless_dgram *d = &ep->stateless[ep->stateless_count++];
+    d->local = *local;
+    d->remote = *remote;
+    d->len = 0;
+    return d;
+}
+
+size_t tern_endpoint_take_stateless(tern_endpoint *ep, uint8_t *buf, size_t buf_len, size_t *used,
+                                    tern_datagram *out, size_t max_datagrams)
+{
+    size_t n = 0, taken = 0;
+    for (; taken < ep->stateless_count && n < max_datagrams; taken++) {
+        tern_stateless_dgram *d = &ep->stateless[taken];
+        if (!d->len) continue; /* slot given back unused */
+        if (buf_len - *used < d->len) break;
+        memcpy(buf + *used, d->data, d->len);
+        out[n] = (tern_datagram){.local = d->local, .remote = d->remote, .data = buf + *used, .len = d->len};
+        *used += d->len;
+        n++;
+    }
+    memmove(ep->stateless, ep->stateless + taken, (ep->stateless_count - taken) * sizeof ep->stateless[0]);
+    ep->stateless_count -= taken;
+    return n;
+}
+
+/* §17.2.1 / §15: a reserved version 0x?a?a?a?a in every VN we send, so
+ * clients are exercised on versions they do not know. */
+static uint32_t grease_version(tern_endpoint *ep)
+{
+    uint8_t r[4];
+    tern_endpoint_random(ep, r, sizeof r);
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v = (v << 8) | (uint32_t)((r[i] & 0xf0) | 0x0a);
+    return v;
+}
+
+static void send_version_negotiation(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                     const tern_packet_header *hdr, size_t len, tern_time now)
+{
+    /* §14.1: a server does not answer datagrams below 1200 bytes (an
+     * Initial is always padded), which also keeps VN from amplifying. */
+    if (len < TERN_DATAGRAM_SIZE || ep->cfg.role != TERN_ROLE_SERVER || !ep->accepting) return;
+    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    if (!d) return;
+    uint32_t versions[2] = {grease_version(ep), TERN_VERSION_1};
+    uint8_t rnd;
+    tern_endpoint_random(ep, &rnd, 1);
+    /* §17.2.1: DCID and SCID echo the client's SCID and DCID. */
+    d->len = tern_version_negotiation_encode(d->data, sizeof d->data, hdr->scid, hdr->scid_len, hdr->dcid,
+                                             hdr->dcid_len, versions, 2, rnd);
+}
+
+static void send_stateless_reset(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                 const tern_packet_header *hdr, size_t len, tern_time now)
+{
+    /* §10.3.3: always smaller than the packet that triggered it, so two
+     * endpoints that both lost state cannot loop; §10.3: never below 21. */
+    if (len <= RESET_MIN_LEN || ep->cfg.cid_len == 0) return;
+    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    if (!d) return;
+    size_t size = len - 1;
+    if (size > RESET_TYPICAL_LEN) {
+        uint8_t r;
+        tern_endpoint_random(ep, &r, 1);
+        size = RESET_TYPICAL_LEN - 8 + r % 9; /* 35..43: not a fixed, recognisable size */
+        if (size >= len) size = len - 1;
+    }
+    tern_endpoint_random(ep, d->data, size - TERN_STATELESS_RESET_TOKEN_LEN);
+    /* §10.3: looks like a short header: form bit 0, fixed bit 1. */
+    d->data[0] = (uint8_t)((d->data[0] & 0x3f) | TERN_FIXED_BIT);
+    tern_cid cid;
+    cid.len = (uint8_t)hdr->dcid_len;
+    memcpy(cid.data, hdr->dcid, hdr->dcid_len);
+    tern_endpoint_reset_token(ep, &cid, d->data + size - TERN_STATELESS_RESET_TOKEN_LEN);
+    d->len = size;
+}
+
+void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, tern_time now)
+{
+    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    if (!d) return;
+    tern_cid odcid, scid;
+    odcid.len = (uint8_t)hdr->dcid_len;
+    memcpy(odcid.data, hdr->dcid, hdr->dcid_len);
+    /* §17.2.5.1: a fresh SCID, never the client's DCID. */
+    do {
+        scid.len = ep->cfg.cid_len;
+        tern_endpoint_random(ep, scid.data, scid.len);
+    } while (scid.len == odcid.len && memcmp(scid.data, odcid.data, scid.len) == 0);
+    uint8_t token[TERN_TOKEN_MAX_LEN], rnd;
+    size_t tlen = tern_token_make(ep, TERN_TOKEN_RETRY, remote, &odcid, now, token, sizeof token);
+    tern_endpoint_random(ep, &rnd, 1);
+    size_t n = tlen ? tern_retry_encode(d->data, sizeof d->data - TERN_RETRY_INTEGRITY_TAG_LEN, TERN_VERSION_1,
+                                        hdr->scid, hdr->scid_len, scid.data, scid.len, token, tlen, rnd)
+                    : 0;
+    /* RFC 9001 §5.8: the tag authenticates the Retry with the ODCID. */
+    if (!n || tern_retry_integrity_tag(ep->backend, odcid.data, odcid.len, d->data, n, d->data + n) != TERN_OK)
+        return; /* slot stays empty (len 0) and is skipped */
+    d->len = n + TERN_RETRY_INTEGRITY_TAG_LEN;
+}
+
+/* §10.3.1: a datagram whose DCID routes nowhere may be a Stateless Reset
+ * for a connection to that remote address: compare its last 16 bytes with
+ * the tokens of the CIDs in use. Returns true when it was one. */
+static bool detect_stateless_reset(tern_endpoint *ep, const tern_addr *remote, const uint8_t *data, size_t len,
+                                   tern_time now)
+{
+    if (len < RESET_MIN_LEN || (data[0] & TERN_HEADER_FORM_BIT)) return false;
+    for (tern_conn *c = ep->conns; c; c = c->next) {
+        if (tern_conn_is_closing(c)) continue;
+        for (int i = 0; i < TERN_MAX_PATHS; i++) {
+            const tern_path *p = &c->paths[i];
+            if (!p->in_use || !tern_addr_equal(&p->remote, remote)) continue;
+            tern_conn_check_stateless_reset(c, data, len, now);
+            if (tern_conn_is_closing(c)) return true;
+            break;
+        }
+    }
+    return false;
+}
+
+void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                               const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now)
+{
+    if (hdr->is_long) {
+        /* §6.1: an unknown version gets a VN; never answer a VN (§6). */
+        if (hdr->version != TERN_VERSION_1 && hdr->version != TERN_VERSION_NEGOTIATION)
+            send_version_negotiation(ep, local, remote, hdr, len, now);
+        return;
+    }
+    /* §10.3.3: a reset for us is never answered with a reset. */
+    if (detect_stateless_reset(ep, remote, data, len, now)) return;
+    send_stateless_reset(ep, local, remote, hdr, len, now);
+}

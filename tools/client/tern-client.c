@@ -347,6 +347,12 @@ static void on_deadline(tl_node *n, void *ctx)
     (void)n;
     client *cl = ctx;
     tern_time now = io_now();
+    if (now >= cl->deadline && !cl->handshake_done) {
+        char a[IO_ADDR_STRLEN];
+        finish(cl, EXIT_CONN, "no answer from %s within %.3g s (server not running or unreachable)",
+               tl_addr_str(&cl->remote, a, sizeof a), cl->timeout_s);
+        return;
+    }
     if (now >= cl->deadline) {
         finish(cl, EXIT_TIMEOUT, "timeout: not done after %.3g s (%llu bytes received)", cl->timeout_s,
                (unsigned long long)total_bytes(cl));
@@ -516,16 +522,24 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         break;
     default: break;
     }
-    tl_session_on_event(&cl->sess, ev);
     if (ev->type == TERN_EVENT_CONN_CLOSED) {
         cl->conn = NULL;
         if (!cl->finished) {
-            if (!cl->handshake_done)
+            uint64_t alert = ev->error_code - TERN_CRYPTO_ERROR_BASE;
+            bool crypto = !ev->app_error && ev->error_code >= TERN_CRYPTO_ERROR_BASE &&
+                          ev->error_code < TERN_CRYPTO_ERROR_BASE + 256;
+            if (crypto && !ev->closed_by_peer && ((alert >= 42 && alert <= 46) || alert == 48))
+                finish(cl, EXIT_CONN,
+                       "TLS handshake with %s failed: the server certificate is not trusted or does not match "
+                       "'%s' (TLS alert %llu); use --ca FILE or --insecure",
+                       tl_addr_str(&cl->remote, a, sizeof a), cl->host, (unsigned long long)alert);
+            else if (!cl->handshake_done)
                 finish(cl, EXIT_CONN, "handshake with %s failed: closed %s", tl_addr_str(&cl->remote, a, sizeof a),
                        desc);
             else finish(cl, EXIT_CONN, "connection closed %s", desc);
         }
     }
+    tl_session_on_event(&cl->sess, ev);
 }
 
 /* ---- summary ---- */
@@ -815,7 +829,7 @@ int main(int argc, char **argv)
     if (exit_code) tl_err("%s", cl->error);
     print_summary(cl);
 out:
-    tern_app_free(cl->sess.app);
+    tl_session_free(&cl->sess);
     tl_node_destroy(&cl->node);
     io_loop_destroy(&cl->loop);
     tl_keylog_close(&kl);

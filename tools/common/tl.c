@@ -381,15 +381,47 @@ bool tl_session_proto(const tl_session *s, tern_app_proto *proto)
     return alpn && tern_app_proto_from_alpn(alpn, len, proto);
 }
 
+/* Streams whose FIN was handed to the app: tern keeps reporting fin on
+ * later reads (and may repeat STREAM_READABLE), the app must see it once. */
+static bool fin_seen(const tl_session *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nfin; i++)
+        if (s->fin_ids[i] == id) return true;
+    return false;
+}
+
+static void fin_add(tl_session *s, uint64_t id)
+{
+    if (s->nfin == s->capfin) {
+        size_t cap = s->capfin ? 2 * s->capfin : 16;
+        uint64_t *p = realloc(s->fin_ids, cap * sizeof *p);
+        if (!p) return;
+        s->fin_ids = p;
+        s->capfin = cap;
+    }
+    s->fin_ids[s->nfin++] = id;
+}
+
+static void fin_remove(tl_session *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nfin; i++)
+        if (s->fin_ids[i] == id) {
+            s->fin_ids[i] = s->fin_ids[--s->nfin];
+            return;
+        }
+}
+
 static void read_stream(tl_session *s, uint64_t id)
 {
     static uint8_t buf[65536];
+    if (fin_seen(s, id)) return;
     for (;;) {
         bool fin = false;
         tern_err e = TERN_OK;
         size_t n = tern_conn_stream_read(s->conn, id, buf, sizeof buf, &fin, &e);
         if (e != TERN_OK) return;
         if (n == 0 && !fin) return;
+        if (fin) fin_add(s, id);
         if (tern_app_on_stream_data(s->app, id, buf, n, fin) < 0) {
             s->app_failed = true;
             return;
@@ -400,7 +432,11 @@ static void read_stream(tl_session *s, uint64_t id)
 
 void tl_session_on_event(tl_session *s, const tern_event *ev)
 {
+    if (ev->type == TERN_EVENT_STREAM_CLOSED) fin_remove(s, ev->stream_id);
     if (ev->type == TERN_EVENT_CONN_CLOSED) {
+        free(s->fin_ids);
+        s->fin_ids = NULL;
+        s->nfin = s->capfin = 0;
         if (s->app) {
             tern_app_on_connection_closed(s->app, ev->app_error ? ev->error_code : 0);
             tern_app_free(s->app);
@@ -486,4 +522,13 @@ void tl_close_desc(const tern_event *ev, char *buf, size_t len)
     else
         snprintf(buf, len, "%s, %s%s%s", who, tern_err_name((tern_err)ev->error_code), *reason ? ": " : "",
                  reason);
+}
+
+void tl_session_free(tl_session *s)
+{
+    tern_app_free(s->app);
+    s->app = NULL;
+    free(s->fin_ids);
+    s->fin_ids = NULL;
+    s->nfin = s->capfin = 0;
 }

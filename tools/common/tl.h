@@ -100,7 +100,11 @@ struct tl_session {
     bool started;
     bool app_failed;
     void *user;
+    uint64_t *fin_ids; /* streams whose FIN the app has seen */
+    size_t nfin, capfin;
 };
+/* Frees what the session holds (app included) without a CONN_CLOSED. */
+void tl_session_free(tl_session *s);
 
 /* Initialises the transport table for conn. The app is created through
  * make_app as soon as the ALPN is known (server) or at HANDSHAKE_DONE

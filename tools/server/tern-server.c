@@ -303,7 +303,7 @@ int main(int argc, char **argv)
     tl_log("stopping (%zu connections open)", tern_endpoint_connection_count(srv->node.ep));
     for (conn_ctx *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        tern_app_free(c->sess.app);
+        tl_session_free(&c->sess);
         free(c);
     }
     tl_node_destroy(&srv->node);

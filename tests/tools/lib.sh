@@ -36,7 +36,7 @@ same_file() { # same_file EXPECTED GOT WHAT
 start_tern_server() {
     local root=$1; shift
     SRV_LOG=$WORK/server.log
-    "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" > "$SRV_LOG" 2>&1 &
+    TMPDIR=$WORK "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" > "$SRV_LOG" 2>&1 &
     PIDS+=($!)
     SRV_PID=$!
     for _ in $(seq 100); do

@@ -13,6 +13,7 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->initial_max_streams_bidi = 100;
     cfg->initial_max_streams_uni = 100;
     cfg->max_udp_payload_size = 1472;
+    cfg->max_datagram_size = 1452;
     cfg->active_connection_id_limit = 4;
     cfg->max_ack_delay_ms = 25;
     cfg->max_connection_window = 24u << 20;
@@ -20,6 +21,7 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->cc = TERN_CC_CUBIC;
     cfg->initial_rtt_ms = 333;
     cfg->cid_len = 8;
+    cfg->follow_preferred_address = true;
     cfg->saa_frame_type = TERN_SAA_FRAME_TYPE_DEFAULT;
     cfg->tp_enable_server_migration = TERN_TP_ENABLE_SERVER_MIGRATION_DEFAULT;
     cfg->tp_allow_server_migration = TERN_TP_ALLOW_SERVER_MIGRATION_DEFAULT;

@@ -40,6 +40,17 @@ static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)
 
 tern_path *tern_conn_active_path(tern_conn *c) { return &c->paths[c->active_path]; }
 
+uint64_t tern_conn_datagram_size(const tern_conn *c)
+{
+    if (!c->peer_tp_received) return TERN_DATAGRAM_SIZE;
+    uint64_t size = c->ep->cfg.max_datagram_size;
+    /* §18.2: never more than the peer said it can receive. */
+    if (size > c->peer_tp.max_udp_payload_size) size = c->peer_tp.max_udp_payload_size;
+    if (size > TERN_MAX_DATAGRAM_SIZE) size = TERN_MAX_DATAGRAM_SIZE;
+    if (size < TERN_DATAGRAM_SIZE) size = TERN_DATAGRAM_SIZE;
+    return size;
+}
+
 static tern_err setup_spaces(tern_conn *c, const tern_config *cfg)
 {
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
@@ -90,6 +101,8 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     tern_path_init(&c->paths[0], 0, local, remote, &cc, TERN_MS(cfg->initial_rtt_ms), now);
     /* §8.1: a client has no amplification limit towards the server. */
     c->paths[0].validated = !is_server;
+    c->fallback_path = TERN_MAX_PATHS;
+    c->handshake_remote = *remote;
 
     uint64_t limit = cfg->active_connection_id_limit;
     if (limit < 2) limit = 2;
@@ -252,6 +265,8 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
     tern_recovery_set_handshake_confirmed(&c->rec, now);
     /* RFC 9001 §4.9.2: Handshake keys go once the handshake is confirmed. */
     tern_conn_discard_space(c, TERN_RECOVERY_SPACE_HANDSHAKE, now);
+    /* §9.6.1: a client acts on preferred_address once confirmed. */
+    tern_migration_on_handshake_confirmed(c, now);
 }
 
 /* ---- timers ---- */
@@ -269,9 +284,7 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     if (tern_path_send_allowance(&c->paths[c->active_path]) >= 64)
         for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++)
             if (!c->spaces[s].discarded) t = tmin(t, tern_ack_tracker_next_timer(&c->spaces[s].ack));
-    for (int i = 0; i < TERN_MAX_PATHS; i++)
-        if (c->paths[i].in_use) t = tmin(t, c->paths[i].validation_deadline);
-    return t;
+    return tmin(t, tern_migration_next_timer(c));
 }
 
 static void on_pto(tern_conn *c, const tern_timeout_action *act)
@@ -292,19 +305,6 @@ static void on_pto(tern_conn *c, const tern_timeout_action *act)
     sp->ping_pending = true;
 }
 
-static void on_path_timeout(tern_conn *c, tern_path *p, tern_time now)
-{
-    (void)now;
-    p->validation_deadline = TERN_TIME_INFINITE;
-    p->challenge_pending = p->challenge_outstanding = false;
-    tern_conn_push_path_event(c, p, TERN_PATH_FAILED);
-    if (p->id != c->active_path) {
-        tern_cid_manager_peer_release(&c->cids, p->id);
-        tern_conn_push_path_event(c, p, TERN_PATH_ABANDONED);
-        p->in_use = false;
-    }
-}
-
 void tern_conn_on_timer(tern_conn *c, tern_time now)
 {
     if (c->state == TERN_CONN_CLOSED) return;
@@ -323,7 +323,11 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
     if (tern_recovery_next_timer(&c->rec) <= now) {
         tern_timeout_action act;
         tern_recovery_on_timer(&c->rec, now, &act);
-        if (act.kind == TERN_TIMEOUT_PTO) on_pto(c, &act);
+        if (act.kind == TERN_TIMEOUT_PTO) {
+            c->stats.pto_expirations++;
+            on_pto(c, &act);
+            tern_migration_on_pto(c, now);
+        }
     }
     if (c->pacing_timer <= now) c->pacing_timer = TERN_TIME_INFINITE;
     if (c->rx_prev_discard_at <= now) {
@@ -331,8 +335,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->has_rx_prev = false;
         c->rx_prev_discard_at = TERN_TIME_INFINITE;
     }
-    for (int i = 0; i < TERN_MAX_PATHS; i++)
-        if (c->paths[i].in_use && c->paths[i].validation_deadline <= now) on_path_timeout(c, &c->paths[i], now);
+    tern_migration_on_timer(c, now);
 }
 
 /* ---- public accessors ---- */
@@ -354,4 +357,8 @@ void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st)
     st->smoothed_rtt = p->rec.rtt.smoothed;
     st->min_rtt = p->rec.rtt.min;
     st->cwnd = tern_cc_window(&p->rec.cc);
+    st->bytes_in_flight = p->rec.cc.bytes_in_flight;
+    st->congestion_events = p->rec.cc.congestion_events;
+    st->persistent_congestions = p->rec.cc.persistent_congestion_events;
+    st->spurious_losses = c->rec.spurious_losses;
 }

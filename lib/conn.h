@@ -18,6 +18,7 @@
 
 #include "ack_tracker.h"
 #include "cid_manager.h"
+#include "cid_table.h"
 #include "crypto.h"
 #include "frame.h"
 #include "packet_header.h"
@@ -32,13 +33,16 @@
 #include "tls.h"
 #include "transport_params.h"
 
-/* tern sends datagrams of this size (RFC 9000 §14: the minimum every path
- * supports; no PMTU discovery yet). */
+/* RFC 9000 §14: the size every path supports. Datagrams with Initial
+ * packets are padded to it; everything is sent at this size until the
+ * handshake completes (tern_conn_datagram_size after that). */
 #define TERN_DATAGRAM_SIZE 1200
+/* Largest datagram tern ever builds (sizes buffers). */
+#define TERN_MAX_DATAGRAM_SIZE 1500
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
 /* Per-stream send buffer the application may fill before writes are short. */
-#define TERN_STREAM_SEND_BUFFER 1048576
+#define TERN_STREAM_SEND_BUFFER 4194304
 
 typedef enum tern_conn_state {
     TERN_CONN_HANDSHAKE = 0,
@@ -63,11 +67,6 @@ typedef struct tern_event_queue {
     size_t cap, head, count;
 } tern_event_queue;
 
-typedef struct tern_route {
-    tern_cid cid;
-    tern_conn *conn;
-} tern_route;
-
 struct tern_endpoint {
     tern_config cfg;
     char *strings[6];          /* owned copies of the config's strings */
@@ -82,12 +81,17 @@ struct tern_endpoint {
     size_t conn_count;
     tern_conn *send_cursor;    /* round robin across connections */
 
-    tern_route *routes;        /* local CID -> connection */
-    size_t route_count, route_cap;
+    tern_cid_table routes;     /* local CID -> connection */
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
     tern_conn *free_after_poll; /* a closed connection whose last event was taken */
+
+    /* Test hook: raw bytes appended to the transport parameters of every
+     * connection created from now on (a way to make a peer send invalid or
+     * duplicate parameters, RFC 9000 §7.4). */
+    uint8_t test_tp_append[64];
+    size_t test_tp_append_len;
 };
 
 struct tern_conn {
@@ -117,6 +121,14 @@ struct tern_conn {
 
     tern_path paths[TERN_MAX_PATHS];
     uint8_t active_path;
+    /* Migration (lib/migration.c). The path we moved away from while the
+     * new one was not validated yet: we return to it if validation fails
+     * (§9.3.2). TERN_MAX_PATHS when none. */
+    uint8_t fallback_path;
+    tern_addr handshake_remote;    /* §18.2 disable_active_migration scope */
+    tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
+    bool has_left_local;
+    bool preferred_address_done;   /* client: acted on preferred_address once */
 
     tern_cid_manager cids;
     tern_stream_map streams;
@@ -154,9 +166,11 @@ struct tern_conn {
 
     /* Test hook: raw frame bytes to put in the next packet of space
      * test_inject_space (a way to make a peer misbehave). */
-    uint8_t test_inject[64];
+    uint8_t test_inject[256];
     size_t test_inject_len;
     int test_inject_space;
+    /* Test hook: set the reserved bits of the next 1-RTT packet (§17.3.1). */
+    bool test_set_reserved_bits;
 };
 
 /* ---- conn.c ---- */
@@ -178,6 +192,10 @@ tern_time tern_conn_pto(tern_conn *c);
 bool tern_conn_is_closing(const tern_conn *c);
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
 tern_path *tern_conn_active_path(tern_conn *c);
+/* Datagram size for 1-RTT traffic: the configured max_datagram_size within
+ * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
+ * transport parameters are known. */
+uint64_t tern_conn_datagram_size(const tern_conn *c);
 
 /* ---- conn_tls.c ---- */
 tern_err tern_conn_tls_init(tern_conn *c);
@@ -191,9 +209,33 @@ tern_recovery_space tern_space_of_level(tern_tls_level level);
 void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
                              uint8_t *data, size_t len, tern_time now);
 
+/* ---- migration.c: paths and their moves (RFC 9000 §8.2, §9) ---- */
+tern_path *tern_conn_find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote);
+/* A new path with a fresh peer CID when one is available (§9.5). */
 tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now);
 void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now);
 void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
+/* An authenticated packet arrived on no known path: the path to process it
+ * on (new, being validated), or NULL when policy discards it (§9). */
+tern_path *tern_migration_path_for_packet(tern_conn *c, const tern_addr *local, const tern_addr *remote,
+                                          tern_tls_level level, tern_time now);
+/* Before the frames of an authenticated packet on path p are processed:
+ * false when the packet is to be dropped (§9.6.2, newer packets to an
+ * address we left). */
+bool tern_migration_accept_packet(tern_conn *c, const tern_path *p, uint64_t pn, uint64_t largest);
+/* After a packet was processed: §9.3 moves on a non-probing packet with a
+ * new largest packet number. */
+void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint64_t pn, uint64_t largest,
+                              tern_time now);
+/* A PATH_RESPONSE arrived (§8.2.3: on any path). */
+void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_DATA_LEN], tern_time now);
+/* A PTO fired: after TERN_PATH_DEAD_PTOS in a row the active path is dead
+ * and a validated standby takes over. */
+void tern_migration_on_pto(tern_conn *c, tern_time now);
+void tern_migration_on_peer_tp(tern_conn *c);
+void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now);
+tern_time tern_migration_next_timer(const tern_conn *c);
+void tern_migration_on_timer(tern_conn *c, tern_time now);
 /* A datagram nothing could be decrypted from: a Stateless Reset? (§10.3.1) */
 void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t len, tern_time now);
 tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool key_phase, tern_unprotected *u,

@@ -62,17 +62,8 @@ static tern_err on_path_challenge(tern_conn *c, tern_rx_packet *pkt, const tern_
 
 static tern_err on_path_response(tern_conn *c, const tern_path_frame *f, tern_time now)
 {
-    (void)now;
     /* §8.2.3: the response may arrive on any path. */
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (p->in_use && tern_path_on_response(p, f->data)) {
-            c->stats.paths_validated++;
-            tern_conn_push_path_event(c, p, TERN_PATH_VALIDATED);
-            /* A client that probed a new path moves to it (§9.2). */
-            if (c->role == TERN_ROLE_CLIENT && p->id != c->active_path) tern_conn_switch_path(c, p, now);
-        }
-    }
+    tern_migration_on_path_response(c, f->data, now);
     return TERN_OK;
 }
 

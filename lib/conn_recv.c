@@ -2,81 +2,11 @@
  * §12.2), each is unprotected (RFC 9001 §5.4, §5.3) with the keys of its
  * level, checked (duplicates §12.3, reserved bits §17), its frames
  * dispatched, and its number recorded for acknowledgement (§13.2). Packets
- * from a new peer address open a new path (§9.3). */
+ * from a new peer address open a new path (§9.3, lib/migration.c). */
 #include <string.h>
 
 #include "conn.h"
 #include "packet_number.h"
-
-static tern_path *find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote)
-{
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (p->in_use && tern_addr_equal(&p->local, local) && tern_addr_equal(&p->remote, remote)) return p;
-    }
-    return NULL;
-}
-
-static tern_time validation_timeout(tern_conn *c)
-{
-    /* Profile §2 / RFC 9000 §8.2.4: max(3 PTO, 6 x initial RTT). */
-    tern_time pto3 = 3 * tern_conn_pto(c), init6 = 6 * TERN_MS(c->ep->cfg.initial_rtt_ms);
-    return pto3 > init6 ? pto3 : init6;
-}
-
-void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now)
-{
-    uint8_t challenge[TERN_PATH_DATA_LEN];
-    tern_endpoint_random(c->ep, challenge, sizeof challenge);
-    tern_path_start_validation(p, challenge, now, validation_timeout(c));
-    tern_conn_push_path_event(c, p, TERN_PATH_PROBING);
-}
-
-tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now)
-{
-    tern_path *slot = NULL;
-    for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
-        if (!c->paths[i].in_use) slot = &c->paths[i];
-    if (!slot) {
-        /* Reuse the oldest non-active path. */
-        for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
-            if (i != c->active_path) slot = &c->paths[i];
-        tern_cid_manager_peer_release(&c->cids, slot->id);
-        tern_conn_push_path_event(c, slot, TERN_PATH_ABANDONED);
-    }
-    const tern_path *active = tern_conn_active_path(c);
-    uint8_t id = (uint8_t)(slot - c->paths);
-    tern_path_init(slot, id, local, remote, NULL, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
-    if (tern_addr_same_ip(&active->remote, remote) && tern_addr_equal(&active->local, local)) {
-        /* §9.4: only the peer's port changed (typically a NAT rebinding):
-         * the congestion state can be kept. */
-        slot->rec = active->rec;
-    } else {
-        tern_cc_config cc;
-        tern_cc_config_init(&cc);
-        cc.kind = (tern_cc_kind)c->ep->cfg.cc;
-        cc.max_datagram_size = TERN_DATAGRAM_SIZE;
-        tern_path_recovery_init(&slot->rec, &cc, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
-    }
-    /* §9.5: a fresh peer CID for the new path when the peer gave us one. */
-    tern_cid_manager_peer_acquire(&c->cids, id);
-    return slot;
-}
-
-/* §9.3: move non-probing traffic to path p. */
-void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
-{
-    (void)now;
-    if (p->id == c->active_path) return;
-    tern_path *old = tern_conn_active_path(c);
-    c->active_path = p->id;
-    c->stats.migrations++;
-    tern_conn_push_path_event(c, p, TERN_PATH_ACTIVE);
-    /* The old path is forgotten; its CID retired (§9.5). */
-    if (tern_cid_manager_peer_for_path(&c->cids, p->id)) tern_cid_manager_peer_release(&c->cids, old->id);
-    old->in_use = false;
-    tern_conn_push_path_event(c, old, TERN_PATH_ABANDONED);
-}
 
 static bool level_of(tern_packet_type type, tern_tls_level *level)
 {
@@ -130,15 +60,12 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
 
     tern_path *p = *pathp;
     if (!p) {
-        /* A new peer address (§9.3): only after the handshake, only for an
-         * authenticated 1-RTT packet, and (profile §3) only the server
-         * follows a peer's address change. */
-        if (level != TERN_TLS_LEVEL_APPLICATION || !c->handshake_confirmed || c->role != TERN_ROLE_SERVER)
-            return false;
-        p = tern_conn_new_path(c, local, remote, now);
-        tern_conn_validate_path(c, p, now);
+        /* A new peer address (§9.3), if policy lets the peer move. */
+        p = tern_migration_path_for_packet(c, local, remote, level, now);
+        if (!p) return false;
         *pathp = p;
     }
+    if (!tern_migration_accept_packet(c, p, u.pn, largest)) return true;
 
     if (hdr->type == TERN_PKT_HANDSHAKE && c->role == TERN_ROLE_SERVER) {
         /* §8.1: a Handshake packet validates the client's address; RFC 9001
@@ -166,9 +93,7 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
 
     /* §9.3: a non-probing packet with the largest number so far moves the
      * connection to the path it came on. */
-    if (level == TERN_TLS_LEVEL_APPLICATION && rp.non_probing && p->id != c->active_path &&
-        (largest == TERN_PN_NONE || u.pn > largest))
-        tern_conn_switch_path(c, p, now);
+    if (level == TERN_TLS_LEVEL_APPLICATION) tern_migration_on_packet(c, p, rp.non_probing, u.pn, largest, now);
     return true;
 }
 
@@ -183,7 +108,7 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         if ((c->close_recv_count & (c->close_recv_count - 1)) == 0) c->close_pending = true;
         return;
     }
-    tern_path *path = find_path(c, local, remote);
+    tern_path *path = tern_conn_find_path(c, local, remote);
     tern_header_parse_config pc = {.short_dcid_len = c->local_initial_scid.len};
     size_t off = 0;
     bool any = false;
@@ -204,25 +129,4 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         path->bytes_received += len;
         if (!path->validated) tern_recovery_set_amplification_blocked(&c->rec, false, now);
     }
-}
-
-tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now)
-{
-    c->now = now;
-    if (c->role != TERN_ROLE_CLIENT || !c->handshake_confirmed || tern_conn_is_closing(c) ||
-        c->peer_tp.disable_active_migration)
-        return TERN_ERR_INVALID_ARGUMENT;
-    const tern_path *active = tern_conn_active_path(c);
-    if (tern_addr_equal(&active->local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
-    if (tern_cid_manager_peer_available_count(&c->cids) == 0) return TERN_ERR_INVALID_ARGUMENT;
-    tern_addr remote = active->remote;
-    tern_path *p = find_path(c, new_local, &remote);
-    if (!p) p = tern_conn_new_path(c, new_local, &remote, now);
-    if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) {
-        p->in_use = false;
-        return TERN_ERR_INVALID_ARGUMENT;
-    }
-    p->remote_trusted = true;
-    tern_conn_validate_path(c, p, now);
-    return TERN_OK;
 }

@@ -358,6 +358,10 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
     uint8_t *p = buf + pl->start;
     size_t pkt_len = pl->header_len + pl->payload_len + TERN_AEAD_TAG_LEN;
     if (pl->is_long) tern_long_header_patch_length(p, &pl->layout, pkt_len);
+    if (c->test_set_reserved_bits && !pl->is_long) {
+        p[0] |= TERN_SHORT_RESERVED_MASK;
+        c->test_set_reserved_bits = false;
+    }
     tern_err err = tern_pp_protect(&c->tx[pl->level], p, cap - pl->start, pl->header_len, pl->pn_offset, pl->pn_len,
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;
@@ -423,7 +427,7 @@ static size_t finish_datagram(tern_conn *c, tern_path *path, uint8_t *buf, size_
 
 static size_t clamp_cap(const tern_path *p, size_t cap)
 {
-    if (cap > TERN_DATAGRAM_SIZE) cap = TERN_DATAGRAM_SIZE;
+    if (cap > p->rec.cc.max_datagram_size) cap = (size_t)p->rec.cc.max_datagram_size;
     uint64_t allow = tern_path_send_allowance(p);
     if (allow < cap) cap = (size_t)allow;
     return cap;
@@ -478,8 +482,9 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     tern_path *path = tern_conn_active_path(c);
     cap = clamp_cap(path, cap);
     if (cap < 64) return 0;
-    bool cc_ok = tern_cc_can_send(&path->rec.cc, TERN_DATAGRAM_SIZE);
-    tern_time pace = tern_path_recovery_next_send_time(&path->rec, now, TERN_DATAGRAM_SIZE);
+    uint64_t dsize = path->rec.cc.max_datagram_size;
+    bool cc_ok = tern_cc_can_send(&path->rec.cc, dsize);
+    tern_time pace = tern_path_recovery_next_send_time(&path->rec, now, dsize);
     bool may_fill = cc_ok && pace <= now;
 
     pkt_plan plans[TERN_RECOVERY_SPACE_COUNT];

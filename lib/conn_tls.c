@@ -81,6 +81,7 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     tern_time peer_idle = TERN_MS(tp->max_idle_timeout_ms);
     if (peer_idle && (!c->idle_timeout || peer_idle < c->idle_timeout)) c->idle_timeout = peer_idle;
     c->peer_tp_received = true;
+    tern_migration_on_peer_tp(c);
     return TERN_OK;
 }
 
@@ -89,6 +90,11 @@ static void on_handshake_complete(void *owner)
     tern_conn *c = owner;
     c->handshake_complete = true;
     if (c->state == TERN_CONN_HANDSHAKE) c->state = TERN_CONN_ESTABLISHED;
+    /* Both sides' transport parameters are known: 1-RTT datagrams may use
+     * the larger size (window and pacer burst are in datagrams, §7.2). */
+    for (int i = 0; i < TERN_MAX_PATHS; i++)
+        if (c->paths[i].in_use)
+            tern_path_recovery_set_max_datagram_size(&c->paths[i].rec, tern_conn_datagram_size(c));
     /* New CIDs for the peer (§5.1.1), in 1-RTT packets from now on. */
     tern_cid_manager_local_replenish(&c->cids);
     if (c->role == TERN_ROLE_SERVER) {
@@ -122,6 +128,25 @@ static void on_keylog(void *owner, const char *label, const uint8_t *client_rand
         c->ep->cfg.keylog(c->ep->cfg.keylog_ctx, line);
 }
 
+/* §9.6, §18.2: the server's preferred addresses, with the CID of sequence
+ * 1 (§5.1.1) and its reset token. The endpoint owns the addresses (the
+ * application receives on them); lib/migration.c moves there once the
+ * client's non-probing packets arrive and the path is validated. */
+static void server_preferred_address(tern_conn *c, tern_transport_params *tp)
+{
+    const tern_config *cfg = &c->ep->cfg;
+    if (cfg->preferred_address_v4.family != TERN_AF_INET && cfg->preferred_address_v6.family != TERN_AF_INET6) return;
+    const tern_local_cid *e;
+    if (tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
+    tp->has_preferred_address = true;
+    tern_tp_preferred_address *pa = &tp->preferred_address;
+    memset(pa, 0, sizeof *pa);
+    if (cfg->preferred_address_v4.family == TERN_AF_INET) pa->ipv4 = cfg->preferred_address_v4;
+    if (cfg->preferred_address_v6.family == TERN_AF_INET6) pa->ipv6 = cfg->preferred_address_v6;
+    pa->cid = e->cid;
+    memcpy(pa->stateless_reset_token, e->reset_token, sizeof pa->stateless_reset_token);
+}
+
 static void local_transport_params(tern_conn *c, tern_transport_params *tp)
 {
     const tern_config *cfg = &c->ep->cfg;
@@ -144,6 +169,7 @@ static void local_transport_params(tern_conn *c, tern_transport_params *tp)
         tp->original_destination_connection_id = c->original_dcid;
         tp->has_stateless_reset_token = true;
         tern_endpoint_reset_token(c->ep, &c->local_initial_scid, tp->stateless_reset_token);
+        server_preferred_address(c, tp);
     }
 }
 
@@ -166,6 +192,10 @@ tern_err tern_conn_tls_init(tern_conn *c)
     err = tern_tp_encode(&c->local_tp, c->role == TERN_ROLE_CLIENT ? TERN_TP_ROLE_CLIENT : TERN_TP_ROLE_SERVER,
                          &c->ep->tp_cfg, buf, sizeof buf, &len);
     if (err) return err;
+    if (c->ep->test_tp_append_len && len + c->ep->test_tp_append_len <= sizeof buf) {
+        memcpy(buf + len, c->ep->test_tp_append, c->ep->test_tp_append_len);
+        len += c->ep->test_tp_append_len;
+    }
     return tern_tls_set_transport_params(c->tls, buf, len);
 }
 

@@ -58,6 +58,11 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     *out = NULL;
     if (!cfg || cfg->cid_len > TERN_MAX_CID_LEN || (cfg->role == TERN_ROLE_SERVER && cfg->cid_len < 8))
         return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad cid_len");
+    /* §18.2: no preferred address with zero-length CIDs. */
+    if (cfg->role == TERN_ROLE_SERVER && (cfg->preferred_address_v4.family || cfg->preferred_address_v6.family) &&
+        (cfg->cid_len == 0 || (cfg->preferred_address_v4.family && cfg->preferred_address_v4.family != TERN_AF_INET) ||
+         (cfg->preferred_address_v6.family && cfg->preferred_address_v6.family != TERN_AF_INET6)))
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad preferred address");
     tern_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep) return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
     ep->cfg = *cfg;
@@ -86,6 +91,9 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     ep->tp_cfg.allow_server_migration_id = cfg->tp_allow_server_migration;
     static const uint8_t zero[32];
     if (memcmp(ep->cfg.static_key, zero, 32) == 0) ep->backend->random(ep->cfg.static_key, 32);
+    uint8_t route_key[16];
+    ep->backend->random(route_key, sizeof route_key);
+    tern_cid_table_init(&ep->routes, route_key);
     ep->accepting = cfg->role == TERN_ROLE_SERVER;
     tern_err err = setup_tls(ep, errbuf, errbuf_len);
     if (err) {
@@ -116,7 +124,7 @@ void tern_endpoint_free(tern_endpoint *ep)
         for (size_t i = 0; i < ep->cfg.alpn_count; i++) free((void *)ep->alpn_copy[i]);
         free(ep->alpn_copy);
     }
-    free(ep->routes);
+    tern_cid_table_free(&ep->routes);
     free(ep->events.items);
     free(ep);
 }
@@ -138,48 +146,22 @@ void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t t
 
 /* ---- routing --------------------------------------------------------------- */
 
-static bool cid_eq(const tern_cid *a, const uint8_t *data, size_t len)
-{
-    return a->len == len && memcmp(a->data, data, len) == 0;
-}
-
 tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_conn *c)
 {
     if (cid->len == 0) return TERN_OK;
-    if (ep->route_count == ep->route_cap) {
-        size_t ncap = ep->route_cap ? ep->route_cap * 2 : 16;
-        tern_route *n = realloc(ep->routes, ncap * sizeof *n);
-        if (!n) return TERN_ERR_NOMEM;
-        ep->routes = n;
-        ep->route_cap = ncap;
-    }
-    ep->routes[ep->route_count].cid = *cid;
-    ep->routes[ep->route_count].conn = c;
-    ep->route_count++;
-    return TERN_OK;
+    return tern_cid_table_put(&ep->routes, cid, c);
 }
 
 void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid)
 {
-    for (size_t i = 0; i < ep->route_count; i++)
-        if (cid_eq(&ep->routes[i].cid, cid->data, cid->len)) {
-            ep->routes[i] = ep->routes[--ep->route_count];
-            return;
-        }
+    tern_cid_table_remove(&ep->routes, cid->data, cid->len);
 }
 
-static void route_remove_conn(tern_endpoint *ep, tern_conn *c)
-{
-    for (size_t i = 0; i < ep->route_count;)
-        if (ep->routes[i].conn == c) ep->routes[i] = ep->routes[--ep->route_count];
-        else i++;
-}
+static void route_remove_conn(tern_endpoint *ep, tern_conn *c) { tern_cid_table_remove_value(&ep->routes, c); }
 
 static tern_conn *route_find(tern_endpoint *ep, const uint8_t *dcid, size_t len)
 {
-    for (size_t i = 0; i < ep->route_count; i++)
-        if (cid_eq(&ep->routes[i].cid, dcid, len)) return ep->routes[i].conn;
-    return NULL;
+    return tern_cid_table_get(&ep->routes, dcid, len);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -340,21 +322,63 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
     reap(ep);
 }
 
+/* Linux UDP GSO: at most 64 segments (UDP_MAX_SEGMENTS) in one send of at
+ * most 65507 bytes of UDP payload. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65507
+
+static bool same_flow(const tern_datagram *a, const tern_datagram *b)
+{
+    return a->ecn == b->ecn && tern_addr_equal(&a->local, &b->local) && tern_addr_equal(&a->remote, &b->remote);
+}
+
+/* Appends further datagrams of c to the full-size datagram *dg as GSO
+ * segments of its size, while they go to the same addresses. Each one is
+ * built by tern_conn_send_datagram, so the congestion window and the pacer
+ * decide how many leave now (a batch never exceeds the pacer's burst). A
+ * datagram for another path ends the batch and is returned as *extra. */
+static size_t extend_batch(tern_conn *c, tern_time now, uint8_t *buf, size_t buf_len, size_t *used,
+                           tern_datagram *dg, tern_datagram *extra)
+{
+    size_t seg = dg->len, count = 1;
+    size_t max_count = GSO_MAX_BYTES / seg;
+    if (max_count > GSO_MAX_SEGMENTS) max_count = GSO_MAX_SEGMENTS;
+    while (count < max_count && buf_len - *used >= seg) {
+        tern_datagram next;
+        size_t len = tern_conn_send_datagram(c, now, buf + *used, seg, &next);
+        if (!len) break;
+        *used += len;
+        if (!same_flow(dg, &next)) {
+            *extra = next;
+            return 1;
+        }
+        dg->len += len;
+        dg->segment_size = seg;
+        count++;
+        if (len < seg) break; /* a short segment can only be the last */
+    }
+    return 0;
+}
+
 size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t buf_len, tern_datagram *out,
                           size_t max_datagrams, bool allow_gso)
 {
-    (void)allow_gso; /* every datagram is returned on its own (segment_size 0) */
     size_t n = 0, used = 0;
     bool progress = true;
     while (progress && n < max_datagrams) {
         progress = false;
         for (tern_conn *c = ep->conns; c && n < max_datagrams; c = c->next) {
-            if (buf_len - used < TERN_DATAGRAM_SIZE) break;
+            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) break;
             size_t len = tern_conn_send_datagram(c, now, buf + used, buf_len - used, &out[n]);
             if (!len) continue;
             used += len;
-            n++;
             progress = true;
+            /* Only full-size datagrams start a batch: a smaller first one
+             * would shrink every segment after it. */
+            bool full = len == tern_conn_active_path(c)->rec.cc.max_datagram_size;
+            if (allow_gso && full && n + 1 < max_datagrams)
+                n += extend_batch(c, now, buf, buf_len, &used, &out[n], &out[n + 1]);
+            n++;
         }
     }
     reap(ep);

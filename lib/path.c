@@ -24,6 +24,7 @@ void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern
     p->local = *local;
     p->remote = *remote;
     p->validation_deadline = TERN_TIME_INFINITE;
+    p->abandon_at = TERN_TIME_INFINITE;
     p->last_received = now;
     tern_path_recovery_init(&p->rec, cc, initial_rtt, now);
 }

@@ -44,6 +44,14 @@ typedef struct tern_path {
     bool response_pending;
     uint8_t response[TERN_PATH_DATA_LEN];
 
+    /* Migration state (lib/migration.c). */
+    bool switch_on_validation;   /* we probed it to move there (§9.2, §9.6.1),
+                                    or the peer moved there while our own
+                                    address on it is new (§9.6.2) */
+    tern_time abandon_at;        /* a path we left: forgotten then (§9.5);
+                                    INFINITE for the active path, a fallback
+                                    and a validated standby */
+
     tern_path_recovery rec;
     tern_time last_received;
 } tern_path;

@@ -378,7 +378,12 @@ static void detect_lost(tern_recovery *rec, tern_recovery_space space, tern_time
         }
         tern_time loss_delay = tern_rtt_loss_delay(rtt_of_path(rec, p->path_id));
         bool lost_by_time = now >= loss_delay && p->time_sent <= now - loss_delay;
-        bool lost_by_count = st->largest_acked >= p->pn + rec->cfg.packet_threshold;
+        /* §6.1.1's reordering threshold holds within one path: after a
+         * migration, packets still queued on the old path are overtaken by
+         * the new path's, which says nothing about their loss (time
+         * threshold only for them). */
+        bool lost_by_count = st->largest_acked >= p->pn + rec->cfg.packet_threshold &&
+                             p->path_id == st->largest_acked_path;
         if (!lost_by_time && !lost_by_count) {
             tern_time when = add_time(p->time_sent, loss_delay);
             if (when < st->loss_time)
@@ -487,6 +492,8 @@ tern_err tern_recovery_on_ack(tern_recovery *rec, tern_recovery_space space,
     if (!st->has_largest_acked || largest > st->largest_acked) {
         st->largest_acked = largest;
         st->has_largest_acked = true;
+        const tern_sent_packet *lp = tern_sent_packets_find(&st->sent, largest);
+        if (lp && lp->state != TERN_SENT_EMPTY) st->largest_acked_path = lp->path_id;
     }
 
     /* Find the newly acknowledged packets. */
@@ -497,7 +504,12 @@ tern_err tern_recovery_on_ack(tern_recovery *rec, tern_recovery_space space,
             continue;
         for (uint64_t pn = lo;; pn++) {
             tern_sent_packet *p = tern_sent_packets_find(&st->sent, pn);
-            if (p->state == TERN_SENT_OUTSTANDING) {
+            if (p->state == TERN_SENT_LOST) {
+                /* Declared lost too early (reordering or a delay spike);
+                 * counted so a loss threshold that is too tight shows. */
+                rec->spurious_losses++;
+                p->state = TERN_SENT_ACKED;
+            } else if (p->state == TERN_SENT_OUTSTANDING) {
                 tern_sent_packets_mark(&st->sent, p, (tern_sent_state)STATE_NEWLY_ACKED);
                 out->newly_acked++;
                 includes_ack_eliciting |= p->ack_eliciting;

@@ -134,6 +134,7 @@ typedef struct tern_recovery_space_state {
     bool has_sent;
     uint64_t largest_acked;
     bool has_largest_acked;
+    uint8_t largest_acked_path;     /* path the largest acked packet was sent on */
     bool discarded;
     tern_time time_of_last_ack_eliciting;
     uint8_t last_ack_eliciting_path;
@@ -157,6 +158,7 @@ typedef struct tern_recovery {
     bool has_handshake_keys;
     bool handshake_ack_received;
     bool amplification_blocked;
+    uint64_t spurious_losses;       /* acknowledged after being declared lost */
 } tern_recovery;
 
 /* cfg NULL = client defaults. Allocates the (small) sent-packet rings. */

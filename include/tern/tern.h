@@ -61,9 +61,27 @@ typedef struct tern_config {
     uint64_t max_connection_window;
     uint64_t max_stream_window;
 
+    /* Largest UDP payload tern sends once the handshake is complete; the
+     * peer's max_udp_payload_size lowers it, 1200 (RFC 9000 §14) is the
+     * floor, and datagrams before that are 1200 bytes. Default 1452: a
+     * 1500-byte Ethernet MTU minus IPv4 (20) and UDP (8) headers, minus 20
+     * bytes of margin (tunnels, IPv6 would need 1232 without PMTUD). There
+     * is no PMTU discovery: set 1200 for paths with a smaller MTU. */
+    uint64_t max_datagram_size;
+
     /* Recovery and congestion control. */
     tern_cc_algo cc;
     uint64_t initial_rtt_ms;
+
+    /* Paths (RFC 9000 §9, docs/protocol.md "Paths and migration").
+     * Server: preferred addresses offered in the preferred_address transport
+     * parameter (§9.6; family TERN_AF_NONE = not offered). The application
+     * must receive on them. Needs cid_len > 0.
+     * Client: follow_preferred_address (default true) validates the
+     * server's preferred address once the handshake is confirmed and moves
+     * there; false ignores it. */
+    tern_addr preferred_address_v4, preferred_address_v6;
+    bool follow_preferred_address;
 
     /* Connection IDs we issue. */
     uint8_t cid_len; /* 0..20; a server needs >= 8 for routing */
@@ -202,6 +220,11 @@ tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
  * when the server sent disable_active_migration, or without an unused
  * peer connection ID. */
 tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now);
+/* Same checks, but only validates the path (TERN_EVENT_PATH: PROBING,
+ * VALIDATED) and keeps it as a standby: when the active path dies (3
+ * consecutive PTOs without an acknowledgement) the connection moves to a
+ * validated standby (FAILED for the dead path, then ACTIVE). */
+tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *new_local, tern_time now);
 
 typedef struct tern_conn_stats {
     uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */
@@ -211,6 +234,13 @@ typedef struct tern_conn_stats {
     uint64_t cwnd;
     uint64_t paths_validated, migrations;
     uint64_t key_updates;
+    /* Loss recovery (RFC 9002), for diagnosing slow transfers. The first
+     * three count the active path's congestion controller. */
+    uint64_t bytes_in_flight;
+    uint64_t congestion_events;      /* window reductions (§7.3.2) */
+    uint64_t persistent_congestions; /* collapses to the minimum window (§7.6.2) */
+    uint64_t pto_expirations;        /* probe timeouts that fired (§6.2) */
+    uint64_t spurious_losses;        /* packets declared lost, acknowledged later */
 } tern_conn_stats;
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 

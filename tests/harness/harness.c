@@ -45,11 +45,21 @@ static void flush(h_node *n, tern_time now)
 {
     for (;;) {
         drain(n);
-        size_t k = tern_endpoint_send(n->ep, now, n->txbuf, sizeof n->txbuf, n->dgs, H_BATCH, false);
+        size_t k = tern_endpoint_send(n->ep, now, n->txbuf, sizeof n->txbuf, n->dgs, H_BATCH, n->allow_gso);
         for (size_t i = 0; i < k; i++) {
-            sim_send(n->s, n->node, now, &n->dgs[i].local, &n->dgs[i].remote, n->dgs[i].ecn, n->dgs[i].data,
-                     n->dgs[i].len);
-            n->datagrams_sent++;
+            /* A GSO batch leaves as its segments, like the kernel sends it. */
+            size_t seg = n->dgs[i].segment_size ? n->dgs[i].segment_size : n->dgs[i].len;
+            for (size_t off = 0; off < n->dgs[i].len; off += seg) {
+                size_t len = n->dgs[i].len - off < seg ? n->dgs[i].len - off : seg;
+                sim_send(n->s, n->node, now, &n->dgs[i].local, &n->dgs[i].remote, n->dgs[i].ecn,
+                         n->dgs[i].data + off, len);
+                n->datagrams_sent++;
+            }
+            if (n->dgs[i].segment_size) {
+                n->gso_batches++;
+                n->gso_segments += (n->dgs[i].len + seg - 1) / seg;
+                if (n->dgs[i].len > n->largest_gso_batch) n->largest_gso_batch = n->dgs[i].len;
+            }
         }
         if (k < H_BATCH) break;
     }

@@ -24,9 +24,14 @@ struct h_node {
     h_event_fn on_event;
     void *ctx;
     uint8_t rxbuf[65536];
-    uint8_t txbuf[H_BATCH * 1200];
+    uint8_t txbuf[H_BATCH * 1500];
     tern_datagram dgs[H_BATCH];
     uint64_t datagrams_sent;
+    /* tern_endpoint_send with allow_gso (default false); batches are split
+     * into their segments before they enter the simulator. */
+    bool allow_gso;
+    uint64_t gso_batches, gso_segments;
+    size_t largest_gso_batch; /* bytes */
 };
 
 /* A self-signed certificate for "localhost" (generated once, shared). */

@@ -11,19 +11,22 @@
 #     PATH_CHALLENGEs on the new path but never sends PATH_RESPONSE, keeps
 #     sending data to the old address, then reports validation failed and
 #     the transfer stalls.
-KNOWN_FAILURES="tern_client_retry gtlsclient_migration"
+#   tern_client_preferred_address, tern_preferred_address: tern-client
+#     validates the server's preferred address and moves there, then moves
+#     back to the original server address (2 migrations) and abandons the
+#     preferred path, with gtlsserver and with tern-server alike.
+KNOWN_FAILURES="tern_client_retry gtlsclient_migration tern_client_preferred_address tern_preferred_address"
 BIN=$1
 CASE=$2
 . "$(dirname "$0")/lib.sh"
 GS=${GTLSSERVER:-gtlsserver}
 GC=${GTLSCLIENT:-gtlsclient}
-command -v "$GS" > /dev/null || fail "gtlsserver not found (Debian package ngtcp2-server; make deps)"
-command -v "$GC" > /dev/null || fail "gtlsclient not found (Debian package ngtcp2-client; make deps)"
 
 mkdir "$WORK/root" "$WORK/dl"
 make_file "$WORK/root/f10" 10
 
 start_gtlsserver() { # extra gtlsserver options
+    command -v "$GS" > /dev/null || fail "gtlsserver not found (Debian package ngtcp2-server; make deps)"
     make_cert
     PORT=$(free_port)
     "$GS" -q -d "$WORK/root" "$@" 127.0.0.1 "$PORT" "$WORK/key.pem" "$WORK/cert.pem" > "$WORK/gtlsserver.log" 2>&1 &
@@ -44,6 +47,7 @@ tern_get() {
 
 # gtlsclient from tern-server: gtlsclient_get [gtlsclient options].
 gtlsclient_get() {
+    command -v "$GC" > /dev/null || fail "gtlsclient not found (Debian package ngtcp2-client; make deps)"
     rm -f "$WORK/dl/f10"
     timeout 20 "$GC" -q --exit-on-all-streams-close --download "$WORK/dl" "$@" 127.0.0.1 "$PORT" \
         "https://127.0.0.1:$PORT/f10" > "$WORK/gtlsclient.log" 2>&1
@@ -82,6 +86,20 @@ run_case() {
             gtlsclient_get --session-file="$WORK/gs" --tp-file="$WORK/gt" && [ -s "$WORK/gs" ] &&
             gtlsclient_get --session-file="$WORK/gs" --tp-file="$WORK/gt" &&
             grep -q "handshake done (resumed)" "$SRV_LOG" ;;
+    tern_client_preferred_address)
+        P2=$(free_port)
+        start_gtlsserver --preferred-ipv4-addr=127.0.0.1:$P2 && tern_get &&
+            json_check "d['path_remote']=='127.0.0.1:$P2' and d['migrations']==1" ;;
+    gtlsclient_preferred_address)
+        P2=$(free_port)
+        start_tern_server "$WORK/root" --preferred-address "127.0.0.1:$P2" && gtlsclient_get &&
+            grep -q -- "-> 127.0.0.1:$P2 active" "$SRV_LOG" ;;
+    tern_preferred_address) # tern-client and tern-server
+        P2=$(free_port)
+        start_tern_server "$WORK/root" --preferred-address "127.0.0.1:$P2" &&
+            cp "$SRV_CERT" "$WORK/cert.pem" && tern_get &&
+            json_check "d['path_remote']=='127.0.0.1:$P2' and d['migrations']==1" &&
+            grep -q -- "-> 127.0.0.1:$P2 active" "$SRV_LOG" ;;
     *) fail "unknown case $CASE" ;;
     esac
 }

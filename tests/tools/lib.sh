@@ -40,7 +40,7 @@ start_tern_server() {
     PIDS+=($!)
     SRV_PID=$!
     for _ in $(seq 100); do
-        PORT=$(sed -n 's/^tern-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SRV_LOG")
+        PORT=$(sed -n 's/^tern-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SRV_LOG" | head -1)
         [ -n "$PORT" ] && break
         kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_LOG" >&2; fail "tern-server exited"; }
         sleep 0.05

@@ -38,6 +38,8 @@ static const char usage[] =
     "  --cc ALGO               congestion control: cubic (default) or newreno\n"
     "  --session-file FILE     resume the TLS session saved in FILE, and save\n"
     "                          the server's newest session ticket there\n"
+    "  --no-preferred-address  do not move to the server's preferred address\n"
+    "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
     "                          after the handshake (active migration)\n"
     "  --key-update-after SECONDS  start a key update SECONDS after the handshake\n"
@@ -90,6 +92,7 @@ typedef struct client {
     tern_conn_stats stats;
     bool have_stats;
     tern_addr paths[MAX_PATHS][2];
+    tern_addr cur_local, cur_remote; /* the path that carries traffic now */
     size_t npaths;
     int migrate_attempts;
     uint64_t progress_last_bytes;
@@ -511,7 +514,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     case TERN_EVENT_PATH:
         tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
                tl_path_event_name(ev->path));
-        if (ev->path == TERN_PATH_ACTIVE) note_path(cl, &ev->local, &ev->remote);
+        if (ev->path == TERN_PATH_ACTIVE) {
+            note_path(cl, &ev->local, &ev->remote);
+            cl->cur_local = ev->local;
+            cl->cur_remote = ev->remote;
+        }
         break;
     case TERN_EVENT_CONN_CLOSED:
         tl_close_desc(ev, desc, sizeof desc);
@@ -572,6 +579,10 @@ static void print_summary(client *cl)
     char a[IO_ADDR_STRLEN];
     fprintf(f, ",\"server\":");
     json_str(f, tl_addr_str(&cl->remote, a, sizeof a));
+    fprintf(f, ",\"path_local\":");
+    json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
+    fprintf(f, ",\"path_remote\":");
+    json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
     fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s", alpn, cl->handshake_done ? "true" : "false",
             cl->resumed ? "true" : "false");
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
@@ -630,7 +641,7 @@ int main(int argc, char **argv)
 {
     enum {
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
-        O_JSON, O_PROGRESS, O_QUIET, O_HELP
+        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -645,6 +656,7 @@ int main(int argc, char **argv)
         {"key-update-after", required_argument, NULL, O_KEYUPD},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"json", no_argument, NULL, O_JSON},
+        {"no-preferred-address", no_argument, NULL, O_NOPREF},
         {"progress", no_argument, NULL, O_PROGRESS},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
@@ -652,7 +664,7 @@ int main(int argc, char **argv)
     };
     client *cl = &g_cl;
     const char *output = NULL, *outdir = NULL, *ca = NULL, *keylog = NULL;
-    bool insecure = false, force_progress = false;
+    bool insecure = false, force_progress = false, no_pref = false;
     tern_cc_algo cc = TERN_CC_CUBIC;
     cl->timeout_s = 60;
     cl->migrate_after = cl->key_update_after = -1;
@@ -684,6 +696,7 @@ int main(int argc, char **argv)
                 return usage_error("bad --timeout '%s' (seconds > 0)", optarg);
             break;
         case O_JSON: cl->json = true; break;
+        case O_NOPREF: no_pref = true; break;
         case O_PROGRESS: force_progress = true; break;
         case O_QUIET: cl->quiet = true; break;
         case O_HELP: fputs(usage, stdout); return 0;
@@ -777,6 +790,7 @@ int main(int argc, char **argv)
     cfg.insecure_skip_verify = insecure;
     cfg.ca_file = ca;
     cfg.cc = cc;
+    cfg.follow_preferred_address = !no_pref;
     cfg.initial_max_data = 16u << 20;
     cfg.initial_max_stream_data = 8u << 20;
     cfg.max_connection_window = 64u << 20;
@@ -817,6 +831,8 @@ int main(int argc, char **argv)
     }
     tl_session_init(&cl->sess, &cl->node, cl->conn, false, make_app, cl);
     note_path(cl, &cl->local, &cl->remote);
+    cl->cur_local = cl->local;
+    cl->cur_remote = cl->remote;
     tl_node_kick(&cl->node);
     set_deadline(cl);
     io_loop_run(&cl->loop);

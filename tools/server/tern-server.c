@@ -31,6 +31,9 @@ static const char usage[] =
     "  --key FILE            private key (PEM); without --cert/--key a self-signed\n"
     "                        certificate for localhost, 127.0.0.1 and ::1 is generated\n"
     "                        and written to a temporary directory whose path is printed\n"
+    "  --preferred-address ADDR:PORT  offer this address in the preferred_address\n"
+    "                        transport parameter (RFC 9000 §9.6) and listen on it;\n"
+    "                        at most one IPv4 and one IPv6, port not 0\n"
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
@@ -189,16 +192,17 @@ static int fail(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP };
+    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
         {"keylog", required_argument, NULL, O_KEYLOG}, {"cc", required_argument, NULL, O_CC},
         {"max-connections", required_argument, NULL, O_MAXCONN},
+        {"preferred-address", required_argument, NULL, O_PREF},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    tern_addr listen[MAX_LISTEN];
+    tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -214,6 +218,15 @@ int main(int argc, char **argv)
                 return fail("bad --listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:4433 or [::1]:4433)", optarg);
             nlisten++;
             break;
+        case O_PREF: {
+            tern_addr pa;
+            if (io_addr_parse(optarg, &pa) != 0 || pa.port == 0 || io_addr_is_wildcard(&pa))
+                return fail("bad --preferred-address '%s' (want a concrete ADDR:PORT, port not 0)", optarg);
+            tern_addr *slot = pa.family == TERN_AF_INET ? &pref_v4 : &pref_v6;
+            if (slot->family != TERN_AF_NONE) return fail("second --preferred-address of one family: '%s'", optarg);
+            *slot = pa;
+            break;
+        }
         case O_ROOT: root = optarg; break;
         case O_CERT: cert = optarg; break;
         case O_KEY: key = optarg; break;
@@ -239,6 +252,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
     if (!nlisten) return fail("%s", "--listen ADDR:PORT is required");
+    if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) > MAX_LISTEN)
+        return fail("too many addresses (at most %s with --preferred-address)", "8");
     if (!root) return fail("%s", "--root DIR is required");
     struct stat sb;
     if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail("--root '%s' is not a directory", root);
@@ -272,7 +287,11 @@ int main(int argc, char **argv)
     cfg.cc = cc;
     cfg.initial_max_data = 8u << 20;
     cfg.initial_max_stream_data = 1u << 20;
+    cfg.preferred_address_v4 = pref_v4;
+    cfg.preferred_address_v6 = pref_v6;
     tl_keylog_attach(&kl, &cfg);
+    if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
+    if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
 
     server *srv = &g_srv;
     srv->root = root;
@@ -296,7 +315,9 @@ int main(int argc, char **argv)
             io_loop_destroy(&srv->loop);
             return 1;
         }
-        tl_err("listening on %s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a));
+        bool pref = io_addr_equal(&listen[i], &pref_v4) || io_addr_equal(&listen[i], &pref_v6);
+        tl_err("listening on %s%s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a),
+               pref ? " (preferred address)" : "");
     }
     tl_node_kick(&srv->node);
     int r = io_loop_run(&srv->loop);

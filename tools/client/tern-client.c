@@ -95,6 +95,8 @@ typedef struct client {
     tern_addr cur_local, cur_remote; /* the path that carries traffic now */
     size_t npaths;
     int migrate_attempts;
+    const uint8_t *ticket; /* newest SESSION_TICKET, owned by the conn */
+    size_t ticket_len;
     uint64_t progress_last_bytes;
     tern_time progress_last_t;
 } client;
@@ -287,6 +289,7 @@ static void set_deadline(client *cl)
     tl_node_set_app_deadline(&cl->node, t);
 }
 
+static void save_session(client *cl, const uint8_t *data, size_t len);
 static void finish(client *cl, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void finish(client *cl, int code, const char *fmt, ...)
 {
@@ -300,6 +303,7 @@ static void finish(client *cl, int code, const char *fmt, ...)
         va_end(ap);
     }
     cl->t_end = io_now();
+    if (cl->conn && cl->ticket && cl->session_file) save_session(cl, cl->ticket, cl->ticket_len);
     if (cl->conn) {
         tern_conn_get_stats(cl->conn, &cl->stats);
         cl->have_stats = true;
@@ -509,7 +513,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         break;
     }
     case TERN_EVENT_SESSION_TICKET:
-        if (cl->session_file) save_session(cl, ev->data, ev->len);
+        /* Saved at the end (finish): when two tickets arrive together, tern
+         * frees the first one's data before its event is polled (reported
+         * library bug), so only the newest pointer is safe to read. */
+        cl->ticket = ev->data;
+        cl->ticket_len = ev->len;
         break;
     case TERN_EVENT_PATH:
         tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),

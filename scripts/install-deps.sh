@@ -17,7 +17,7 @@ PKGS=(
   # interop peers and relay for the loopback tests
   ngtcp2-server ngtcp2-client coturn
   # tools used by tests
-  iproute2 coreutils
+  iproute2 coreutils python3 openssl
 )
 
 missing=()

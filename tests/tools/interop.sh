@@ -1,0 +1,119 @@
+#!/bin/bash
+# Interop with Debian's ngtcp2 programs (gtlsserver, gtlsclient), loopback.
+# Usage: interop.sh BIN CASE   (CASE list: see the case statement below)
+#
+# Known failures: cases that fail because of a tern bug already reported.
+# They still run; a failure is printed as KNOWN FAILURE and does not fail
+# the test, a pass is printed so the entry can be removed once fixed.
+#   tern_client_retry: the client ignores Retry packets (no Retry support in
+#     the engine yet), so against `gtlsserver -V` it never connects.
+#   gtlsclient_migration: intermittent; tern-server ACKs gtlsclient's
+#     PATH_CHALLENGEs on the new path but never sends PATH_RESPONSE, keeps
+#     sending data to the old address, then reports validation failed and
+#     the transfer stalls.
+#   tern_client_preferred_address, tern_preferred_address: tern-client
+#     validates the server's preferred address and moves there, then moves
+#     back to the original server address (2 migrations) and abandons the
+#     preferred path, with gtlsserver and with tern-server alike.
+KNOWN_FAILURES="tern_client_retry gtlsclient_migration tern_client_preferred_address tern_preferred_address"
+BIN=$1
+CASE=$2
+. "$(dirname "$0")/lib.sh"
+GS=${GTLSSERVER:-gtlsserver}
+GC=${GTLSCLIENT:-gtlsclient}
+
+mkdir "$WORK/root" "$WORK/dl"
+make_file "$WORK/root/f10" 10
+
+start_gtlsserver() { # extra gtlsserver options
+    command -v "$GS" > /dev/null || fail "gtlsserver not found (Debian package ngtcp2-server; make deps)"
+    make_cert
+    PORT=$(free_port)
+    "$GS" -q -d "$WORK/root" "$@" 127.0.0.1 "$PORT" "$WORK/key.pem" "$WORK/cert.pem" > "$WORK/gtlsserver.log" 2>&1 &
+    PIDS+=($!)
+    sleep 0.2
+    kill -0 "$!" 2>/dev/null || { cat "$WORK/gtlsserver.log"; fail "gtlsserver did not start"; }
+}
+
+# tern-client from gtlsserver: tern_get [tern-client options]; sets JSON.
+tern_get() {
+    JSON=$WORK/summary.json
+    timeout 20 "$CLIENT" --ca "$WORK/cert.pem" --json --output "$WORK/got" "$@" "https://127.0.0.1:$PORT/f10" \
+        > "$JSON" 2> "$WORK/client.log"
+    local rc=$?
+    [ $rc = 0 ] || { cat "$WORK/client.log" >&2; return 1; }
+    same_file "$WORK/root/f10" "$WORK/got" "tern-client from gtlsserver"
+}
+
+# gtlsclient from tern-server: gtlsclient_get [gtlsclient options].
+gtlsclient_get() {
+    command -v "$GC" > /dev/null || fail "gtlsclient not found (Debian package ngtcp2-client; make deps)"
+    rm -f "$WORK/dl/f10"
+    timeout 20 "$GC" -q --exit-on-all-streams-close --download "$WORK/dl" "$@" 127.0.0.1 "$PORT" \
+        "https://127.0.0.1:$PORT/f10" > "$WORK/gtlsclient.log" 2>&1
+    local rc=$?
+    [ $rc = 0 ] || { tail -20 "$WORK/gtlsclient.log" >&2; cat "$SRV_LOG" >&2; echo "gtlsclient exit status $rc" >&2; return 1; }
+    same_file "$WORK/root/f10" "$WORK/dl/f10" "gtlsclient from tern-server"
+}
+
+json_check() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert $1, d" "$JSON"; }
+
+run_case() {
+    case $CASE in
+    tern_client_gtlsserver) start_gtlsserver && tern_get ;;
+    tern_client_gtlsserver_loss) start_gtlsserver --tx-loss=0.05 --rx-loss=0.05 && tern_get ;;
+    tern_client_migration) start_gtlsserver && tern_get --migrate-after 0 && json_check 'd["migrations"]>=1' ;;
+    tern_client_key_update) start_gtlsserver && tern_get --key-update-after 0 && json_check 'd["key_updates"]>=1' ;;
+    tern_client_resumption)
+        start_gtlsserver && tern_get --session-file "$WORK/sess" && [ -s "$WORK/sess" ] &&
+            tern_get --session-file "$WORK/sess" && json_check 'd["resumed"]' ;;
+    tern_client_retry) start_gtlsserver -V && tern_get --timeout 5 ;;
+    gtlsclient_tern_server) start_tern_server "$WORK/root" && gtlsclient_get ;;
+    gtlsclient_loss) start_tern_server "$WORK/root" && gtlsclient_get --tx-loss=0.05 --rx-loss=0.05 ;;
+    gtlsclient_key_update) start_tern_server "$WORK/root" && gtlsclient_get --key-update=20ms ;;
+    gtlsclient_migration)
+        start_tern_server "$WORK/root" && gtlsclient_get --change-local-addr=20ms &&
+            grep -q "path .* active" "$SRV_LOG" ;;
+    gtlsclient_nat_rebinding)
+        # The request goes out after the rebinding (--delay-stream): otherwise
+        # gtlsclient has nothing to send from its new address and drops what
+        # arrives at the old one (it stalls against gtlsserver too).
+        start_tern_server "$WORK/root" &&
+            gtlsclient_get --delay-stream=100ms --change-local-addr=50ms --nat-rebinding &&
+            grep -q "path .* active" "$SRV_LOG" ;;
+    gtlsclient_resumption)
+        start_tern_server "$WORK/root" &&
+            gtlsclient_get --session-file="$WORK/gs" --tp-file="$WORK/gt" && [ -s "$WORK/gs" ] &&
+            gtlsclient_get --session-file="$WORK/gs" --tp-file="$WORK/gt" &&
+            grep -q "handshake done (resumed)" "$SRV_LOG" ;;
+    tern_client_preferred_address)
+        P2=$(free_port)
+        start_gtlsserver --preferred-ipv4-addr=127.0.0.1:$P2 && tern_get &&
+            json_check "d['path_remote']=='127.0.0.1:$P2' and d['migrations']==1" ;;
+    gtlsclient_preferred_address)
+        P2=$(free_port)
+        start_tern_server "$WORK/root" --preferred-address "127.0.0.1:$P2" && gtlsclient_get &&
+            grep -q -- "-> 127.0.0.1:$P2 active" "$SRV_LOG" ;;
+    tern_preferred_address) # tern-client and tern-server
+        P2=$(free_port)
+        start_tern_server "$WORK/root" --preferred-address "127.0.0.1:$P2" &&
+            cp "$SRV_CERT" "$WORK/cert.pem" && tern_get &&
+            json_check "d['path_remote']=='127.0.0.1:$P2' and d['migrations']==1" &&
+            grep -q -- "-> 127.0.0.1:$P2 active" "$SRV_LOG" ;;
+    *) fail "unknown case $CASE" ;;
+    esac
+}
+
+if run_case; then
+    case " $KNOWN_FAILURES " in
+    *" $CASE "*) echo "known failure $CASE PASSED this time (remove it from KNOWN_FAILURES in $0 once fixed)" ;;
+    esac
+    ok "$CASE"
+    exit 0
+fi
+case " $KNOWN_FAILURES " in
+*" $CASE "*)
+    echo "KNOWN FAILURE: $CASE (a reported tern bug; known failures: $KNOWN_FAILURES)"
+    exit 0 ;;
+esac
+fail "$CASE"

@@ -1,0 +1,867 @@
+/* tern-client: downloads URLs over HTTP/3 (or hq-interop) with tern. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "app.h"
+#include "event_loop.h"
+#include "tern/tern.h"
+#include "tl.h"
+
+enum { EXIT_HTTP = 1, EXIT_USAGE = 2, EXIT_CONN = 3, EXIT_TIMEOUT = 4 };
+
+static const char usage[] =
+    "usage: tern-client [options] URL...\n"
+    "\n"
+    "Downloads each URL (https://HOST[:PORT]/path, all on the same server) over\n"
+    "one QUIC connection, with HTTP/3 (ALPN h3) or, with --hq, HTTP/0.9\n"
+    "(ALPN hq-interop). Bodies are discarded unless --output/--output-dir.\n"
+    "\n"
+    "  --hq                    use hq-interop instead of h3\n"
+    "  --output FILE           write the body to FILE (one URL only)\n"
+    "  --output-dir DIR        write each body to DIR/<last path segment>\n"
+    "                          (index.html when the path ends with /)\n"
+    "  --insecure              do not verify the server certificate\n"
+    "  --ca FILE               trust the certificates in FILE (PEM) instead of\n"
+    "                          the system store\n"
+    "  --keylog FILE           append TLS secrets in SSLKEYLOGFILE format\n"
+    "                          (default: the SSLKEYLOGFILE environment variable)\n"
+    "  --cc ALGO               congestion control: cubic (default) or newreno\n"
+    "  --session-file FILE     resume the TLS session saved in FILE, and save\n"
+    "                          the server's newest session ticket there\n"
+    "  --no-preferred-address  do not move to the server's preferred address\n"
+    "                          (by default the client validates it and moves)\n"
+    "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
+    "                          after the handshake (active migration)\n"
+    "  --key-update-after SECONDS  start a key update SECONDS after the handshake\n"
+    "  --timeout SECONDS       give up after SECONDS in total (default 60); the\n"
+    "                          handshake gets at most 10 s of it\n"
+    "  --json                  print the summary as one JSON object on stdout\n"
+    "  --progress              show progress even when stderr is not a terminal\n"
+    "                          (one line per second)\n"
+    "  --quiet                 no progress, no connection log, no summary on stderr\n"
+    "  --help                  this text\n"
+    "\n"
+    "Exit status: 0 all responses complete with a 2xx status; 1 an HTTP error\n"
+    "status (hq: the stream reset with the status as error code); 2 bad usage\n"
+    "(bad URL, option); 3 connection failure (no answer, TLS or certificate\n"
+    "error, connection closed); 4 overall timeout.\n";
+
+typedef struct request {
+    const char *url;
+    char *path;
+    char *out_path;
+    FILE *out;
+    uint64_t bytes;
+    uint64_t content_length; /* 0: unknown */
+    int status;
+    bool done;
+    tern_http_outcome outcome;
+    uint64_t app_error;
+} request;
+
+#define MAX_PATHS 16
+
+typedef struct client {
+    io_loop loop;
+    tl_node node;
+    tl_session sess;
+    tern_conn *conn;
+    bool hq;
+    request *reqs;
+    size_t nreqs, ndone;
+    char host[256];
+    tern_addr remote, local;
+    const char *session_file;
+    double timeout_s, migrate_after, key_update_after;
+    bool json, quiet, progress_tty, progress_lines;
+    tern_time t_start, t_handshake, t_end;
+    tern_time deadline, hs_deadline, migrate_at, key_update_at, key_update_give_up, migrate_give_up, progress_at;
+    bool handshake_done, finished, resumed;
+    int exit_code;
+    char error[512];
+    tern_conn_stats stats;
+    bool have_stats;
+    tern_addr paths[MAX_PATHS][2];
+    tern_addr cur_local, cur_remote; /* the path that carries traffic now */
+    size_t npaths;
+    int migrate_attempts;
+    const uint8_t *ticket; /* newest SESSION_TICKET, owned by the conn */
+    size_t ticket_len;
+    uint64_t progress_last_bytes;
+    tern_time progress_last_t;
+} client;
+
+static client g_cl;
+
+/* ---- helpers ---- */
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tern-client: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    return EXIT_USAGE;
+}
+
+static double seconds_since(tern_time from, tern_time to) { return (double)(to - from) / 1e9; }
+
+static uint64_t total_bytes(const client *cl)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < cl->nreqs; i++) t += cl->reqs[i].bytes;
+    return t;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0) || v > 1e6) return false;
+    *out = v;
+    return true;
+}
+
+/* https://HOST[:PORT][/path]; HOST a name, an IPv4 address or [IPv6]. */
+static bool parse_url(const char *url, char *host, size_t host_len, char *hostport, size_t hp_len, char **path,
+                      const char **why)
+{
+    const char *p = url;
+    if (strncmp(p, "https://", 8) != 0) {
+        *why = "only https:// URLs are supported";
+        return false;
+    }
+    p += 8;
+    const char *h = p, *hend;
+    if (*p == '[') {
+        hend = strchr(p, ']');
+        if (!hend) {
+            *why = "missing ']' after the IPv6 address";
+            return false;
+        }
+        h = p + 1;
+        p = hend + 1;
+    } else {
+        while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#') p++;
+        hend = p;
+    }
+    size_t hl = (size_t)(hend - h);
+    if (hl == 0 || hl >= host_len) {
+        *why = hl ? "host name too long" : "no host";
+        return false;
+    }
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    unsigned long port = 443;
+    if (*p == ':') {
+        char *end;
+        p++;
+        if (*p < '0' || *p > '9') {
+            *why = "bad port";
+            return false;
+        }
+        port = strtoul(p, &end, 10);
+        if (port == 0 || port > 65535 || (*end && *end != '/' && *end != '?')) {
+            *why = "bad port";
+            return false;
+        }
+        p = end;
+    }
+    if (*p && *p != '/' && *p != '?') {
+        *why = "unexpected character after the host";
+        return false;
+    }
+    for (const char *q = p; *q; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+            *why = "spaces or control characters in the path";
+            return false;
+        }
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(hostport, hp_len, v6 ? "[%s]:%lu" : "%s:%lu", host, port);
+    size_t plen = strlen(p);
+    *path = malloc(plen + 2);
+    if (!*path) {
+        *why = "out of memory";
+        return false;
+    }
+    if (*p == '/') memcpy(*path, p, plen + 1);
+    else snprintf(*path, plen + 2, "/%s", p); /* "" or "?query" */
+    char *frag = strchr(*path, '#');
+    if (frag) *frag = 0;
+    return true;
+}
+
+/* The local address the kernel would use towards remote (port 0). */
+static int local_for(const tern_addr *remote, tern_addr *local)
+{
+    struct sockaddr_storage ss, ls;
+    socklen_t l = io_addr_to_sockaddr(remote, &ss), ll = sizeof ls;
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int r = 0;
+    if (connect(fd, (struct sockaddr *)&ss, l) != 0 || getsockname(fd, (struct sockaddr *)&ls, &ll) != 0 ||
+        !io_addr_from_sockaddr((struct sockaddr *)&ls, ll, local))
+        r = -errno ? -errno : -EINVAL;
+    close(fd);
+    local->port = 0;
+    return r;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* ---- progress ---- */
+
+static void fmt_bytes(double b, char *buf, size_t len)
+{
+    if (b >= 1e9) snprintf(buf, len, "%.2f GB", b / 1e9);
+    else if (b >= 1e6) snprintf(buf, len, "%.1f MB", b / 1e6);
+    else if (b >= 1e3) snprintf(buf, len, "%.1f kB", b / 1e3);
+    else snprintf(buf, len, "%.0f B", b);
+}
+
+static void draw_progress(client *cl, bool final)
+{
+    if (!cl->progress_tty && !cl->progress_lines) return;
+    tern_time now = io_now();
+    uint64_t got = total_bytes(cl), expect = 0;
+    bool known = true;
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        if (!cl->reqs[i].content_length && !cl->reqs[i].done) known = false;
+        expect += cl->reqs[i].done ? cl->reqs[i].bytes : cl->reqs[i].content_length;
+    }
+    double dt = seconds_since(cl->progress_last_t, now);
+    double rate = dt > 0 ? (double)(got - cl->progress_last_bytes) * 8 / dt / 1e6 : 0;
+    if (final) {
+        double all = seconds_since(cl->t_start, now);
+        rate = all > 0 ? (double)got * 8 / all / 1e6 : 0;
+    }
+    cl->progress_last_bytes = got;
+    cl->progress_last_t = now;
+    char g[32], e[32];
+    fmt_bytes((double)got, g, sizeof g);
+    fmt_bytes((double)expect, e, sizeof e);
+    char line[160];
+    if (known && expect) {
+        int width = 30, fill = (int)((double)got / (double)expect * width);
+        if (fill > width) fill = width;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = 0;
+        snprintf(line, sizeof line, "[%s] %3.0f%% %s / %s  %.1f Mbit/s", bar, 100.0 * (double)got / (double)expect, g,
+                 e, rate);
+    } else {
+        snprintf(line, sizeof line, "%s  %.1f Mbit/s", g, rate);
+    }
+    if (cl->progress_tty) fprintf(stderr, "\r%-78s%s", line, final ? "\n" : "");
+    else fprintf(stderr, "tern-client: %s\n", line);
+}
+
+/* ---- deadlines ---- */
+
+static tern_time min_t(tern_time a, tern_time b) { return a < b ? a : b; }
+
+static void set_deadline(client *cl)
+{
+    tern_time t = cl->deadline;
+    if (!cl->handshake_done) t = min_t(t, cl->hs_deadline);
+    t = min_t(t, cl->migrate_at);
+    t = min_t(t, cl->key_update_at);
+    t = min_t(t, cl->progress_at);
+    tl_node_set_app_deadline(&cl->node, t);
+}
+
+static void save_session(client *cl, const uint8_t *data, size_t len);
+static void finish(client *cl, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void finish(client *cl, int code, const char *fmt, ...)
+{
+    if (cl->finished) return;
+    cl->finished = true;
+    cl->exit_code = code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cl->error, sizeof cl->error, fmt, ap);
+        va_end(ap);
+    }
+    cl->t_end = io_now();
+    if (cl->conn && cl->ticket && cl->session_file) save_session(cl, cl->ticket, cl->ticket_len);
+    if (cl->conn) {
+        tern_conn_get_stats(cl->conn, &cl->stats);
+        cl->have_stats = true;
+        tern_conn_close(cl->conn, cl->hq ? 0 : 0x100 /* H3_NO_ERROR */, code ? "error" : "done", cl->t_end);
+    }
+    io_loop_stop(&cl->loop);
+}
+
+static void try_migrate(client *cl, tern_time now)
+{
+    cl->migrate_at = TERN_TIME_INFINITE;
+    tern_addr bind = cl->local;
+    bind.port = 0;
+    int idx = tl_node_add_socket(&cl->node, &bind);
+    if (idx < 0) {
+        tl_err("migration: cannot open a new socket: %s", strerror(-idx));
+        return;
+    }
+    tern_err e = tern_conn_migrate(cl->conn, &cl->node.socks[idx].bound, now);
+    char a[IO_ADDR_STRLEN];
+    if (e == TERN_OK) {
+        tl_log("migrating to local address %s", tl_addr_str(&cl->node.socks[idx].bound, a, sizeof a));
+        return;
+    }
+    /* Not confirmed yet or no spare connection ID: try again shortly. The
+     * unused socket stays open (at most TL_MAX_SOCKETS attempts). */
+    if (now < cl->migrate_give_up && cl->node.nsocks < TL_MAX_SOCKETS) {
+        cl->migrate_at = now + TERN_MS(50);
+    } else {
+        tl_err("migration refused by the library: %s", tern_err_name(e));
+    }
+}
+
+static void try_key_update(client *cl, tern_time now)
+{
+    cl->key_update_at = TERN_TIME_INFINITE;
+    tern_err e = tern_conn_update_keys(cl->conn, now);
+    if (e == TERN_OK) {
+        tl_log("key update started");
+        return;
+    }
+    if (now < cl->key_update_give_up) cl->key_update_at = now + TERN_MS(50);
+    else tl_err("key update refused by the library: %s", tern_err_name(e));
+}
+
+static void on_deadline(tl_node *n, void *ctx)
+{
+    (void)n;
+    client *cl = ctx;
+    tern_time now = io_now();
+    if (now >= cl->deadline && !cl->handshake_done) {
+        char a[IO_ADDR_STRLEN];
+        finish(cl, EXIT_CONN, "no answer from %s within %.3g s (server not running or unreachable)",
+               tl_addr_str(&cl->remote, a, sizeof a), cl->timeout_s);
+        return;
+    }
+    if (now >= cl->deadline) {
+        finish(cl, EXIT_TIMEOUT, "timeout: not done after %.3g s (%llu bytes received)", cl->timeout_s,
+               (unsigned long long)total_bytes(cl));
+        return;
+    }
+    if (!cl->handshake_done && now >= cl->hs_deadline) {
+        char a[IO_ADDR_STRLEN];
+        finish(cl, EXIT_CONN, "no answer from %s within %.3g s (server not running or unreachable)",
+               tl_addr_str(&cl->remote, a, sizeof a), seconds_since(cl->t_start, cl->hs_deadline));
+        return;
+    }
+    if (cl->conn && now >= cl->migrate_at) try_migrate(cl, now);
+    if (cl->conn && now >= cl->key_update_at) try_key_update(cl, now);
+    if (now >= cl->progress_at) {
+        draw_progress(cl, false);
+        cl->progress_at = now + (cl->progress_tty ? TERN_MS(200) : TERN_SEC(1));
+    }
+    set_deadline(cl);
+}
+
+/* ---- HTTP callbacks ---- */
+
+static void on_header(void *ctx, void *req_user, const uint8_t *name, size_t name_len, const uint8_t *value,
+                      size_t value_len)
+{
+    (void)ctx;
+    request *r = req_user;
+    if (name_len == 14 && !memcmp(name, "content-length", 14)) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < value_len && value[i] >= '0' && value[i] <= '9'; i++) v = v * 10 + (value[i] - '0');
+        r->content_length = v;
+    }
+}
+
+static void on_response(void *ctx, void *req_user, int status)
+{
+    (void)ctx;
+    request *r = req_user;
+    r->status = status;
+}
+
+static void on_body(void *ctx, void *req_user, const uint8_t *data, size_t len)
+{
+    client *cl = ctx;
+    request *r = req_user;
+    r->bytes += len;
+    if (r->out && fwrite(data, 1, len, r->out) != len) {
+        finish(cl, EXIT_CONN, "cannot write %s: %s", r->out_path, strerror(errno));
+    }
+}
+
+static void on_complete(void *ctx, void *req_user, const tern_http_result *res)
+{
+    client *cl = ctx;
+    request *r = req_user;
+    r->done = true;
+    r->outcome = res->outcome;
+    r->app_error = res->app_error;
+    if (res->status) r->status = res->status;
+    cl->ndone++;
+    if (r->out && fflush(r->out) != 0) finish(cl, EXIT_CONN, "cannot write %s: %s", r->out_path, strerror(errno));
+    switch (res->outcome) {
+    case TERN_HTTP_OK: break;
+    case TERN_HTTP_BAD_STATUS: finish(cl, EXIT_HTTP, "HTTP status %d for %s", r->status, r->url); return;
+    case TERN_HTTP_STREAM_RESET:
+        if (cl->hq && res->app_error >= 400 && res->app_error <= 599) {
+            r->status = (int)res->app_error;
+            finish(cl, EXIT_HTTP, "HTTP status %d for %s (hq: stream reset with the status)", r->status, r->url);
+        } else {
+            finish(cl, EXIT_CONN, "server reset the stream of %s (error 0x%llx)", r->url,
+                   (unsigned long long)res->app_error);
+        }
+        return;
+    case TERN_HTTP_PROTOCOL_ERROR: finish(cl, EXIT_CONN, "malformed response for %s", r->url); return;
+    case TERN_HTTP_CONN_ERROR: finish(cl, EXIT_CONN, "connection failed during %s", r->url); return;
+    }
+    if (cl->ndone == cl->nreqs) finish(cl, 0, NULL);
+}
+
+static tern_app *make_app(tl_session *s, tern_app_proto proto)
+{
+    client *cl = s->user;
+    tern_http_client_config hc = {
+        .authority = cl->host,
+        .callbacks = {.ctx = cl, .on_header = on_header, .on_response = on_response, .on_body = on_body,
+                      .on_complete = on_complete},
+    };
+    char authority[300];
+    unsigned port = cl->remote.port;
+    snprintf(authority, sizeof authority, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host, port);
+    hc.authority = authority;
+    tern_app *app = tern_app_client_new(proto, &s->transport, &hc);
+    if (!app) return NULL;
+    for (size_t i = 0; i < cl->nreqs; i++)
+        if (tern_app_client_request(app, "GET", cl->reqs[i].path, &cl->reqs[i]) < 0) {
+            tern_app_free(app);
+            return NULL;
+        }
+    return app;
+}
+
+/* ---- events ---- */
+
+static void note_path(client *cl, const tern_addr *local, const tern_addr *remote)
+{
+    for (size_t i = 0; i < cl->npaths; i++)
+        if (io_addr_equal(&cl->paths[i][0], local) && io_addr_equal(&cl->paths[i][1], remote)) return;
+    if (cl->npaths == MAX_PATHS) return;
+    cl->paths[cl->npaths][0] = *local;
+    cl->paths[cl->npaths][1] = *remote;
+    cl->npaths++;
+}
+
+static void save_session(client *cl, const uint8_t *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", cl->session_file);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, cl->session_file) != 0) {
+        tl_err("cannot save the session to %s: %s", cl->session_file, strerror(errno));
+        return;
+    }
+}
+
+static void on_event(tl_node *n, const tern_event *ev, void *ctx)
+{
+    (void)n;
+    client *cl = ctx;
+    char a[IO_ADDR_STRLEN], b[IO_ADDR_STRLEN], desc[512];
+    if (ev->conn != cl->conn) return;
+    switch (ev->type) {
+    case TERN_EVENT_HANDSHAKE_DONE: {
+        if (cl->handshake_done) break;
+        cl->handshake_done = true;
+        cl->t_handshake = io_now();
+        cl->resumed = tern_conn_is_resumed(ev->conn);
+        tern_app_proto proto;
+        bool ok = tl_session_proto(&cl->sess, &proto);
+        tl_log("connected to %s in %.1f ms, %s%s", tl_addr_str(&cl->remote, a, sizeof a),
+               seconds_since(cl->t_start, cl->t_handshake) * 1e3, ok ? tern_app_proto_alpn(proto) : "no ALPN",
+               cl->resumed ? ", resumed" : "");
+        if (cl->migrate_after >= 0) {
+            cl->migrate_at = cl->t_handshake + (tern_time)(cl->migrate_after * 1e9);
+            cl->migrate_give_up = cl->migrate_at + TERN_SEC(5);
+        }
+        if (cl->key_update_after >= 0) {
+            cl->key_update_at = cl->t_handshake + (tern_time)(cl->key_update_after * 1e9);
+            cl->key_update_give_up = cl->key_update_at + TERN_SEC(5);
+        }
+        set_deadline(cl);
+        break;
+    }
+    case TERN_EVENT_SESSION_TICKET:
+        /* Saved at the end (finish): when two tickets arrive together, tern
+         * frees the first one's data before its event is polled (reported
+         * library bug), so only the newest pointer is safe to read. */
+        cl->ticket = ev->data;
+        cl->ticket_len = ev->len;
+        break;
+    case TERN_EVENT_PATH:
+        tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
+               tl_path_event_name(ev->path));
+        if (ev->path == TERN_PATH_ACTIVE) {
+            note_path(cl, &ev->local, &ev->remote);
+            cl->cur_local = ev->local;
+            cl->cur_remote = ev->remote;
+        }
+        break;
+    case TERN_EVENT_CONN_CLOSED:
+        tl_close_desc(ev, desc, sizeof desc);
+        if (!cl->have_stats) {
+            tern_conn_get_stats(ev->conn, &cl->stats);
+            cl->have_stats = true;
+        }
+        break;
+    default: break;
+    }
+    if (ev->type == TERN_EVENT_CONN_CLOSED) {
+        cl->conn = NULL;
+        if (!cl->finished) {
+            uint64_t alert = ev->error_code - TERN_CRYPTO_ERROR_BASE;
+            bool crypto = !ev->app_error && ev->error_code >= TERN_CRYPTO_ERROR_BASE &&
+                          ev->error_code < TERN_CRYPTO_ERROR_BASE + 256;
+            if (crypto && !ev->closed_by_peer && ((alert >= 42 && alert <= 46) || alert == 48))
+                finish(cl, EXIT_CONN,
+                       "TLS handshake with %s failed: the server certificate is not trusted or does not match "
+                       "'%s' (TLS alert %llu); use --ca FILE or --insecure",
+                       tl_addr_str(&cl->remote, a, sizeof a), cl->host, (unsigned long long)alert);
+            else if (!cl->handshake_done)
+                finish(cl, EXIT_CONN, "handshake with %s failed: closed %s", tl_addr_str(&cl->remote, a, sizeof a),
+                       desc);
+            else finish(cl, EXIT_CONN, "connection closed %s", desc);
+        }
+    }
+    tl_session_on_event(&cl->sess, ev);
+}
+
+/* ---- summary ---- */
+
+static void print_summary(client *cl)
+{
+    uint64_t bytes = total_bytes(cl);
+    double secs = seconds_since(cl->t_start, cl->t_end ? cl->t_end : io_now());
+    double mbps = secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0;
+    size_t paths = cl->npaths ? cl->npaths : (cl->handshake_done ? 1 : 0);
+    const tern_conn_stats *st = &cl->stats;
+    const char *alpn = cl->hq ? "hq-interop" : "h3";
+    if (!cl->quiet && cl->handshake_done) {
+        char bb[32];
+        fmt_bytes((double)bytes, bb, sizeof bb);
+        fprintf(stderr,
+                "tern-client: %s (%llu bytes) in %.3f s, goodput %.1f Mbit/s; %s, %zu request%s, %zu path%s used, "
+                "%llu migration%s, %llu key update%s, %llu/%llu packets lost, srtt %.2f ms%s\n",
+                bb, (unsigned long long)bytes, secs, mbps, alpn, cl->nreqs, cl->nreqs == 1 ? "" : "s", paths,
+                paths == 1 ? "" : "s", (unsigned long long)st->migrations, st->migrations == 1 ? "" : "s",
+                (unsigned long long)st->key_updates, st->key_updates == 1 ? "" : "s",
+                (unsigned long long)st->packets_lost, (unsigned long long)st->packets_sent,
+                (double)st->smoothed_rtt / 1e6, cl->resumed ? ", resumed" : "");
+    }
+    if (!cl->json) return;
+    FILE *f = stdout;
+    fprintf(f, "{\"ok\":%s,\"exit_status\":%d,\"error\":", cl->exit_code ? "false" : "true", cl->exit_code);
+    if (cl->exit_code) json_str(f, cl->error);
+    else fputs("null", f);
+    char a[IO_ADDR_STRLEN];
+    fprintf(f, ",\"server\":");
+    json_str(f, tl_addr_str(&cl->remote, a, sizeof a));
+    fprintf(f, ",\"path_local\":");
+    json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
+    fprintf(f, ",\"path_remote\":");
+    json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
+    fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s", alpn, cl->handshake_done ? "true" : "false",
+            cl->resumed ? "true" : "false");
+    fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
+    fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
+    fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
+            (unsigned long long)st->migrations, (unsigned long long)st->paths_validated,
+            (unsigned long long)st->key_updates);
+    fprintf(f,
+            ",\"packets_sent\":%llu,\"packets_received\":%llu,\"packets_lost\":%llu,\"udp_bytes_sent\":%llu,"
+            "\"udp_bytes_received\":%llu,\"smoothed_rtt_ms\":%.3f,\"min_rtt_ms\":%.3f,\"cwnd\":%llu",
+            (unsigned long long)st->packets_sent, (unsigned long long)st->packets_received,
+            (unsigned long long)st->packets_lost, (unsigned long long)st->bytes_sent,
+            (unsigned long long)st->bytes_received, (double)st->smoothed_rtt / 1e6, (double)st->min_rtt / 1e6,
+            (unsigned long long)st->cwnd);
+    fprintf(f, ",\"requests\":[");
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        request *r = &cl->reqs[i];
+        static const char *const names[] = {"ok", "bad_status", "stream_reset", "protocol_error", "connection_error"};
+        fprintf(f, "%s{\"url\":", i ? "," : "");
+        json_str(f, r->url);
+        fprintf(f, ",\"status\":%d,\"bytes\":%llu,\"complete\":%s,\"outcome\":\"%s\"", r->status,
+                (unsigned long long)r->bytes, r->done ? "true" : "false",
+                r->done ? names[r->outcome] : "incomplete");
+        if (r->out_path) {
+            fprintf(f, ",\"output\":");
+            json_str(f, r->out_path);
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "]}\n");
+    fflush(f);
+}
+
+/* ---- main ---- */
+
+static char *output_name(const char *dir, const char *path)
+{
+    const char *end = path + strcspn(path, "?");
+    const char *base = end;
+    while (base > path && base[-1] != '/') base--;
+    size_t bl = (size_t)(end - base);
+    char name[256];
+    if (bl == 0 || bl >= sizeof name || (bl == 1 && base[0] == '.') || (bl == 2 && !strncmp(base, "..", 2)))
+        snprintf(name, sizeof name, "index.html");
+    else {
+        memcpy(name, base, bl);
+        name[bl] = 0;
+    }
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *out = malloc(len);
+    if (out) snprintf(out, len, "%s/%s", dir, name);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
+        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF
+    };
+    static const struct option opts[] = {
+        {"hq", no_argument, NULL, O_HQ},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"output-dir", required_argument, NULL, O_OUTDIR},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"ca", required_argument, NULL, O_CA},
+        {"keylog", required_argument, NULL, O_KEYLOG},
+        {"cc", required_argument, NULL, O_CC},
+        {"session-file", required_argument, NULL, O_SESSION},
+        {"migrate-after", required_argument, NULL, O_MIGRATE},
+        {"key-update-after", required_argument, NULL, O_KEYUPD},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"json", no_argument, NULL, O_JSON},
+        {"no-preferred-address", no_argument, NULL, O_NOPREF},
+        {"progress", no_argument, NULL, O_PROGRESS},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    client *cl = &g_cl;
+    const char *output = NULL, *outdir = NULL, *ca = NULL, *keylog = NULL;
+    bool insecure = false, force_progress = false, no_pref = false;
+    tern_cc_algo cc = TERN_CC_CUBIC;
+    cl->timeout_s = 60;
+    cl->migrate_after = cl->key_update_after = -1;
+    int o;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (o) {
+        case O_HQ: cl->hq = true; break;
+        case O_OUTPUT: output = optarg; break;
+        case O_OUTDIR: outdir = optarg; break;
+        case O_INSECURE: insecure = true; break;
+        case O_CA: ca = optarg; break;
+        case O_KEYLOG: keylog = optarg; break;
+        case O_CC:
+            if (!strcmp(optarg, "cubic")) cc = TERN_CC_CUBIC;
+            else if (!strcmp(optarg, "newreno")) cc = TERN_CC_NEWRENO;
+            else return usage_error("unknown --cc '%s' (cubic or newreno)", optarg);
+            break;
+        case O_SESSION: cl->session_file = optarg; break;
+        case O_MIGRATE:
+            if (!parse_seconds(optarg, &cl->migrate_after)) return usage_error("bad --migrate-after '%s'", optarg);
+            break;
+        case O_KEYUPD:
+            if (!parse_seconds(optarg, &cl->key_update_after))
+                return usage_error("bad --key-update-after '%s'", optarg);
+            break;
+        case O_TIMEOUT:
+            if (!parse_seconds(optarg, &cl->timeout_s) || cl->timeout_s <= 0)
+                return usage_error("bad --timeout '%s' (seconds > 0)", optarg);
+            break;
+        case O_JSON: cl->json = true; break;
+        case O_NOPREF: no_pref = true; break;
+        case O_PROGRESS: force_progress = true; break;
+        case O_QUIET: cl->quiet = true; break;
+        case O_HELP: fputs(usage, stdout); return 0;
+        case ':': return usage_error("option '%s' needs an argument (see --help)", argv[optind - 1]);
+        default: return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return usage_error("%s", "no URL given (see --help)");
+    if (insecure && ca) return usage_error("%s", "--insecure and --ca exclude each other");
+    if (output && outdir) return usage_error("%s", "--output and --output-dir exclude each other");
+    cl->nreqs = (size_t)(argc - optind);
+    if (output && cl->nreqs != 1) return usage_error("%s", "--output takes one URL; use --output-dir for several");
+    if (outdir) {
+        struct stat sb;
+        if (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return usage_error("--output-dir '%s' is not a directory", outdir);
+    }
+    cl->reqs = calloc(cl->nreqs, sizeof *cl->reqs);
+    if (!cl->reqs) return usage_error("%s", "out of memory");
+    char hostport0[300] = "";
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        request *r = &cl->reqs[i];
+        char host[256], hostport[300];
+        const char *why = NULL;
+        r->url = argv[optind + (int)i];
+        if (!parse_url(r->url, host, sizeof host, hostport, sizeof hostport, &r->path, &why)) {
+            fprintf(stderr, "tern-client: bad URL '%s': %s\n", r->url, why);
+            return EXIT_USAGE;
+        }
+        if (i == 0) {
+            snprintf(cl->host, sizeof cl->host, "%s", host);
+            snprintf(hostport0, sizeof hostport0, "%s", hostport);
+        } else if (strcmp(hostport, hostport0) != 0) {
+            fprintf(stderr, "tern-client: all URLs must name the same server (%s vs %s)\n", hostport0, hostport);
+            return EXIT_USAGE;
+        }
+    }
+    int rr = io_addr_parse(hostport0, &cl->remote);
+    if (rr == -ENOENT) {
+        fprintf(stderr, "tern-client: cannot resolve host '%s'\n", cl->host);
+        return EXIT_CONN;
+    }
+    if (rr < 0) {
+        fprintf(stderr, "tern-client: bad server address '%s'\n", hostport0);
+        return EXIT_USAGE;
+    }
+    tl_log_init("tern-client", cl->quiet);
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        request *r = &cl->reqs[i];
+        if (output) r->out_path = strdup(output);
+        else if (outdir) r->out_path = output_name(outdir, r->path);
+        if (r->out_path) {
+            r->out = fopen(r->out_path, "wb");
+            if (!r->out) {
+                tl_err("cannot open %s: %s", r->out_path, strerror(errno));
+                return EXIT_USAGE;
+            }
+            setvbuf(r->out, NULL, _IOFBF, 1 << 20);
+        }
+    }
+    cl->progress_tty = !cl->quiet && !cl->json && isatty(2);
+    if (!cl->progress_tty && force_progress && !cl->quiet) cl->progress_lines = true;
+    if (cl->progress_tty && force_progress) cl->progress_tty = true;
+
+    char err[512];
+    tl_keylog kl;
+    if (tl_keylog_open(&kl, keylog, err, sizeof err)) {
+        tl_err("%s", err);
+        return EXIT_USAGE;
+    }
+    uint8_t *session = NULL;
+    size_t session_len = 0;
+    if (cl->session_file) {
+        FILE *f = fopen(cl->session_file, "rb");
+        if (f) {
+            session = malloc(65536);
+            if (session) session_len = fread(session, 1, 65536, f);
+            fclose(f);
+            if (!session_len) {
+                free(session);
+                session = NULL;
+            }
+        }
+    }
+
+    const char *alpn_h3[] = {"h3"}, *alpn_hq[] = {"hq-interop"};
+    tern_config cfg;
+    tern_config_init(&cfg, TERN_ROLE_CLIENT);
+    cfg.alpn = cl->hq ? alpn_hq : alpn_h3;
+    cfg.alpn_count = 1;
+    cfg.insecure_skip_verify = insecure;
+    cfg.ca_file = ca;
+    cfg.cc = cc;
+    cfg.follow_preferred_address = !no_pref;
+    cfg.initial_max_data = 16u << 20;
+    cfg.initial_max_stream_data = 8u << 20;
+    cfg.max_connection_window = 64u << 20;
+    cfg.max_stream_window = 48u << 20;
+    tl_keylog_attach(&kl, &cfg);
+
+    int exit_code = 0;
+    if (io_loop_init(&cl->loop, true) < 0) {
+        tl_err("cannot create the event loop: %s", strerror(errno));
+        return EXIT_CONN;
+    }
+    if (tl_node_init(&cl->node, &cl->loop, &cfg, on_event, on_deadline, cl, err, sizeof err)) {
+        tl_err("%s", err);
+        io_loop_destroy(&cl->loop);
+        return ca ? EXIT_USAGE : EXIT_CONN;
+    }
+    char a[IO_ADDR_STRLEN];
+    int r = local_for(&cl->remote, &cl->local);
+    int idx = r < 0 ? r : tl_node_add_socket(&cl->node, &cl->local);
+    if (idx < 0) {
+        tl_err("cannot reach %s: %s", tl_addr_str(&cl->remote, a, sizeof a), strerror(-idx));
+        exit_code = EXIT_CONN;
+        goto out;
+    }
+    cl->local = cl->node.socks[idx].bound;
+    cl->t_start = cl->progress_last_t = io_now();
+    cl->deadline = cl->t_start + (tern_time)(cl->timeout_s * 1e9);
+    cl->hs_deadline = cl->t_start + (tern_time)((cl->timeout_s < 10.0 ? cl->timeout_s : 10.0) * 1e9);
+    cl->migrate_at = cl->key_update_at = TERN_TIME_INFINITE;
+    cl->progress_at = (cl->progress_tty || cl->progress_lines) ? cl->t_start + TERN_MS(200) : TERN_TIME_INFINITE;
+    tern_err e = tern_endpoint_connect(cl->node.ep, &cl->local, &cl->remote, cl->host, session, session_len,
+                                       cl->t_start, &cl->conn);
+    free(session);
+    if (e != TERN_OK) {
+        tl_err("cannot start a connection to %s: %s", tl_addr_str(&cl->remote, a, sizeof a), tern_err_name(e));
+        exit_code = EXIT_CONN;
+        goto out;
+    }
+    tl_session_init(&cl->sess, &cl->node, cl->conn, false, make_app, cl);
+    note_path(cl, &cl->local, &cl->remote);
+    cl->cur_local = cl->local;
+    cl->cur_remote = cl->remote;
+    tl_node_kick(&cl->node);
+    set_deadline(cl);
+    io_loop_run(&cl->loop);
+    if (!cl->finished) {
+        finish(cl, EXIT_CONN, "interrupted");
+    }
+    tl_node_kick(&cl->node); /* sends the CONNECTION_CLOSE */
+    if (cl->progress_tty || cl->progress_lines) draw_progress(cl, true);
+    exit_code = cl->exit_code;
+    if (exit_code) tl_err("%s", cl->error);
+    print_summary(cl);
+out:
+    tl_session_free(&cl->sess);
+    tl_node_destroy(&cl->node);
+    io_loop_destroy(&cl->loop);
+    tl_keylog_close(&kl);
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        if (cl->reqs[i].out) fclose(cl->reqs[i].out);
+        free(cl->reqs[i].out_path);
+        free(cl->reqs[i].path);
+    }
+    free(cl->reqs);
+    return exit_code;
+}

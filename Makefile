@@ -4,7 +4,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 FUZZ_TIME ?= 30
 
-.PHONY: all deps configure build test asan fuzz-smoke fuzz check bench demo clean
+.PHONY: all deps configure build test asan fuzz-smoke fuzz check bench bench-compare demo clean
 
 all: build
 
@@ -46,6 +46,11 @@ check: deps
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# tern-server/tern-client vs gtlsserver/gtlsclient on loopback: 1 GiB
+# downloads, handshakes, idle memory (bench/compare.sh; SIZE_MB, N, HS_N...).
+bench-compare: build
+	bash bench/compare.sh $(BUILD)
 
 # tern-server + tern-client on 127.0.0.1: a generated 200 MB file downloaded,
 # checked with sha256, summary printed (scripts/demo.sh).

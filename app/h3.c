@@ -24,7 +24,9 @@
 
 #include "http_file.h"
 
-#define H3_BODY_CHUNK 16384
+/* 64 KiB: one pread per 64 KiB of body (16 KiB made pread a quarter of the
+ * server's system calls in bulk downloads). */
+#define H3_BODY_CHUNK 65536
 #define H3_BODY_CHUNKS 4
 #define H3_WRITEV_MAX 16
 

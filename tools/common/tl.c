@@ -216,6 +216,11 @@ static void rearm(tl_node *n)
     tern_time t = tern_endpoint_next_timer(n->ep);
     if (n->retry_at < t) t = n->retry_at;
     if (n->app_deadline < t) t = n->app_deadline;
+    /* Lazy re-arm: while the armed deadline is not later than t, keep it and
+     * skip the timerfd_settime system call (the deadline usually moves later
+     * on every ACK). An early fire is harmless: on_timer checks each
+     * deadline and re-arms. The loop forgets its deadline when it fires. */
+    if (n->loop->deadline <= t && n->loop->timer_callback == on_timer && n->loop->timer_arg == n) return;
     io_loop_set_timer(n->loop, t, on_timer, n);
 }
 

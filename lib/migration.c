@@ -228,6 +228,11 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
                               tern_time now)
 {
     if (!non_probing || p->id == c->active_path) return;
+    /* §9.6.2: a server keeps sending non-probing packets from its original
+     * address until it has validated the preferred one; a client that
+     * moved there must not follow them back. The client chooses its paths
+     * itself (§9: it does not follow a server's address change). */
+    if (!peer_move_allowed(c)) return;
     /* §9.3: only a packet with the largest number so far moves us; §9.3.3:
      * an older (reordered, replayed) one never does. */
     if (largest != TERN_PN_NONE && pn <= largest) return;

@@ -108,8 +108,10 @@ static void migrate(sim *s, void *ctx, tern_time now)
 }
 
 /* 50 MB upload with a client migration in the middle: bytes intact, the
- * receiver never waits longer than 1 RTT + 1 PTO, and few packets are
- * declared lost (no spurious retransmission storm). */
+ * receiver never waits longer than 1 RTT + 1 PTO, and at most a handful of
+ * packets are declared lost (no spurious retransmission storm). Measure:
+ * ./build/tests/test_path_failover | grep '50 MB' (PX_NO_MIGRATE=1: the
+ * same transfer without the migration, for comparison). */
 static void test_migration_50mb(void **state)
 {
     (void)state;
@@ -136,13 +138,16 @@ static void test_migration_50mb(void **state)
     if (getenv("PX_NO_MIGRATE")) return; /* baseline measurement only */
     assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &m.nl));
     assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->remote, &m.nl));
-    /* Target (issue 4): max_stall <= rtt + pto. Not met yet (measured
-     * 98.75 ms against 93.77 ms, seed 33): the new path's slow start and
-     * the old path's queue share the server's link. Guard against
-     * regressions at twice the target until that is fixed. */
-    assert_true(x->max_stall <= 2 * (rtt + pto));
+    /* Issue 4: no stall longer than 1 RTT + 1 PTO. Two engine bugs made it
+     * 98.36 ms with 371 packets declared lost: the client dropped the
+     * server's ACKs still arriving at its old address (a §9.6.2 rule meant
+     * for a server's preferred address), and an ACK of the new path's
+     * PATH_CHALLENGE declared the old path's queued packets lost by time
+     * (RFC 9000 §9.4 "apparent reordering"). */
+    assert_true(x->max_stall <= rtt + pto);
     assert_int_equal(st.migrations, 1);
-    assert_true(st.packets_lost * 100 < st.packets_sent); /* under 1% */
+    /* No retransmission storm: the link loses nothing, so a handful at most. */
+    assert_true(st.packets_lost <= 10);
     px_free(x);
     h_pair_free(p);
 }

@@ -137,8 +137,14 @@ static void server_preferred_address(tern_conn *c, tern_transport_params *tp)
 {
     const tern_config *cfg = &c->ep->cfg;
     if (cfg->preferred_address_v4.family != TERN_AF_INET && cfg->preferred_address_v6.family != TERN_AF_INET6) return;
-    const tern_local_cid *e;
-    if (tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
+    /* The parameters may be encoded twice (the server re-encodes them once
+     * it knows whether it sent a Retry): reuse the CID issued the first
+     * time, sequence 1 can only be issued once. */
+    const tern_local_cid *e = NULL;
+    size_t cursor = 0;
+    for (const tern_local_cid *it; !e && (it = tern_cid_manager_local_next(&c->cids, &cursor));)
+        if (it->source == TERN_CID_SOURCE_PREFERRED_ADDRESS) e = it;
+    if (!e && tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
     tp->has_preferred_address = true;
     tern_tp_preferred_address *pa = &tp->preferred_address;
     memset(pa, 0, sizeof *pa);

@@ -376,14 +376,25 @@ static void detect_lost(tern_recovery *rec, tern_recovery_space space, tern_time
             end_run(rec, &batch);
             continue;
         }
-        tern_time loss_delay = tern_rtt_loss_delay(rtt_of_path(rec, p->path_id));
-        bool lost_by_time = now >= loss_delay && p->time_sent <= now - loss_delay;
+        const tern_rtt *rtt = rtt_of_path(rec, p->path_id);
+        tern_time loss_delay = tern_rtt_loss_delay(rtt);
         /* §6.1.1's reordering threshold holds within one path: after a
          * migration, packets still queued on the old path are overtaken by
-         * the new path's, which says nothing about their loss (time
-         * threshold only for them). */
-        bool lost_by_count = st->largest_acked >= p->pn + rec->cfg.packet_threshold &&
-                             p->path_id == st->largest_acked_path;
+         * the new path's (and by a PATH_CHALLENGE probe), which says
+         * nothing about their loss (RFC 9000 §9.4: "apparent reordering"
+         * between paths with different round-trip times). So no count
+         * threshold for them, and the time threshold waits one PTO of
+         * their own path: its queue drains in that time, and packets it
+         * really lost are still found without a PTO of their own. */
+        bool same_path = p->path_id == st->largest_acked_path;
+        if (!same_path) {
+            tern_time max_ack_delay = space == TERN_RECOVERY_SPACE_APPLICATION ? rec->cfg.max_ack_delay : 0;
+            tern_time pto = tern_rtt_pto_period(rtt, max_ack_delay);
+            if (pto > loss_delay)
+                loss_delay = pto;
+        }
+        bool lost_by_time = now >= loss_delay && p->time_sent <= now - loss_delay;
+        bool lost_by_count = same_path && st->largest_acked >= p->pn + rec->cfg.packet_threshold;
         if (!lost_by_time && !lost_by_count) {
             tern_time when = add_time(p->time_sent, loss_delay);
             if (when < st->loss_time)

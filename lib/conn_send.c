@@ -318,6 +318,9 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     pl->level = space == TERN_RECOVERY_SPACE_INITIAL     ? TERN_TLS_LEVEL_INITIAL
                 : space == TERN_RECOVERY_SPACE_HANDSHAKE ? TERN_TLS_LEVEL_HANDSHAKE
                                                          : TERN_TLS_LEVEL_APPLICATION;
+    /* A client's Application space before the handshake: 0-RTT (§17.2.3). */
+    if (space == TERN_RECOVERY_SPACE_APPLICATION) tern_conn_app_send_level(c, &pl->level);
+    bool zero_rtt = pl->level == TERN_TLS_LEVEL_EARLY;
     pl->start = start;
     pl->pn = sp->next_pn;
     const tern_recovery_space_state *rs = &c->rec.spaces[space];
@@ -327,13 +330,15 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     size_t avail = cap - start;
     if (avail < 64) return false;
     size_t hl;
-    if (space == TERN_RECOVERY_SPACE_APPLICATION) {
+    if (space == TERN_RECOVERY_SPACE_APPLICATION && !zero_rtt) {
         tern_short_header_fields f = {.dcid = dcid->data, .dcid_len = dcid->len, .key_phase = c->key_phase,
                                       .packet_number = pl->pn, .pn_len = pl->pn_len};
         hl = tern_short_header_encode(p, avail, &f);
     } else {
         pl->is_long = true;
-        tern_long_header_fields f = {.type = space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL : TERN_PKT_HANDSHAKE,
+        tern_long_header_fields f = {.type = zero_rtt                               ? TERN_PKT_0RTT
+                                             : space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL
+                                                                                    : TERN_PKT_HANDSHAKE,
                                      .version = TERN_VERSION_1, .dcid = dcid->data, .dcid_len = dcid->len,
                                      .scid = c->local_initial_scid.data, .scid_len = c->local_initial_scid.len,
                                      /* §8.1: the Retry or NEW_TOKEN token in every client Initial. */
@@ -352,14 +357,16 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     if (mode == BUILD_CLOSE) {
         write_close(c, &wr, pl);
     } else {
-        if (mode == BUILD_NORMAL) write_ack(c, &wr, pl, now);
+        /* §12.4 Table 3: no ACK, CRYPTO or path/handshake control frames in
+         * 0-RTT; only stream data and its flow control. */
+        if (mode == BUILD_NORMAL && !zero_rtt) write_ack(c, &wr, pl, now);
         bool probe_owed = sp->ping_pending || tern_recovery_probes_pending(&c->rec, space) > 0;
         if (mode == BUILD_PROBE) {
             write_path_frames(c, &wr, pl, path, now);
         } else if (may_fill || probe_owed) {
-            write_crypto(c, &wr, pl);
+            if (!zero_rtt) write_crypto(c, &wr, pl);
             if (space == TERN_RECOVERY_SPACE_APPLICATION) {
-                write_control(c, &wr, pl, path, now);
+                if (!zero_rtt) write_control(c, &wr, pl, path, now);
                 write_stream_frames(c, &wr, pl, now);
             }
             if (c->test_inject_len && c->test_inject_space == (int)space && room(&wr) > c->test_inject_len) {
@@ -532,8 +539,12 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     size_t n = 0, pos = 0;
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
         tern_tls_level level = s == 0 ? TERN_TLS_LEVEL_INITIAL : s == 1 ? TERN_TLS_LEVEL_HANDSHAKE : TERN_TLS_LEVEL_APPLICATION;
-        if (c->spaces[s].discarded || !c->has_tx[level]) continue;
-        if (s == TERN_RECOVERY_SPACE_APPLICATION && !c->handshake_complete) continue;
+        if (c->spaces[s].discarded) continue;
+        if (s == TERN_RECOVERY_SPACE_APPLICATION) {
+            if (!tern_conn_app_send_level(c, &level)) continue; /* 1-RTT, or 0-RTT before the handshake */
+        } else if (!c->has_tx[level]) {
+            continue;
+        }
         if (build_packet(c, path, (tern_recovery_space)s, buf, pos, cap, may_fill, BUILD_NORMAL, now, &plans[n])) {
             pos = plans[n].start + plans[n].header_len + plans[n].payload_len + TERN_AEAD_TAG_LEN;
             n++;

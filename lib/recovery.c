@@ -166,11 +166,27 @@ static tern_recovery_space anti_deadlock_space(const tern_recovery *rec)
     return rec->has_handshake_keys ? TERN_RECOVERY_SPACE_HANDSHAKE : TERN_RECOVERY_SPACE_INITIAL;
 }
 
+/* Ack-eliciting packets in flight in spaces that may arm a PTO now. */
+static size_t pto_eligible_in_flight(const tern_recovery *rec)
+{
+    size_t n = 0;
+    for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
+        if (rec->spaces[s].discarded) continue;
+        if (s == TERN_RECOVERY_SPACE_APPLICATION && !rec->handshake_confirmed) continue;
+        n += rec->spaces[s].ack_eliciting_in_flight;
+    }
+    return n;
+}
+
 /* §A.8 GetPtoTimeAndSpace. */
 static tern_time pto_time_and_space(tern_recovery *rec, tern_time now, tern_recovery_space *space)
 {
     *space = TERN_RECOVERY_SPACE_INITIAL;
-    if (tern_recovery_total_ack_eliciting_in_flight(rec) == 0) {
+    /* 0-RTT packets in flight arm no PTO before confirmation (§6.2.1), so
+     * they must not suppress the client's anti-deadlock probe either: its
+     * Finished may be stuck behind a window full of them. */
+    if (tern_recovery_total_ack_eliciting_in_flight(rec) == 0 ||
+        (pto_eligible_in_flight(rec) == 0 && !peer_completed_address_validation(rec))) {
         /* §6.2.2.1 anti-deadlock: the client arms the PTO from now so the
          * server, possibly blocked by its amplification limit, gets more
          * bytes from it. */
@@ -671,6 +687,29 @@ void tern_recovery_discard_space(tern_recovery *rec, tern_recovery_space space, 
     if (space == TERN_RECOVERY_SPACE_INITIAL)
         rec->has_handshake_keys = true;
     /* §6.2.1, §A.11: discarding keys is progress: reset backoff and timer. */
+    rec->pto_count = 0;
+    set_timer(rec, now);
+}
+
+void tern_recovery_requeue_space(tern_recovery *rec, tern_recovery_space space, tern_time now)
+{
+    if (space >= TERN_RECOVERY_SPACE_COUNT || rec->spaces[space].discarded)
+        return;
+    tern_recovery_space_state *st = &rec->spaces[space];
+    for (size_t i = 0; i < st->sent.count; i++) {
+        tern_sent_packet *p = tern_sent_packets_at(&st->sent, i);
+        if (p->state != TERN_SENT_OUTSTANDING)
+            continue;
+        tern_sent_packets_mark(&st->sent, p, TERN_SENT_LOST);
+        remove_from_flight(st, p);
+        tern_path_recovery *path = path_of_packet(rec, p);
+        /* RFC 9002 §6.4: out of bytes in flight, no congestion signal. */
+        if (path && p->in_flight)
+            tern_cc_on_packet_discarded(&path->cc, p->size);
+        if (rec->cb.on_lost)
+            rec->cb.on_lost(rec->cb.user, space, p);
+    }
+    reset_space(st);
     rec->pto_count = 0;
     set_timer(rec, now);
 }

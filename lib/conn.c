@@ -150,6 +150,7 @@ fail:
 void tern_conn_free(tern_conn *c)
 {
     if (!c) return;
+    if (c->qlog) tern_conn_qlog_finish(c);
     tern_tls_free(c->tls);
     for (int l = 0; l < TERN_TLS_LEVEL_COUNT; l++) {
         tern_pp_clear(&c->rx[l]);
@@ -180,6 +181,7 @@ void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event
 {
     tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .local = p->local, .remote = p->remote};
     tern_endpoint_push_event(c->ep, &ev);
+    if (c->qlog) tern_conn_qlog_path_event(c, p, what);
 }
 
 /* ---- closing ---- */
@@ -201,6 +203,7 @@ static void set_closed(tern_conn *c)
 {
     if (c->state == TERN_CONN_CLOSED) return;
     c->state = TERN_CONN_CLOSED;
+    if (c->qlog) tern_conn_qlog_closed(c, c->now);
     tern_event ev = {.type = TERN_EVENT_CONN_CLOSED, .conn = c, .error_code = c->close_code,
                      .app_error = c->close_app, .closed_by_peer = c->closed_by_peer, .reason = c->close_reason};
     tern_endpoint_push_event(c->ep, &ev);
@@ -225,6 +228,7 @@ static void close_local(tern_conn *c, uint64_t code, bool app, uint64_t frame_ty
     set_reason(c, (const uint8_t *)reason, reason ? strlen(reason) : 0);
     c->state = TERN_CONN_CLOSING;
     c->close_pending = true;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_CLOSING);
     /* §10.2: the closing state lasts at least three PTOs. */
     c->close_deadline = now + 3 * tern_conn_pto(c);
     c->pacing_timer = TERN_TIME_INFINITE;
@@ -255,6 +259,7 @@ void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8
     /* §10.2.2: no more packets, not even CONNECTION_CLOSE. */
     c->state = TERN_CONN_DRAINING;
     c->close_pending = false;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_DRAINING);
 }
 
 /* ---- idle timeout (§10.1) ---- */
@@ -274,6 +279,7 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
 {
     if (c->handshake_confirmed) return;
     c->handshake_confirmed = true;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_HANDSHAKE_CONFIRMED);
     tern_recovery_set_handshake_confirmed(&c->rec, now);
     /* RFC 9001 §4.9.2: Handshake keys go once the handshake is confirmed. */
     tern_conn_discard_space(c, TERN_RECOVERY_SPACE_HANDSHAKE, now);
@@ -325,6 +331,7 @@ static void on_pto(tern_conn *c, const tern_timeout_action *act)
 void tern_conn_on_timer(tern_conn *c, tern_time now)
 {
     if (c->state == TERN_CONN_CLOSED) return;
+    c->now = now;
     if (c->state >= TERN_CONN_CLOSING) {
         if (now >= c->close_deadline) set_closed(c);
         return;
@@ -334,6 +341,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->close_code = TERN_NO_ERROR;
         c->close_app = false;
         set_reason(c, (const uint8_t *)"idle timeout", 12);
+        if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_IDLE_TIMEOUT);
         set_closed(c);
         return;
     }
@@ -345,11 +353,15 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
             on_pto(c, &act);
             tern_migration_on_pto(c, now);
         }
+        /* Time-threshold losses (RFC 9002 §6.1.2) changed the window. */
+        if (c->qlog) tern_conn_qlog_recovery(c, now);
     }
     if (c->pacing_timer <= now) c->pacing_timer = TERN_TIME_INFINITE;
     if (c->rx_prev_discard_at <= now) {
         tern_pp_clear(&c->rx_prev);
         c->has_rx_prev = false;
+        if (c->qlog)
+            tern_conn_qlog_key(c, now, TERN_TLS_LEVEL_APPLICATION, false, true, TERN_QLOG_KEY_TRIGGER_REMOTE_UPDATE);
         c->rx_prev_discard_at = TERN_TIME_INFINITE;
     }
     tern_conn_early_on_timer(c, now);

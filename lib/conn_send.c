@@ -406,6 +406,15 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
         p[0] |= TERN_SHORT_RESERVED_MASK;
         c->test_set_reserved_bits = false;
     }
+    if (c->qlog) {
+        /* The plaintext is still in place: its frames as they leave. */
+        const tern_cid *dcid = path_dcid(c, path);
+        tern_packet_type type = !pl->is_long                                ? TERN_PKT_1RTT
+                                : pl->space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL
+                                                                           : TERN_PKT_HANDSHAKE;
+        tern_conn_qlog_packet(c, now, false, type, pl->pn, dcid->data, dcid->len, c->key_phase, pkt_len,
+                              p + pl->header_len, pl->payload_len);
+    }
     tern_err err = tern_pp_protect(&c->tx[pl->level], p, cap - pl->start, pl->header_len, pl->pn_offset, pl->pn_len,
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;
@@ -606,6 +615,7 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
         }
     }
     if (space == TERN_RECOVERY_SPACE_APPLICATION && p->pn >= c->key_phase_first_pn) c->key_update_acked = true;
+    if (c->qlog) tern_conn_qlog_acked(c, p);
     tern_sent_frames_release(pool, (uint32_t)p->frames);
 }
 
@@ -616,6 +626,7 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
     tern_pn_space *sp = &c->spaces[space];
     tern_stream_map *m = &c->streams;
     c->stats.packets_lost++;
+    if (c->qlog) tern_conn_qlog_lost(c, space, p);
     for (uint32_t h = (uint32_t)p->frames; h;) {
         tern_sent_frame *r = tern_sent_frames_get(pool, h);
         h = r->next;

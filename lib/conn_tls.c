@@ -28,6 +28,7 @@ static tern_err on_secret(void *owner, tern_tls_level level, tern_tls_direction 
                           const uint8_t *secret, size_t len)
 {
     tern_conn *c = owner;
+    if (c->qlog) tern_conn_qlog_key(c, c->now, level, dir == TERN_TLS_WRITE, false, TERN_QLOG_KEY_TRIGGER_TLS);
     tern_packet_protection *pp = dir == TERN_TLS_READ ? &c->rx[level] : &c->tx[level];
     tern_pp_clear(pp);
     tern_err err = tern_pp_init(pp, c->ep->backend, aead_of(cipher), secret, len);
@@ -83,6 +84,7 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     tern_time peer_idle = TERN_MS(tp->max_idle_timeout_ms);
     if (peer_idle && (!c->idle_timeout || peer_idle < c->idle_timeout)) c->idle_timeout = peer_idle;
     c->peer_tp_received = true;
+    if (c->qlog) tern_conn_qlog_parameters(c, c->now, true);
     tern_migration_on_peer_tp(c);
     return TERN_OK;
 }
@@ -92,6 +94,7 @@ static void on_handshake_complete(void *owner)
     tern_conn *c = owner;
     c->handshake_complete = true;
     if (c->state == TERN_CONN_HANDSHAKE) c->state = TERN_CONN_ESTABLISHED;
+    if (c->qlog) tern_conn_qlog_state(c, c->now, TERN_QLOG_CONN_HANDSHAKE_COMPLETE);
     /* Both sides' transport parameters are known: 1-RTT datagrams may use
      * the larger size (window and pacer burst are in datagrams, §7.2). */
     for (int i = 0; i < TERN_MAX_PATHS; i++)
@@ -227,6 +230,10 @@ void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time 
     tern_pp_clear(&c->rx[level]);
     tern_pp_clear(&c->tx[level]);
     c->has_rx[level] = c->has_tx[level] = false;
+    if (c->qlog) {
+        tern_conn_qlog_key(c, now, level, true, true, TERN_QLOG_KEY_TRIGGER_TLS);
+        tern_conn_qlog_key(c, now, level, false, true, TERN_QLOG_KEY_TRIGGER_TLS);
+    }
     sp->ping_pending = false;
     tern_recovery_discard_space(&c->rec, space, now);
     tern_send_buffer_free(&sp->crypto_send);

@@ -97,9 +97,33 @@ typedef struct tern_config {
     uint64_t tp_enable_server_migration;
     uint64_t tp_allow_server_migration;
 
-    /* SSLKEYLOGFILE-format lines ("LABEL client_random secret"). */
+    /* SSLKEYLOGFILE-format lines ("LABEL <client_random hex> <secret hex>",
+     * no newline), one per TLS secret: CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET,
+     * CLIENT_/SERVER_TRAFFIC_SECRET_0 (and CLIENT_EARLY_TRAFFIC_SECRET with
+     * 0-RTT), from both roles. QUIC key updates (RFC 9001 §6) derive the next
+     * generations from the _0 secrets with "quic ku"; SSLKEYLOGFILE has no
+     * label for them and none are written (Wireshark derives them too). */
     void (*keylog)(void *ctx, const char *line);
     void *keylog_ctx;
+
+    /* qlog (docs/qlog.md): one JSON-SEQ trace per connection. The library
+     * opens no file: when a connection starts, qlog_open(qlog_ctx, conn,
+     * is_server, odcid) returns the application's sink for that trace (the
+     * tools open DIR/<odcid hex>-<client|server>.sqlog), or NULL for no
+     * trace of this connection. The trace is written as a byte stream
+     * through qlog_write(sink, data, len) (append it; a record may come in
+     * several pieces, it is complete once the call that produced it
+     * returns), and qlog_close(sink) is called once, when the tern_conn is
+     * freed. odcid is the client's first Destination Connection ID (the
+     * trace's group_id, the same on both sides). qlog_open NULL (default):
+     * no qlog, nothing allocated, one branch per event site. qlog_write
+     * must be set when qlog_open is; qlog_close may be NULL. */
+    void *(*qlog_open)(void *ctx, tern_conn *c, bool is_server, const uint8_t *odcid, size_t odcid_len);
+    void (*qlog_write)(void *sink, const char *data, size_t len);
+    void (*qlog_close)(void *sink);
+    void *qlog_ctx;
+    /* Event names qvis understands (draft-02 "transport:packet_sent", ...). */
+    bool qlog_qvis_names;
 } tern_config;
 
 void tern_config_init(tern_config *cfg, tern_role role);

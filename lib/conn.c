@@ -79,6 +79,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     c->pacing_timer = TERN_TIME_INFINITE;
     c->close_deadline = TERN_TIME_INFINITE;
     c->rx_prev_discard_at = TERN_TIME_INFINITE;
+    c->early_discard_at = TERN_TIME_INFINITE;
     c->peer_update_acked = true;
     bool is_server = role == TERN_ROLE_SERVER;
 
@@ -291,10 +292,15 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     tern_time t = tmin(c->idle_deadline, tern_recovery_next_timer(&c->rec));
     t = tmin(t, c->pacing_timer);
     t = tmin(t, c->rx_prev_discard_at);
+    t = tmin(t, tern_conn_early_next_timer(c));
     /* ACK timers, unless the amplification limit would stop the ACK. */
     if (tern_path_send_allowance(&c->paths[c->active_path]) >= 64)
-        for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++)
+        for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
+            tern_tls_level level;
+            /* A server acknowledges 0-RTT in 1-RTT packets, once it may send them. */
+            if (s == TERN_RECOVERY_SPACE_APPLICATION && !tern_conn_app_send_level(c, &level)) continue;
             if (!c->spaces[s].discarded) t = tmin(t, tern_ack_tracker_next_timer(&c->spaces[s].ack));
+        }
     return tmin(t, tern_migration_next_timer(c));
 }
 
@@ -346,6 +352,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->has_rx_prev = false;
         c->rx_prev_discard_at = TERN_TIME_INFINITE;
     }
+    tern_conn_early_on_timer(c, now);
     tern_migration_on_timer(c, now);
 }
 

@@ -103,6 +103,11 @@ struct tern_endpoint {
     tern_time stateless_window_start;
     unsigned stateless_in_window;
 
+    /* Server: the largest limits any of our connections advertised, so
+     * the largest a ticket of ours can remember; 0-RTT is refused when the
+     * current parameters are below them (RFC 9000 §7.4.1). */
+    tern_tp_remembered early_floor;
+
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
     tern_conn *free_after_poll; /* a closed connection whose last event was taken */
@@ -174,6 +179,12 @@ struct tern_conn {
     /* Server: NEW_TOKEN frame owed (§8.1.3). */
     bool new_token_pending;
     bool have_peer_initial_scid;
+
+    /* 0-RTT (lib/conn_early.c). Client: the server parameters remembered
+     * with the ticket, which 0-RTT packets obey (RFC 9000 §7.4.1). */
+    tern_tp_remembered early_remembered;
+    bool early_rejected;           /* client: the server rejected 0-RTT */
+    tern_time early_discard_at;    /* server: drop 0-RTT read keys (RFC 9001 §4.9.3) */
 
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending;   /* server: HANDSHAKE_DONE to send */
@@ -248,6 +259,24 @@ void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time 
 tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,
                              tern_time now);
 tern_recovery_space tern_space_of_level(tern_tls_level level);
+
+/* ---- conn_early.c: 0-RTT (RFC 9001 §4.6, RFC 9000 §7.4.1) ---- */
+/* A 0-RTT secret was installed (client: write, server: read). */
+tern_err tern_conn_early_on_keys(tern_conn *c, tern_tls_direction dir);
+/* 1-RTT keys were installed for dir. */
+void tern_conn_early_on_1rtt_keys(tern_conn *c, tern_tls_direction dir);
+/* The handshake completed: the client settles acceptance/rejection, the
+ * server schedules the discard of its 0-RTT read keys. */
+void tern_conn_early_on_handshake_complete(tern_conn *c);
+/* Server, before tern_tls_start: refuses 0-RTT when our parameters are
+ * below what a ticket of this endpoint may remember. */
+void tern_conn_early_server_check(tern_conn *c);
+/* The level the Application space is sent at now: 1-RTT once the
+ * handshake is complete (a server: once it has 1-RTT keys), a client's
+ * 0-RTT before that; false when nothing can be sent in it yet. */
+bool tern_conn_app_send_level(const tern_conn *c, tern_tls_level *level);
+tern_time tern_conn_early_next_timer(const tern_conn *c);
+void tern_conn_early_on_timer(tern_conn *c, tern_time now);
 
 /* ---- conn_recv.c ---- */
 void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,

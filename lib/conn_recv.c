@@ -14,7 +14,9 @@ static bool level_of(tern_packet_type type, tern_tls_level *level)
     case TERN_PKT_INITIAL: *level = TERN_TLS_LEVEL_INITIAL; return true;
     case TERN_PKT_HANDSHAKE: *level = TERN_TLS_LEVEL_HANDSHAKE; return true;
     case TERN_PKT_1RTT: *level = TERN_TLS_LEVEL_APPLICATION; return true;
-    default: return false; /* 0-RTT is not accepted yet; Retry and VN elsewhere */
+    /* Only a server has 0-RTT read keys (lib/conn_early.c). */
+    case TERN_PKT_0RTT: *level = TERN_TLS_LEVEL_EARLY; return true;
+    default: return false; /* Retry and VN elsewhere */
     }
 }
 

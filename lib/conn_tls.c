@@ -28,7 +28,6 @@ static tern_err on_secret(void *owner, tern_tls_level level, tern_tls_direction 
                           const uint8_t *secret, size_t len)
 {
     tern_conn *c = owner;
-    if (level == TERN_TLS_LEVEL_EARLY) return TERN_OK; /* 0-RTT is not sent or accepted yet */
     tern_packet_protection *pp = dir == TERN_TLS_READ ? &c->rx[level] : &c->tx[level];
     tern_pp_clear(pp);
     tern_err err = tern_pp_init(pp, c->ep->backend, aead_of(cipher), secret, len);
@@ -36,6 +35,8 @@ static tern_err on_secret(void *owner, tern_tls_level level, tern_tls_direction 
     if (dir == TERN_TLS_READ) c->has_rx[level] = true;
     else c->has_tx[level] = true;
     if (level == TERN_TLS_LEVEL_HANDSHAKE && dir == TERN_TLS_WRITE) tern_recovery_set_has_handshake_keys(&c->rec, c->now);
+    if (level == TERN_TLS_LEVEL_EARLY) return tern_conn_early_on_keys(c, dir);
+    if (level == TERN_TLS_LEVEL_APPLICATION) tern_conn_early_on_1rtt_keys(c, dir);
     return TERN_OK;
 }
 
@@ -104,6 +105,7 @@ static void on_handshake_complete(void *owner)
         c->new_token_pending = true;
         tern_conn_set_handshake_confirmed(c, c->now);
     }
+    tern_conn_early_on_handshake_complete(c);
     tern_conn_push_event(c, TERN_EVENT_HANDSHAKE_DONE, 0);
 }
 
@@ -137,8 +139,14 @@ static void server_preferred_address(tern_conn *c, tern_transport_params *tp)
 {
     const tern_config *cfg = &c->ep->cfg;
     if (cfg->preferred_address_v4.family != TERN_AF_INET && cfg->preferred_address_v6.family != TERN_AF_INET6) return;
-    const tern_local_cid *e;
-    if (tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
+    /* The parameters may be encoded twice (the server re-encodes them once
+     * it knows whether it sent a Retry): reuse the CID issued the first
+     * time, sequence 1 can only be issued once. */
+    const tern_local_cid *e = NULL;
+    size_t cursor = 0;
+    for (const tern_local_cid *it; !e && (it = tern_cid_manager_local_next(&c->cids, &cursor));)
+        if (it->source == TERN_CID_SOURCE_PREFERRED_ADDRESS) e = it;
+    if (!e && tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
     tp->has_preferred_address = true;
     tern_tp_preferred_address *pa = &tp->preferred_address;
     memset(pa, 0, sizeof *pa);

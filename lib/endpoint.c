@@ -310,7 +310,9 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
         c->retry_scid = dcid;
         c->retried = true;
     }
-    if (tern_conn_tls_set_transport_params(c) != TERN_OK || tern_tls_start(c->tls) != TERN_OK) {
+    bool tp_ok = tern_conn_tls_set_transport_params(c) == TERN_OK;
+    if (tp_ok) tern_conn_early_server_check(c);
+    if (!tp_ok || tern_tls_start(c->tls) != TERN_OK) {
         c->state = TERN_CONN_CLOSED;
         return NULL;
     }

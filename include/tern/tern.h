@@ -175,6 +175,12 @@ typedef enum tern_event_type {
      * and give it to tern_conn_set_address_token on the next connection to
      * skip Retry and the amplification limit. Valid until the next poll. */
     TERN_EVENT_NEW_TOKEN,
+    /* client: the server rejected 0-RTT (RFC 9001 §4.6.2). Everything
+     * written before the handshake is being resent in 1-RTT packets, on the
+     * same streams, within the server's new limits; comes before
+     * HANDSHAKE_DONE. An application that must not resend (non-idempotent
+     * requests) should reset those streams now. */
+    TERN_EVENT_EARLY_DATA_REJECTED,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -221,6 +227,14 @@ void tern_conn_close(tern_conn *c, uint64_t app_error, const char *reason, tern_
 /* Negotiated ALPN (not NUL-terminated), NULL before the handshake. */
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len);
 bool tern_conn_is_resumed(const tern_conn *c);
+/* The server accepted 0-RTT (known on the client once the handshake is
+ * done). Client with enable_0rtt and a ticket that allows early data:
+ * streams may be opened and written right after tern_endpoint_connect; that
+ * data leaves in 0-RTT packets within the limits remembered with the ticket
+ * and is resent in 1-RTT if the server rejects (TERN_EVENT_EARLY_DATA_REJECTED).
+ * Server: data of accepted 0-RTT packets is delivered (STREAM_OPENED,
+ * STREAM_READABLE) before HANDSHAKE_DONE; it may be a replay (RFC 9001 §9.2)
+ * within the anti-replay limits of docs/protocol.md. */
 bool tern_conn_early_data_accepted(const tern_conn *c);
 /* Initiates a key update (RFC 9001 §6); TERN_ERR_INVALID_ARGUMENT when not
  * allowed yet (handshake not confirmed, previous update not acknowledged). */

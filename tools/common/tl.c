@@ -494,6 +494,7 @@ const char *tl_event_name(tern_event_type t)
     case TERN_EVENT_PATH: return "path";
     case TERN_EVENT_CONN_CLOSED: return "closed";
     case TERN_EVENT_NEW_TOKEN: return "new-token";
+    case TERN_EVENT_EARLY_DATA_REJECTED: return "early-data-rejected";
     }
     return "?";
 }

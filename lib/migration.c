@@ -109,6 +109,13 @@ static tern_path *new_path_without_cid(tern_conn *c, const tern_addr *local, con
         /* §9.4: only the peer's port changed (typically a NAT rebinding):
          * the congestion state can be kept. */
         slot->rec = active->rec;
+        /* Not the old path's bytes in flight, though: its packets carry the
+         * old path's id, so their acks and losses drain the old path's
+         * counter, never this one (a copy would keep the window full for
+         * good). The epoch also keeps packets sent earlier on a reused slot
+         * from touching this path. */
+        slot->rec.cc.bytes_in_flight = 0;
+        slot->rec.epoch_start = now;
     } else {
         /* §9.4: a new path starts with fresh congestion control and RTT. */
         tern_cc_config cc;

@@ -241,6 +241,10 @@ bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev);
  * (> 96 bytes) token. A token the server does not accept costs nothing but
  * a possible Retry. */
 tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t len);
+/* The connection went through a Retry (RFC 9000 §8.1.2): on a client, the
+ * server did not take its address as validated (no token, or one it
+ * refused); on a server, the client came back with our Retry token. */
+bool tern_conn_was_retried(const tern_conn *c);
 
 void tern_conn_set_user(tern_conn *c, void *user);
 void *tern_conn_user(const tern_conn *c);

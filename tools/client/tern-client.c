@@ -38,6 +38,9 @@ static const char usage[] =
     "  --cc ALGO               congestion control: cubic (default) or newreno\n"
     "  --session-file FILE     resume the TLS session saved in FILE, and save\n"
     "                          the server's newest session ticket there\n"
+    "  --token-file FILE       offer the address-validation token saved in FILE\n"
+    "                          (spares a Retry, RFC 9000 §8.1.3), and save the\n"
+    "                          server's newest NEW_TOKEN token there\n"
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
@@ -81,12 +84,12 @@ typedef struct client {
     size_t nreqs, ndone;
     char host[256];
     tern_addr remote, local;
-    const char *session_file;
+    const char *session_file, *token_file;
     double timeout_s, migrate_after, key_update_after;
     bool json, quiet, progress_tty, progress_lines;
     tern_time t_start, t_handshake, t_end;
     tern_time deadline, hs_deadline, migrate_at, key_update_at, key_update_give_up, migrate_give_up, progress_at;
-    bool handshake_done, finished, resumed;
+    bool handshake_done, finished, resumed, retried;
     int exit_code;
     char error[512];
     tern_conn_stats stats;
@@ -97,6 +100,8 @@ typedef struct client {
     int migrate_attempts;
     const uint8_t *ticket; /* newest SESSION_TICKET, owned by the conn */
     size_t ticket_len;
+    const uint8_t *token; /* newest NEW_TOKEN token, owned by the conn */
+    size_t token_len;
     uint64_t progress_last_bytes;
     tern_time progress_last_t;
 } client;
@@ -289,7 +294,7 @@ static void set_deadline(client *cl)
     tl_node_set_app_deadline(&cl->node, t);
 }
 
-static void save_session(client *cl, const uint8_t *data, size_t len);
+static void save_file(const char *path, const char *what, const uint8_t *data, size_t len);
 static void finish(client *cl, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void finish(client *cl, int code, const char *fmt, ...)
 {
@@ -303,7 +308,8 @@ static void finish(client *cl, int code, const char *fmt, ...)
         va_end(ap);
     }
     cl->t_end = io_now();
-    if (cl->conn && cl->ticket && cl->session_file) save_session(cl, cl->ticket, cl->ticket_len);
+    if (cl->conn && cl->ticket && cl->session_file) save_file(cl->session_file, "session", cl->ticket, cl->ticket_len);
+    if (cl->conn && cl->token && cl->token_file) save_file(cl->token_file, "token", cl->token, cl->token_len);
     if (cl->conn) {
         tern_conn_get_stats(cl->conn, &cl->stats);
         cl->have_stats = true;
@@ -473,15 +479,25 @@ static void note_path(client *cl, const tern_addr *local, const tern_addr *remot
     cl->npaths++;
 }
 
-static void save_session(client *cl, const uint8_t *data, size_t len)
+static void save_file(const char *path, const char *what, const uint8_t *data, size_t len)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", cl->session_file);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, cl->session_file) != 0) {
-        tl_err("cannot save the session to %s: %s", cl->session_file, strerror(errno));
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+        tl_err("cannot save the %s to %s: %s", what, path, strerror(errno));
         return;
     }
+}
+
+/* The whole of a small file (at most cap bytes); 0 when absent or empty. */
+static size_t load_file(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
 }
 
 static void on_event(tl_node *n, const tern_event *ev, void *ctx)
@@ -496,6 +512,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         cl->handshake_done = true;
         cl->t_handshake = io_now();
         cl->resumed = tern_conn_is_resumed(ev->conn);
+        cl->retried = tern_conn_was_retried(ev->conn);
         tern_app_proto proto;
         bool ok = tl_session_proto(&cl->sess, &proto);
         tl_log("connected to %s in %.1f ms, %s%s", tl_addr_str(&cl->remote, a, sizeof a),
@@ -518,6 +535,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
          * library bug), so only the newest pointer is safe to read. */
         cl->ticket = ev->data;
         cl->ticket_len = ev->len;
+        break;
+    case TERN_EVENT_NEW_TOKEN:
+        /* Saved at the end, like the ticket: the conn keeps the newest. */
+        cl->token = ev->data;
+        cl->token_len = ev->len;
         break;
     case TERN_EVENT_PATH:
         tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
@@ -591,8 +613,8 @@ static void print_summary(client *cl)
     json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
     fprintf(f, ",\"path_remote\":");
     json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
-    fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s", alpn, cl->handshake_done ? "true" : "false",
-            cl->resumed ? "true" : "false");
+    fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s,\"retried\":%s", alpn,
+            cl->handshake_done ? "true" : "false", cl->resumed ? "true" : "false", cl->retried ? "true" : "false");
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
     fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
     fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
@@ -649,7 +671,7 @@ int main(int argc, char **argv)
 {
     enum {
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
-        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF
+        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -660,6 +682,7 @@ int main(int argc, char **argv)
         {"keylog", required_argument, NULL, O_KEYLOG},
         {"cc", required_argument, NULL, O_CC},
         {"session-file", required_argument, NULL, O_SESSION},
+        {"token-file", required_argument, NULL, O_TOKEN},
         {"migrate-after", required_argument, NULL, O_MIGRATE},
         {"key-update-after", required_argument, NULL, O_KEYUPD},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -692,6 +715,7 @@ int main(int argc, char **argv)
             else return usage_error("unknown --cc '%s' (cubic or newreno)", optarg);
             break;
         case O_SESSION: cl->session_file = optarg; break;
+        case O_TOKEN: cl->token_file = optarg; break;
         case O_MIGRATE:
             if (!parse_seconds(optarg, &cl->migrate_after)) return usage_error("bad --migrate-after '%s'", optarg);
             break;
@@ -836,6 +860,14 @@ int main(int argc, char **argv)
         tl_err("cannot start a connection to %s: %s", tl_addr_str(&cl->remote, a, sizeof a), tern_err_name(e));
         exit_code = EXIT_CONN;
         goto out;
+    }
+    if (cl->token_file) {
+        uint8_t token[256];
+        size_t token_len = load_file(cl->token_file, token, sizeof token);
+        /* A token tern cannot use (too long, from another tool) costs nothing
+         * but a possible Retry: left out. */
+        if (token_len && tern_conn_set_address_token(cl->conn, token, token_len) != TERN_OK)
+            tl_log("address token in %s not usable (%zu bytes): not offered", cl->token_file, token_len);
     }
     tl_session_init(&cl->sess, &cl->node, cl->conn, false, make_app, cl);
     note_path(cl, &cl->local, &cl->remote);

@@ -37,6 +37,8 @@ static const char usage[] =
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
+    "  --retry               answer a client's first Initial with a Retry unless it\n"
+    "                        carries a valid address token (RFC 9000 §8.1.2)\n"
     "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
     "  --quiet               no per-connection log lines on stderr\n"
     "  --help                this text\n"
@@ -109,7 +111,8 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     if (!cc) return;
     switch (ev->type) {
     case TERN_EVENT_HANDSHAKE_DONE:
-        tl_log("conn %u: handshake done%s", cc->id, tern_conn_is_resumed(ev->conn) ? " (resumed)" : "");
+        tl_log("conn %u: handshake done%s%s", cc->id, tern_conn_is_resumed(ev->conn) ? " (resumed)" : "",
+               tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
         break;
     case TERN_EVENT_PATH:
         tl_log("conn %u: path %s -> %s %s", cc->id, tl_addr_str(&ev->remote, a, sizeof a),
@@ -192,13 +195,14 @@ static int fail(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF };
+    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
         {"keylog", required_argument, NULL, O_KEYLOG}, {"cc", required_argument, NULL, O_CC},
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"preferred-address", required_argument, NULL, O_PREF},
+        {"retry", no_argument, NULL, O_RETRY},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -207,7 +211,7 @@ int main(int argc, char **argv)
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
     unsigned long max_conn = 0;
-    bool quiet = false;
+    bool quiet = false, retry = false;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -245,6 +249,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_QUIET: quiet = true; break;
+        case O_RETRY: retry = true; break;
         case O_HELP: fputs(usage, stdout); return 0;
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
@@ -289,6 +294,7 @@ int main(int argc, char **argv)
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;
     cfg.preferred_address_v6 = pref_v6;
+    cfg.retry = retry;
     tl_keylog_attach(&kl, &cfg);
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;

@@ -98,6 +98,7 @@ typedef struct client {
     tern_addr cur_local, cur_remote; /* the path that carries traffic now */
     size_t npaths;
     int migrate_attempts;
+    int migrate_sock; /* socket opened for the move, reused across retries; -1 */
     const uint8_t *ticket; /* newest SESSION_TICKET, owned by the conn */
     size_t ticket_len;
     const uint8_t *token; /* newest NEW_TOKEN token, owned by the conn */
@@ -321,23 +322,28 @@ static void finish(client *cl, int code, const char *fmt, ...)
 static void try_migrate(client *cl, tern_time now)
 {
     cl->migrate_at = TERN_TIME_INFINITE;
-    tern_addr bind = cl->local;
-    bind.port = 0;
-    int idx = tl_node_add_socket(&cl->node, &bind);
-    if (idx < 0) {
-        tl_err("migration: cannot open a new socket: %s", strerror(-idx));
-        return;
+    if (cl->migrate_sock < 0) {
+        tern_addr bind = cl->local;
+        bind.port = 0;
+        int idx = tl_node_add_socket(&cl->node, &bind);
+        if (idx < 0) {
+            tl_err("migration: cannot open a new socket: %s", strerror(-idx));
+            return;
+        }
+        cl->migrate_sock = idx;
     }
+    int idx = cl->migrate_sock;
     tern_err e = tern_conn_migrate(cl->conn, &cl->node.socks[idx].bound, now);
     char a[IO_ADDR_STRLEN];
     if (e == TERN_OK) {
+        cl->migrate_sock = -1;
         tl_log("migrating to local address %s", tl_addr_str(&cl->node.socks[idx].bound, a, sizeof a));
         return;
     }
-    /* Not confirmed yet or no spare connection ID: try again shortly. The
-     * unused socket stays open (at most TL_MAX_SOCKETS attempts). */
-    if (now < cl->migrate_give_up && cl->node.nsocks < TL_MAX_SOCKETS) {
-        cl->migrate_at = now + TERN_MS(50);
+    /* Not confirmed yet (HANDSHAKE_DONE follows the handshake by about one
+     * RTT) or no spare connection ID: try again soon with the same socket. */
+    if (now < cl->migrate_give_up) {
+        cl->migrate_at = now + TERN_MS(1);
     } else {
         tl_err("migration refused by the library: %s", tern_err_name(e));
     }
@@ -699,6 +705,7 @@ int main(int argc, char **argv)
     tern_cc_algo cc = TERN_CC_CUBIC;
     cl->timeout_s = 60;
     cl->migrate_after = cl->key_update_after = -1;
+    cl->migrate_sock = -1;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {

@@ -22,7 +22,7 @@ check first 'not d["resumed"] and not d["early_data_sent"]'
 get second
 check second 'd["resumed"] and d["early_data_sent"] and d["early_data_accepted"]'
 grep -q "resumed, 0-RTT accepted" "$WORK/second.log" || fail "summary does not say 0-RTT accepted"
-grep -q "handshake done (resumed, 0-RTT accepted)" "$SRV_LOG" || fail "server log does not say 0-RTT accepted"
+grep -q "handshake done (resumed), 0-RTT accepted" "$SRV_LOG" || fail "server log does not say 0-RTT accepted"
 ok "second run: request in 0-RTT, accepted, sha256 ok"
 get no0rtt --no-0rtt
 check no0rtt 'd["resumed"] and not d["early_data_sent"]'

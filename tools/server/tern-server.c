@@ -117,7 +117,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     case TERN_EVENT_HANDSHAKE_DONE:
         tl_log("conn %u: handshake done%s", cc->id,
                !tern_conn_is_resumed(ev->conn)          ? ""
-               : tern_conn_early_data_accepted(ev->conn) ? " (resumed, 0-RTT accepted)"
+               : tern_conn_early_data_accepted(ev->conn) ? " (resumed), 0-RTT accepted"
                                                          : " (resumed)");
         break;
     case TERN_EVENT_PATH:

@@ -379,6 +379,10 @@ bool tern_conn_is_established(const tern_conn *c)
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len) { return tern_tls_alpn(c->tls, len); }
 bool tern_conn_is_resumed(const tern_conn *c) { return tern_tls_is_resumed(c->tls); }
 bool tern_conn_early_data_accepted(const tern_conn *c) { return tern_tls_early_data_accepted(c->tls); }
+bool tern_conn_can_send_early_data(const tern_conn *c)
+{
+    return c->role == TERN_ROLE_CLIENT && !c->handshake_complete && c->has_tx[TERN_TLS_LEVEL_EARLY];
+}
 
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st)
 {

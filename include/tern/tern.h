@@ -264,6 +264,10 @@ bool tern_conn_is_resumed(const tern_conn *c);
  * STREAM_READABLE) before HANDSHAKE_DONE; it may be a replay (RFC 9001 §9.2)
  * within the anti-replay limits of docs/protocol.md. */
 bool tern_conn_early_data_accepted(const tern_conn *c);
+/* Client: 0-RTT keys are there (enable_0rtt, a ticket that allows early
+ * data, handshake not complete yet): streams opened and written now leave
+ * in 0-RTT packets. False otherwise (and always for a server). */
+bool tern_conn_can_send_early_data(const tern_conn *c);
 /* Initiates a key update (RFC 9001 §6); TERN_ERR_INVALID_ARGUMENT when not
  * allowed yet (handshake not confirmed, previous update not acknowledged). */
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now);

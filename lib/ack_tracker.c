@@ -65,6 +65,9 @@ tern_err tern_ack_tracker_on_packet_received(tern_ack_tracker *tracker, uint64_t
     if (pn > TERN_RANGE_VALUE_MAX) return TERN_ERR_INVALID_ARGUMENT;
     /* §12.3: duplicates are not processed; §13.4.1: nor counted for ECN. */
     if (tern_ack_tracker_is_duplicate(tracker, pn)) return TERN_ERR_DROP;
+    /* A late packet below what we stopped reporting: report from it again
+     * (re-acknowledging the ranges above it is harmless, §13.2.3). */
+    if (pn < tracker->report_floor) tracker->report_floor = pn;
 
     if (ack_eliciting) {
         bool out_of_order = arrived_out_of_order(tracker, pn);
@@ -127,13 +130,19 @@ bool tern_ack_tracker_build(const tern_ack_tracker *tracker, tern_time now, size
                             tern_ack_info *info)
 {
     size_t available = tern_range_set_count(&tracker->received);
-    if (available == 0) return false;
     if (max_ranges == 0) max_ranges = 1;
     if (max_ranges > TERN_ACK_INFO_MAX_RANGES) max_ranges = TERN_ACK_INFO_MAX_RANGES;
-    size_t n = available < max_ranges ? available : max_ranges;
 
-    /* §13.2.3: keep the most recent ranges, omit the oldest. */
-    for (size_t i = 0; i < n; i++) info->ranges[i] = tern_range_set_largest_first(&tracker->received, i);
+    /* §13.2.3: keep the most recent ranges, omit the oldest; §13.2.4:
+     * nothing below the report floor. */
+    size_t n = 0;
+    for (size_t i = 0; i < available && n < max_ranges; i++) {
+        tern_range r = tern_range_set_largest_first(&tracker->received, i);
+        if (r.end < tracker->report_floor) break;
+        if (r.start < tracker->report_floor) r.start = tracker->report_floor;
+        info->ranges[n++] = r;
+    }
+    if (n == 0) return false;
     info->range_count = n;
     info->largest = info->ranges[0].end;
 
@@ -159,9 +168,20 @@ void tern_ack_tracker_on_ack_sent(tern_ack_tracker *tracker)
 
 void tern_ack_tracker_on_ack_acked(tern_ack_tracker *tracker, uint64_t largest_acked)
 {
-    /* §13.2.4: the peer has seen everything up to largest_acked. */
+    /* §13.2.4: the peer has seen our ACK up to largest_acked: stop
+     * reporting below it. Only the part received without gaps is forgotten
+     * (then counted as duplicates): a PN missing in that ACK may still
+     * arrive late, e.g. a probe that came in on another path and was read
+     * after newer packets, and must then be processed, not dropped as a
+     * duplicate (§12.3 allows that shortcut; it costs a PATH_CHALLENGE). */
     if (largest_acked >= TERN_RANGE_VALUE_MAX) largest_acked = TERN_RANGE_VALUE_MAX - 1;
-    tern_range_set_remove_below(&tracker->received, largest_acked + 1);
+    if (largest_acked + 1 > tracker->report_floor) tracker->report_floor = largest_acked + 1;
+    if (tern_range_set_empty(&tracker->received)) return;
+    tern_range first = tern_range_set_smallest_first(&tracker->received, 0);
+    if (first.start > tern_range_set_floor(&tracker->received)) return; /* a gap above the floor */
+    uint64_t contiguous_end = first.end + 1;
+    tern_range_set_remove_below(&tracker->received,
+                                contiguous_end < tracker->report_floor ? contiguous_end : tracker->report_floor);
 }
 
 bool tern_ack_tracker_largest_received(const tern_ack_tracker *tracker, uint64_t *pn, tern_time *received_at)

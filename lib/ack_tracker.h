@@ -84,7 +84,8 @@ typedef struct tern_ack_info {
 
 typedef struct tern_ack_tracker {
     tern_ack_tracker_config config;
-    tern_range_set received; /* PNs still reported; floor = forgotten */
+    tern_range_set received; /* PNs remembered; floor = forgotten */
+    uint64_t report_floor;   /* PNs below it are not reported (§13.2.4) */
     tern_range received_storage[TERN_ACK_TRACKER_MAX_RANGES];
 
     bool has_largest;
@@ -153,9 +154,11 @@ bool tern_ack_tracker_build(const tern_ack_tracker *tracker, tern_time now, size
 void tern_ack_tracker_on_ack_sent(tern_ack_tracker *tracker);
 
 /* A packet carrying an ACK frame we sent was acknowledged; largest_acked is
- * that frame's Largest Acknowledged. Stops reporting (and forgets) every PN
- * <= largest_acked (§13.2.4). Late arrivals of those PNs are then
- * duplicates. */
+ * that frame's Largest Acknowledged. Stops reporting every PN <=
+ * largest_acked (§13.2.4) and forgets those received without a gap from
+ * the floor (later arrivals of them are duplicates). A missing PN below
+ * largest_acked that arrives late is still new: it is processed and
+ * reported again. */
 void tern_ack_tracker_on_ack_acked(tern_ack_tracker *tracker, uint64_t largest_acked);
 
 /* Largest PN received (for PN decoding, §17.1); false if none yet. */

@@ -79,6 +79,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     c->pacing_timer = TERN_TIME_INFINITE;
     c->close_deadline = TERN_TIME_INFINITE;
     c->rx_prev_discard_at = TERN_TIME_INFINITE;
+    c->early_discard_at = TERN_TIME_INFINITE;
     c->peer_update_acked = true;
     bool is_server = role == TERN_ROLE_SERVER;
 
@@ -149,6 +150,7 @@ fail:
 void tern_conn_free(tern_conn *c)
 {
     if (!c) return;
+    if (c->qlog) tern_conn_qlog_finish(c);
     tern_tls_free(c->tls);
     for (int l = 0; l < TERN_TLS_LEVEL_COUNT; l++) {
         tern_pp_clear(&c->rx[l]);
@@ -179,6 +181,7 @@ void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event
 {
     tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .local = p->local, .remote = p->remote};
     tern_endpoint_push_event(c->ep, &ev);
+    if (c->qlog) tern_conn_qlog_path_event(c, p, what);
 }
 
 /* ---- closing ---- */
@@ -200,6 +203,7 @@ static void set_closed(tern_conn *c)
 {
     if (c->state == TERN_CONN_CLOSED) return;
     c->state = TERN_CONN_CLOSED;
+    if (c->qlog) tern_conn_qlog_closed(c, c->now);
     tern_event ev = {.type = TERN_EVENT_CONN_CLOSED, .conn = c, .error_code = c->close_code,
                      .app_error = c->close_app, .closed_by_peer = c->closed_by_peer, .reason = c->close_reason};
     tern_endpoint_push_event(c->ep, &ev);
@@ -224,6 +228,7 @@ static void close_local(tern_conn *c, uint64_t code, bool app, uint64_t frame_ty
     set_reason(c, (const uint8_t *)reason, reason ? strlen(reason) : 0);
     c->state = TERN_CONN_CLOSING;
     c->close_pending = true;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_CLOSING);
     /* §10.2: the closing state lasts at least three PTOs. */
     c->close_deadline = now + 3 * tern_conn_pto(c);
     c->pacing_timer = TERN_TIME_INFINITE;
@@ -254,6 +259,7 @@ void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8
     /* §10.2.2: no more packets, not even CONNECTION_CLOSE. */
     c->state = TERN_CONN_DRAINING;
     c->close_pending = false;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_DRAINING);
 }
 
 /* ---- idle timeout (§10.1) ---- */
@@ -273,6 +279,7 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
 {
     if (c->handshake_confirmed) return;
     c->handshake_confirmed = true;
+    if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_HANDSHAKE_CONFIRMED);
     tern_recovery_set_handshake_confirmed(&c->rec, now);
     /* RFC 9001 §4.9.2: Handshake keys go once the handshake is confirmed. */
     tern_conn_discard_space(c, TERN_RECOVERY_SPACE_HANDSHAKE, now);
@@ -291,10 +298,15 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     tern_time t = tmin(c->idle_deadline, tern_recovery_next_timer(&c->rec));
     t = tmin(t, c->pacing_timer);
     t = tmin(t, c->rx_prev_discard_at);
+    t = tmin(t, tern_conn_early_next_timer(c));
     /* ACK timers, unless the amplification limit would stop the ACK. */
     if (tern_path_send_allowance(&c->paths[c->active_path]) >= 64)
-        for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++)
+        for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
+            tern_tls_level level;
+            /* A server acknowledges 0-RTT in 1-RTT packets, once it may send them. */
+            if (s == TERN_RECOVERY_SPACE_APPLICATION && !tern_conn_app_send_level(c, &level)) continue;
             if (!c->spaces[s].discarded) t = tmin(t, tern_ack_tracker_next_timer(&c->spaces[s].ack));
+        }
     return tmin(t, tern_migration_next_timer(c));
 }
 
@@ -319,6 +331,7 @@ static void on_pto(tern_conn *c, const tern_timeout_action *act)
 void tern_conn_on_timer(tern_conn *c, tern_time now)
 {
     if (c->state == TERN_CONN_CLOSED) return;
+    c->now = now;
     if (c->state >= TERN_CONN_CLOSING) {
         if (now >= c->close_deadline) set_closed(c);
         return;
@@ -328,6 +341,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->close_code = TERN_NO_ERROR;
         c->close_app = false;
         set_reason(c, (const uint8_t *)"idle timeout", 12);
+        if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_IDLE_TIMEOUT);
         set_closed(c);
         return;
     }
@@ -339,13 +353,18 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
             on_pto(c, &act);
             tern_migration_on_pto(c, now);
         }
+        /* Time-threshold losses (RFC 9002 §6.1.2) changed the window. */
+        if (c->qlog) tern_conn_qlog_recovery(c, now);
     }
     if (c->pacing_timer <= now) c->pacing_timer = TERN_TIME_INFINITE;
     if (c->rx_prev_discard_at <= now) {
         tern_pp_clear(&c->rx_prev);
         c->has_rx_prev = false;
+        if (c->qlog)
+            tern_conn_qlog_key(c, now, TERN_TLS_LEVEL_APPLICATION, false, true, TERN_QLOG_KEY_TRIGGER_REMOTE_UPDATE);
         c->rx_prev_discard_at = TERN_TIME_INFINITE;
     }
+    tern_conn_early_on_timer(c, now);
     tern_migration_on_timer(c, now);
 }
 
@@ -360,6 +379,10 @@ bool tern_conn_is_established(const tern_conn *c)
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len) { return tern_tls_alpn(c->tls, len); }
 bool tern_conn_is_resumed(const tern_conn *c) { return tern_tls_is_resumed(c->tls); }
 bool tern_conn_early_data_accepted(const tern_conn *c) { return tern_tls_early_data_accepted(c->tls); }
+bool tern_conn_can_send_early_data(const tern_conn *c)
+{
+    return c->role == TERN_ROLE_CLIENT && !c->handshake_complete && c->has_tx[TERN_TLS_LEVEL_EARLY];
+}
 
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st)
 {

@@ -24,6 +24,7 @@
 #include "packet_header.h"
 #include "packet_protection.h"
 #include "path.h"
+#include "qlog.h"
 #include "recovery.h"
 #include "recv_buffer.h"
 #include "send_buffer.h"
@@ -103,6 +104,11 @@ struct tern_endpoint {
     tern_time stateless_window_start;
     unsigned stateless_in_window;
 
+    /* Server: the largest limits any of our connections advertised, so
+     * the largest a ticket of ours can remember; 0-RTT is refused when the
+     * current parameters are below them (RFC 9000 §7.4.1). */
+    tern_tp_remembered early_floor;
+
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
     tern_conn *free_after_poll; /* a closed connection whose last event was taken */
@@ -175,6 +181,12 @@ struct tern_conn {
     bool new_token_pending;
     bool have_peer_initial_scid;
 
+    /* 0-RTT (lib/conn_early.c). Client: the server parameters remembered
+     * with the ticket, which 0-RTT packets obey (RFC 9000 §7.4.1). */
+    tern_tp_remembered early_remembered;
+    bool early_rejected;           /* client: the server rejected 0-RTT */
+    tern_time early_discard_at;    /* server: drop 0-RTT read keys (RFC 9001 §4.9.3) */
+
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending;   /* server: HANDSHAKE_DONE to send */
     bool sent_handshake_packet, received_handshake_packet;
@@ -201,6 +213,10 @@ struct tern_conn {
      * at once (a server may send more than one ticket in a flight). */
     uint8_t *tickets[TERN_CONN_MAX_TICKETS];
     size_t ticket_count;
+
+    /* qlog trace (conn_qlog.c); NULL when the application asked for none:
+     * every event site tests it first. */
+    struct tern_conn_qlog *qlog;
 
     /* Test hook: raw frame bytes to put in the next packet of space
      * test_inject_space (a way to make a peer misbehave). */
@@ -248,6 +264,24 @@ void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time 
 tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,
                              tern_time now);
 tern_recovery_space tern_space_of_level(tern_tls_level level);
+
+/* ---- conn_early.c: 0-RTT (RFC 9001 §4.6, RFC 9000 §7.4.1) ---- */
+/* A 0-RTT secret was installed (client: write, server: read). */
+tern_err tern_conn_early_on_keys(tern_conn *c, tern_tls_direction dir);
+/* 1-RTT keys were installed for dir. */
+void tern_conn_early_on_1rtt_keys(tern_conn *c, tern_tls_direction dir);
+/* The handshake completed: the client settles acceptance/rejection, the
+ * server schedules the discard of its 0-RTT read keys. */
+void tern_conn_early_on_handshake_complete(tern_conn *c);
+/* Server, before tern_tls_start: refuses 0-RTT when our parameters are
+ * below what a ticket of this endpoint may remember. */
+void tern_conn_early_server_check(tern_conn *c);
+/* The level the Application space is sent at now: 1-RTT once the
+ * handshake is complete (a server: once it has 1-RTT keys), a client's
+ * 0-RTT before that; false when nothing can be sent in it yet. */
+bool tern_conn_app_send_level(const tern_conn *c, tern_tls_level *level);
+tern_time tern_conn_early_next_timer(const tern_conn *c);
+void tern_conn_early_on_timer(tern_conn *c, tern_time now);
 
 /* ---- conn_recv.c ---- */
 void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
@@ -314,6 +348,41 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
 void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
 void tern_conn_on_packet_discarded_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
 tern_path_recovery *tern_conn_path_lookup_cb(void *user, uint8_t path_id);
+
+/* ---- conn_qlog.c: the connection's qlog (docs/qlog.md) ---- */
+/* Asks tern_config.qlog_open for a trace and writes its first events
+ * (connection_started, local parameters_set, Initial keys, path 0). Call
+ * once the local transport parameters are final, before TLS starts. */
+void tern_conn_qlog_start(tern_conn *c, tern_time now);
+/* Before the connection is freed: connection_closed if not logged yet,
+ * then qlog_close. */
+void tern_conn_qlog_finish(tern_conn *c);
+/* The helpers below do nothing when c->qlog is NULL, but call sites test
+ * c->qlog first so that a connection without a trace prepares nothing. */
+void tern_conn_qlog_state(tern_conn *c, tern_time now, tern_qlog_conn_state state);
+/* Why the connection is closing, for connection_closed (default: from the
+ * close code: application, clean or error). */
+void tern_conn_qlog_set_close_trigger(tern_conn *c, tern_qlog_close_trigger trigger);
+/* connection_closed and the closed state (once). */
+void tern_conn_qlog_closed(tern_conn *c, tern_time now);
+void tern_conn_qlog_parameters(tern_conn *c, tern_time now, bool remote);
+/* key_updated / key_discarded of our key (local) or the peer's at level. */
+void tern_conn_qlog_key(tern_conn *c, tern_time now, tern_tls_level level, bool local, bool discarded,
+                        tern_qlog_key_trigger trigger);
+/* packet_sent / packet_received with the frames of the plaintext payload. */
+void tern_conn_qlog_packet(tern_conn *c, tern_time now, bool received, tern_packet_type type, uint64_t pn,
+                           const uint8_t *dcid, size_t dcid_len, bool key_phase, size_t length,
+                           const uint8_t *payload, size_t payload_len);
+/* packet_dropped; hdr NULL when the header did not parse. */
+void tern_conn_qlog_dropped(tern_conn *c, tern_time now, const tern_packet_header *hdr, size_t length,
+                            tern_qlog_drop_reason reason, const char *details);
+void tern_conn_qlog_lost(tern_conn *c, tern_recovery_space space, const tern_sent_packet *p);
+void tern_conn_qlog_acked(tern_conn *c, const tern_sent_packet *p);
+/* recovery_metrics_updated (changed fields) and congestion_state_updated. */
+void tern_conn_qlog_recovery(tern_conn *c, tern_time now);
+/* path_assigned, tern:path_updated and migration_state_updated for a
+ * TERN_EVENT_PATH. */
+void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
 
 /* ---- conn_streams.c ---- */
 /* STREAM_CLOSED events for finished streams, then frees them. */

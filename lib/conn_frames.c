@@ -24,7 +24,9 @@ static tern_err on_ack(tern_conn *c, tern_rx_packet *pkt, const tern_ack_frame *
     uint64_t exp = c->peer_tp_received ? c->peer_tp.ack_delay_exponent : 3;
     tern_time delay = pkt->space == TERN_RECOVERY_SPACE_APPLICATION ? TERN_US(f->ack_delay << exp) : 0;
     tern_ecn_counts ecn = {f->ect0, f->ect1, f->ecn_ce};
-    return tern_recovery_on_ack(&c->rec, pkt->space, ranges, n, delay, f->has_ecn ? &ecn : NULL, now, NULL);
+    tern_err err = tern_recovery_on_ack(&c->rec, pkt->space, ranges, n, delay, f->has_ecn ? &ecn : NULL, now, NULL);
+    if (c->qlog && !err) tern_conn_qlog_recovery(c, now);
+    return err;
 }
 
 static void note_readable(tern_conn *c, uint64_t id)

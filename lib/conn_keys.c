@@ -12,7 +12,7 @@ static void replace_pp(tern_packet_protection *dst, tern_packet_protection *src)
     memset(src, 0, sizeof *src);
 }
 
-static tern_err next_tx_generation(tern_conn *c)
+static tern_err next_tx_generation(tern_conn *c, tern_qlog_key_trigger why)
 {
     tern_packet_protection next;
     memset(&next, 0, sizeof next);
@@ -23,6 +23,7 @@ static tern_err next_tx_generation(tern_conn *c)
     c->key_phase_first_pn = c->spaces[TERN_RECOVERY_SPACE_APPLICATION].next_pn;
     c->key_update_acked = false;
     c->stats.key_updates++;
+    if (c->qlog) tern_conn_qlog_key(c, c->now, TERN_TLS_LEVEL_APPLICATION, true, false, why);
     return TERN_OK;
 }
 
@@ -62,8 +63,11 @@ tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool ke
     c->rx_key_phase = key_phase;
     c->rx_phase_first_pn = u->pn;
     c->rx_prev_discard_at = now + 3 * tern_conn_pto(c);
+    if (c->qlog)
+        tern_conn_qlog_key(c, now, TERN_TLS_LEVEL_APPLICATION, false, false,
+                           peer_initiated ? TERN_QLOG_KEY_TRIGGER_REMOTE_UPDATE : TERN_QLOG_KEY_TRIGGER_LOCAL_UPDATE);
     if (peer_initiated) {
-        next_tx_generation(c); /* respond (§6.2) */
+        next_tx_generation(c, TERN_QLOG_KEY_TRIGGER_REMOTE_UPDATE); /* respond (§6.2) */
         c->peer_update_acked = false;
     }
     return TERN_OK;
@@ -71,13 +75,13 @@ tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool ke
 
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now)
 {
-    (void)now;
     /* §6.1: only once confirmed; §6.5: not before the previous update was
      * acknowledged (a packet of the current phase acked). */
     if (!c->handshake_confirmed || tern_conn_is_closing(c) || c->has_rx_prev ||
         (c->stats.key_updates > 0 && !c->key_update_acked))
         return TERN_ERR_INVALID_ARGUMENT;
-    tern_err err = next_tx_generation(c);
+    c->now = now;
+    tern_err err = next_tx_generation(c, TERN_QLOG_KEY_TRIGGER_LOCAL_UPDATE);
     if (err) return err;
     /* Prepare the read keys the peer will answer with. */
     if (!c->has_rx_next) {
@@ -93,6 +97,7 @@ void tern_conn_check_stateless_reset(tern_conn *c, const uint8_t *data, size_t l
     if (len < 21 || (data[0] & 0x80)) return;
     if (!tern_cid_manager_is_stateless_reset(&c->cids, data + len - TERN_STATELESS_RESET_TOKEN_LEN, NULL)) return;
     static const char why[] = "stateless reset";
+    if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_STATELESS_RESET);
     tern_conn_enter_draining(c, TERN_NO_ERROR, false, (const uint8_t *)why, sizeof why - 1, now);
     /* No closing period for a reset: the peer has no state left. */
     c->close_deadline = now;

@@ -14,8 +14,19 @@ static bool level_of(tern_packet_type type, tern_tls_level *level)
     case TERN_PKT_INITIAL: *level = TERN_TLS_LEVEL_INITIAL; return true;
     case TERN_PKT_HANDSHAKE: *level = TERN_TLS_LEVEL_HANDSHAKE; return true;
     case TERN_PKT_1RTT: *level = TERN_TLS_LEVEL_APPLICATION; return true;
-    default: return false; /* 0-RTT is not accepted yet; Retry and VN elsewhere */
+    /* Only a server has 0-RTT read keys (lib/conn_early.c). */
+    case TERN_PKT_0RTT: *level = TERN_TLS_LEVEL_EARLY; return true;
+    default: return false; /* Retry and VN elsewhere */
     }
+}
+
+/* A packet of this connection that is not processed: logged (qlog) and
+ * false (not authenticated). */
+static bool dropped(tern_conn *c, const tern_packet_header *hdr, tern_qlog_drop_reason why, const char *details,
+                    tern_time now)
+{
+    if (c->qlog) tern_conn_qlog_dropped(c, now, hdr, hdr->packet_len, why, details);
+    return false;
 }
 
 /* Returns true when the packet was authenticated. */
@@ -23,31 +34,35 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
                            uint8_t ecn, uint8_t *pkt, const tern_packet_header *hdr, tern_time now)
 {
     tern_tls_level level;
-    if (hdr->is_long && hdr->version != TERN_VERSION_1) return false;
-    if (!level_of(hdr->type, &level)) return false;
+    if (hdr->is_long && hdr->version != TERN_VERSION_1) return dropped(c, hdr, TERN_QLOG_DROP_UNSUPPORTED, NULL, now);
+    if (!level_of(hdr->type, &level)) return dropped(c, hdr, TERN_QLOG_DROP_KEY_UNAVAILABLE, NULL, now);
     tern_recovery_space space = tern_space_of_level(level);
     tern_pn_space *sp = &c->spaces[space];
-    if (sp->discarded || !c->has_rx[level]) return false;
+    if (sp->discarded || !c->has_rx[level]) return dropped(c, hdr, TERN_QLOG_DROP_KEY_UNAVAILABLE, NULL, now);
     /* RFC 9001 §5.7: a server processes 1-RTT only once the handshake is
      * complete. */
-    if (level == TERN_TLS_LEVEL_APPLICATION && !c->handshake_complete) return false;
+    if (level == TERN_TLS_LEVEL_APPLICATION && !c->handshake_complete)
+        return dropped(c, hdr, TERN_QLOG_DROP_KEY_UNAVAILABLE, NULL, now);
 
     uint64_t largest = TERN_PN_NONE;
     tern_ack_tracker_largest_received(&sp->ack, &largest, NULL);
     tern_unprotected u;
     if (tern_pp_remove_header_protection(&c->rx[level], pkt, hdr->packet_len, hdr->pn_offset, largest, &u) != TERN_OK)
-        return false;
+        return dropped(c, hdr, TERN_QLOG_DROP_INVALID, "header protection", now);
     tern_header_bits bits;
     tern_err reserved = tern_packet_unprotected_bits(pkt[0], &bits);
     tern_err err;
     if (level == TERN_TLS_LEVEL_APPLICATION) err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
     else err = tern_pp_open_payload(&c->rx[level], pkt, hdr->packet_len, &u);
-    if (err) return false;
+    if (err) return dropped(c, hdr, TERN_QLOG_DROP_DECRYPTION_FAILURE, NULL, now);
     if (reserved) {
         tern_conn_close_transport(c, TERN_PROTOCOL_VIOLATION, 0, "reserved bits set", now);
         return true;
     }
-    if (tern_ack_tracker_is_duplicate(&sp->ack, u.pn)) return true;
+    if (tern_ack_tracker_is_duplicate(&sp->ack, u.pn)) {
+        dropped(c, hdr, TERN_QLOG_DROP_DUPLICATE, NULL, now);
+        return true;
+    }
 
     if (!c->have_peer_initial_scid && hdr->type == TERN_PKT_INITIAL) {
         /* §7.2: the peer's SCID becomes our DCID (a client replaces its
@@ -62,10 +77,13 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     if (!p) {
         /* A new peer address (§9.3), if policy lets the peer move. */
         p = tern_migration_path_for_packet(c, local, remote, level, now);
-        if (!p) return false;
+        if (!p) return dropped(c, hdr, TERN_QLOG_DROP_REJECTED, "migration not allowed", now);
         *pathp = p;
     }
-    if (!tern_migration_accept_packet(c, p, u.pn, largest)) return true;
+    if (!tern_migration_accept_packet(c, p, u.pn, largest)) {
+        dropped(c, hdr, TERN_QLOG_DROP_REJECTED, "address left", now);
+        return true;
+    }
 
     if (hdr->type == TERN_PKT_HANDSHAKE && c->role == TERN_ROLE_SERVER) {
         /* §8.1: a Handshake packet validates the client's address; RFC 9001
@@ -75,6 +93,10 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
         tern_conn_discard_space(c, TERN_RECOVERY_SPACE_INITIAL, now);
     }
 
+    /* docs/qlog.md: logged before its frames act. */
+    if (c->qlog)
+        tern_conn_qlog_packet(c, now, true, hdr->type, u.pn, hdr->dcid, hdr->dcid_len, bits.key_phase,
+                              hdr->packet_len, u.payload, u.payload_len);
     tern_rx_packet rp = {.type = hdr->type, .space = space, .level = level, .pn = u.pn, .path = p};
     rp.dcid.len = (uint8_t)hdr->dcid_len;
     memcpy(rp.dcid.data, hdr->dcid, hdr->dcid_len);
@@ -110,6 +132,7 @@ static void on_version_negotiation(tern_conn *c, const tern_packet_header *vn)
         return;
     for (size_t i = 0; i < vn->version_count; i++)
         if (tern_packet_vn_version(vn, i) == TERN_VERSION_1) return;
+    if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_VERSION_MISMATCH);
     tern_conn_abandon(c, TERN_ERR_UNSUPPORTED, true, "version negotiation: server does not offer QUIC v1");
 }
 
@@ -122,6 +145,7 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
         /* §10.2.1: answer with CONNECTION_CLOSE, at a decreasing rate. */
         c->close_recv_count++;
         if ((c->close_recv_count & (c->close_recv_count - 1)) == 0) c->close_pending = true;
+        if (c->qlog) tern_conn_qlog_dropped(c, now, NULL, len, TERN_QLOG_DROP_GENERAL, "closing");
         return;
     }
     tern_path *path = tern_conn_find_path(c, local, remote);
@@ -141,7 +165,11 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
     bool any = false;
     while (off < len) {
         tern_packet_header hdr;
-        if (tern_packet_header_parse(data + off, len - off, &pc, &hdr) != TERN_OK) break;
+        if (tern_packet_header_parse(data + off, len - off, &pc, &hdr) != TERN_OK) {
+            /* §12.2: the rest of the datagram cannot be delimited. */
+            if (c->qlog) tern_conn_qlog_dropped(c, now, NULL, len - off, TERN_QLOG_DROP_INVALID, "header parse");
+            break;
+        }
         if (process_packet(c, &path, local, remote, ecn, data + off, &hdr, now)) any = true;
         off += hdr.packet_len;
         if (tern_conn_is_closing(c)) break;

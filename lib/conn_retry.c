@@ -61,6 +61,8 @@ tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t 
     return TERN_OK;
 }
 
+bool tern_conn_was_retried(const tern_conn *c) { return c->retried; }
+
 void tern_conn_on_new_token(tern_conn *c, const uint8_t *token, size_t len)
 {
     /* §19.7: a client keeps it for a later connection to this server; the

@@ -2,7 +2,8 @@
  * buffer. Packets of several spaces are coalesced (RFC 9000 §12.2), their
  * plaintext is written first and protected in place at the end, once the
  * padding of the datagram is known (§14.1: datagrams with Initial packets
- * are padded to 1200 bytes; §8.2.1: so are PATH_CHALLENGE probes).
+ * are padded to 1200 bytes; §8.2.1-§8.2.2: so are PATH_CHALLENGE and
+ * PATH_RESPONSE).
  * What each packet carried is recorded in the sent-frames pool for
  * acknowledgement and retransmission (§13.3); congestion control and
  * pacing are per path (RFC 9002 §7). */
@@ -21,7 +22,7 @@ typedef struct pkt_plan {
     size_t header_len, pn_offset, pn_len;
     uint64_t pn;
     size_t payload_len;
-    bool ack_eliciting, has_ack, has_challenge;
+    bool ack_eliciting, has_ack, has_path_frame;
     uint64_t ack_largest;
     tern_sent_frame_chain chain;
 } pkt_plan;
@@ -166,6 +167,38 @@ static void write_stream_frames(tern_conn *c, writer *wr, pkt_plan *pl, tern_tim
     }
 }
 
+/* ---- PATH_CHALLENGE / PATH_RESPONSE (§8.2) ----
+ * The only frames a packet on a path that is not the active one carries
+ * (§9.1 probing frames; §9.6.2: no non-probing packet from a preferred
+ * address before the move). Both make the datagram full size (§8.2.1,
+ * §8.2.2), within the anti-amplification limit. */
+
+static void write_path_frames(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *path, tern_time now)
+{
+    if (path->response_pending && room(wr) > 9) {
+        tern_frame f = {.type = TERN_FRAME_PATH_RESPONSE};
+        memcpy(f.u.path.data, path->response, TERN_PATH_DATA_LEN);
+        if (put_frame(c, wr, &f)) {
+            path->response_pending = false;
+            pl->has_path_frame = true;
+        }
+        pl->ack_eliciting = true;
+    }
+    if (path->challenge_pending && room(wr) > 9) {
+        tern_frame f = {.type = TERN_FRAME_PATH_CHALLENGE};
+        memcpy(f.u.path.data, path->challenge, TERN_PATH_DATA_LEN);
+        if (put_frame(c, wr, &f)) {
+            path->challenge_pending = false;
+            path->challenge_outstanding = true;
+            path->challenge_sent_at = now;
+            path->challenges_sent++;
+            pl->has_path_frame = true;
+            record(c, pl, TERN_SF_PATH_CHALLENGE, path->id, 0, 0);
+        }
+        pl->ack_eliciting = true;
+    }
+}
+
 /* ---- 1-RTT control frames ---- */
 
 static void write_control(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *path, tern_time now)
@@ -189,25 +222,7 @@ static void write_control(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *pat
         }
         c->new_token_pending = false;
     }
-    if (path->response_pending && room(wr) > 9) {
-        tern_frame f = {.type = TERN_FRAME_PATH_RESPONSE};
-        memcpy(f.u.path.data, path->response, TERN_PATH_DATA_LEN);
-        if (put_frame(c, wr, &f)) path->response_pending = false;
-        pl->ack_eliciting = true;
-    }
-    if (path->challenge_pending && room(wr) > 9) {
-        tern_frame f = {.type = TERN_FRAME_PATH_CHALLENGE};
-        memcpy(f.u.path.data, path->challenge, TERN_PATH_DATA_LEN);
-        if (put_frame(c, wr, &f)) {
-            path->challenge_pending = false;
-            path->challenge_outstanding = true;
-            path->challenge_sent_at = now;
-            path->challenges_sent++;
-            pl->has_challenge = true;
-            record(c, pl, TERN_SF_PATH_CHALLENGE, path->id, 0, 0);
-        }
-        pl->ack_eliciting = true;
-    }
+    write_path_frames(c, wr, pl, path, now);
     if (tern_flow_recv_update_pending(&m->conn_recv) && room(wr) > 16) {
         uint64_t v = tern_flow_recv_take_update(&m->conn_recv, now, path->rec.rtt.smoothed);
         if (put_limit(c, wr, TERN_FRAME_MAX_DATA, 0, v)) record(c, pl, TERN_SF_MAX_DATA, 0, v, 0);
@@ -303,6 +318,9 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     pl->level = space == TERN_RECOVERY_SPACE_INITIAL     ? TERN_TLS_LEVEL_INITIAL
                 : space == TERN_RECOVERY_SPACE_HANDSHAKE ? TERN_TLS_LEVEL_HANDSHAKE
                                                          : TERN_TLS_LEVEL_APPLICATION;
+    /* A client's Application space before the handshake: 0-RTT (§17.2.3). */
+    if (space == TERN_RECOVERY_SPACE_APPLICATION) tern_conn_app_send_level(c, &pl->level);
+    bool zero_rtt = pl->level == TERN_TLS_LEVEL_EARLY;
     pl->start = start;
     pl->pn = sp->next_pn;
     const tern_recovery_space_state *rs = &c->rec.spaces[space];
@@ -312,13 +330,15 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     size_t avail = cap - start;
     if (avail < 64) return false;
     size_t hl;
-    if (space == TERN_RECOVERY_SPACE_APPLICATION) {
+    if (space == TERN_RECOVERY_SPACE_APPLICATION && !zero_rtt) {
         tern_short_header_fields f = {.dcid = dcid->data, .dcid_len = dcid->len, .key_phase = c->key_phase,
                                       .packet_number = pl->pn, .pn_len = pl->pn_len};
         hl = tern_short_header_encode(p, avail, &f);
     } else {
         pl->is_long = true;
-        tern_long_header_fields f = {.type = space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL : TERN_PKT_HANDSHAKE,
+        tern_long_header_fields f = {.type = zero_rtt                               ? TERN_PKT_0RTT
+                                             : space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL
+                                                                                    : TERN_PKT_HANDSHAKE,
                                      .version = TERN_VERSION_1, .dcid = dcid->data, .dcid_len = dcid->len,
                                      .scid = c->local_initial_scid.data, .scid_len = c->local_initial_scid.len,
                                      /* §8.1: the Retry or NEW_TOKEN token in every client Initial. */
@@ -337,14 +357,16 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     if (mode == BUILD_CLOSE) {
         write_close(c, &wr, pl);
     } else {
-        if (mode == BUILD_NORMAL) write_ack(c, &wr, pl, now);
+        /* §12.4 Table 3: no ACK, CRYPTO or path/handshake control frames in
+         * 0-RTT; only stream data and its flow control. */
+        if (mode == BUILD_NORMAL && !zero_rtt) write_ack(c, &wr, pl, now);
         bool probe_owed = sp->ping_pending || tern_recovery_probes_pending(&c->rec, space) > 0;
         if (mode == BUILD_PROBE) {
-            write_control(c, &wr, pl, path, now); /* only the path frames are pending here */
+            write_path_frames(c, &wr, pl, path, now);
         } else if (may_fill || probe_owed) {
-            write_crypto(c, &wr, pl);
+            if (!zero_rtt) write_crypto(c, &wr, pl);
             if (space == TERN_RECOVERY_SPACE_APPLICATION) {
-                write_control(c, &wr, pl, path, now);
+                if (!zero_rtt) write_control(c, &wr, pl, path, now);
                 write_stream_frames(c, &wr, pl, now);
             }
             if (c->test_inject_len && c->test_inject_space == (int)space && room(&wr) > c->test_inject_len) {
@@ -384,6 +406,15 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
         p[0] |= TERN_SHORT_RESERVED_MASK;
         c->test_set_reserved_bits = false;
     }
+    if (c->qlog) {
+        /* The plaintext is still in place: its frames as they leave. */
+        const tern_cid *dcid = path_dcid(c, path);
+        tern_packet_type type = !pl->is_long                                ? TERN_PKT_1RTT
+                                : pl->space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL
+                                                                           : TERN_PKT_HANDSHAKE;
+        tern_conn_qlog_packet(c, now, false, type, pl->pn, dcid->data, dcid->len, c->key_phase, pkt_len,
+                              p + pl->header_len, pl->payload_len);
+    }
     tern_err err = tern_pp_protect(&c->tx[pl->level], p, cap - pl->start, pl->header_len, pl->pn_offset, pl->pn_len,
                                    pl->pn, pl->payload_len, out_len);
     if (err) return err;
@@ -419,7 +450,7 @@ static size_t finish_datagram(tern_conn *c, tern_path *path, uint8_t *buf, size_
 {
     bool pad = false;
     for (size_t i = 0; i < n; i++)
-        if (plans[i].space == TERN_RECOVERY_SPACE_INITIAL || plans[i].has_challenge) pad = true;
+        if (plans[i].space == TERN_RECOVERY_SPACE_INITIAL || plans[i].has_path_frame) pad = true;
     pkt_plan *last = &plans[n - 1];
     size_t total = last->start + last->header_len + last->payload_len + TERN_AEAD_TAG_LEN;
     if (pad) {
@@ -517,8 +548,12 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     size_t n = 0, pos = 0;
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
         tern_tls_level level = s == 0 ? TERN_TLS_LEVEL_INITIAL : s == 1 ? TERN_TLS_LEVEL_HANDSHAKE : TERN_TLS_LEVEL_APPLICATION;
-        if (c->spaces[s].discarded || !c->has_tx[level]) continue;
-        if (s == TERN_RECOVERY_SPACE_APPLICATION && !c->handshake_complete) continue;
+        if (c->spaces[s].discarded) continue;
+        if (s == TERN_RECOVERY_SPACE_APPLICATION) {
+            if (!tern_conn_app_send_level(c, &level)) continue; /* 1-RTT, or 0-RTT before the handshake */
+        } else if (!c->has_tx[level]) {
+            continue;
+        }
         if (build_packet(c, path, (tern_recovery_space)s, buf, pos, cap, may_fill, BUILD_NORMAL, now, &plans[n])) {
             pos = plans[n].start + plans[n].header_len + plans[n].payload_len + TERN_AEAD_TAG_LEN;
             n++;
@@ -580,6 +615,7 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
         }
     }
     if (space == TERN_RECOVERY_SPACE_APPLICATION && p->pn >= c->key_phase_first_pn) c->key_update_acked = true;
+    if (c->qlog) tern_conn_qlog_acked(c, p);
     tern_sent_frames_release(pool, (uint32_t)p->frames);
 }
 
@@ -590,6 +626,7 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
     tern_pn_space *sp = &c->spaces[space];
     tern_stream_map *m = &c->streams;
     c->stats.packets_lost++;
+    if (c->qlog) tern_conn_qlog_lost(c, space, p);
     for (uint32_t h = (uint32_t)p->frames; h;) {
         tern_sent_frame *r = tern_sent_frames_get(pool, h);
         h = r->next;

@@ -28,7 +28,7 @@ static tern_err on_secret(void *owner, tern_tls_level level, tern_tls_direction 
                           const uint8_t *secret, size_t len)
 {
     tern_conn *c = owner;
-    if (level == TERN_TLS_LEVEL_EARLY) return TERN_OK; /* 0-RTT is not sent or accepted yet */
+    if (c->qlog) tern_conn_qlog_key(c, c->now, level, dir == TERN_TLS_WRITE, false, TERN_QLOG_KEY_TRIGGER_TLS);
     tern_packet_protection *pp = dir == TERN_TLS_READ ? &c->rx[level] : &c->tx[level];
     tern_pp_clear(pp);
     tern_err err = tern_pp_init(pp, c->ep->backend, aead_of(cipher), secret, len);
@@ -36,6 +36,8 @@ static tern_err on_secret(void *owner, tern_tls_level level, tern_tls_direction 
     if (dir == TERN_TLS_READ) c->has_rx[level] = true;
     else c->has_tx[level] = true;
     if (level == TERN_TLS_LEVEL_HANDSHAKE && dir == TERN_TLS_WRITE) tern_recovery_set_has_handshake_keys(&c->rec, c->now);
+    if (level == TERN_TLS_LEVEL_EARLY) return tern_conn_early_on_keys(c, dir);
+    if (level == TERN_TLS_LEVEL_APPLICATION) tern_conn_early_on_1rtt_keys(c, dir);
     return TERN_OK;
 }
 
@@ -82,6 +84,7 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     tern_time peer_idle = TERN_MS(tp->max_idle_timeout_ms);
     if (peer_idle && (!c->idle_timeout || peer_idle < c->idle_timeout)) c->idle_timeout = peer_idle;
     c->peer_tp_received = true;
+    if (c->qlog) tern_conn_qlog_parameters(c, c->now, true);
     tern_migration_on_peer_tp(c);
     return TERN_OK;
 }
@@ -91,6 +94,7 @@ static void on_handshake_complete(void *owner)
     tern_conn *c = owner;
     c->handshake_complete = true;
     if (c->state == TERN_CONN_HANDSHAKE) c->state = TERN_CONN_ESTABLISHED;
+    if (c->qlog) tern_conn_qlog_state(c, c->now, TERN_QLOG_CONN_HANDSHAKE_COMPLETE);
     /* Both sides' transport parameters are known: 1-RTT datagrams may use
      * the larger size (window and pacer burst are in datagrams, §7.2). */
     for (int i = 0; i < TERN_MAX_PATHS; i++)
@@ -104,6 +108,7 @@ static void on_handshake_complete(void *owner)
         c->new_token_pending = true;
         tern_conn_set_handshake_confirmed(c, c->now);
     }
+    tern_conn_early_on_handshake_complete(c);
     tern_conn_push_event(c, TERN_EVENT_HANDSHAKE_DONE, 0);
 }
 
@@ -137,8 +142,14 @@ static void server_preferred_address(tern_conn *c, tern_transport_params *tp)
 {
     const tern_config *cfg = &c->ep->cfg;
     if (cfg->preferred_address_v4.family != TERN_AF_INET && cfg->preferred_address_v6.family != TERN_AF_INET6) return;
-    const tern_local_cid *e;
-    if (tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
+    /* The parameters may be encoded twice (the server re-encodes them once
+     * it knows whether it sent a Retry): reuse the CID issued the first
+     * time, sequence 1 can only be issued once. */
+    const tern_local_cid *e = NULL;
+    size_t cursor = 0;
+    for (const tern_local_cid *it; !e && (it = tern_cid_manager_local_next(&c->cids, &cursor));)
+        if (it->source == TERN_CID_SOURCE_PREFERRED_ADDRESS) e = it;
+    if (!e && tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_PREFERRED_ADDRESS, &e) != TERN_OK) return;
     tp->has_preferred_address = true;
     tern_tp_preferred_address *pa = &tp->preferred_address;
     memset(pa, 0, sizeof *pa);
@@ -219,6 +230,10 @@ void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time 
     tern_pp_clear(&c->rx[level]);
     tern_pp_clear(&c->tx[level]);
     c->has_rx[level] = c->has_tx[level] = false;
+    if (c->qlog) {
+        tern_conn_qlog_key(c, now, level, true, true, TERN_QLOG_KEY_TRIGGER_TLS);
+        tern_conn_qlog_key(c, now, level, false, true, TERN_QLOG_KEY_TRIGGER_TLS);
+    }
     sp->ping_pending = false;
     tern_recovery_discard_space(&c->rec, space, now);
     tern_send_buffer_free(&sp->crypto_send);

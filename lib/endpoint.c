@@ -261,6 +261,7 @@ tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const 
     tern_err err = TERN_OK;
     if (server_name) err = tern_tls_set_server_name(c->tls, server_name);
     if (!err && session) err = tern_tls_set_resumption(c->tls, session, session_len);
+    if (!err) tern_conn_qlog_start(c, now);
     if (!err) err = tern_tls_start(c->tls);
     if (err) {
         ep->conns = c->next;
@@ -310,7 +311,10 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
         c->retry_scid = dcid;
         c->retried = true;
     }
-    if (tern_conn_tls_set_transport_params(c) != TERN_OK || tern_tls_start(c->tls) != TERN_OK) {
+    bool tp_ok = tern_conn_tls_set_transport_params(c) == TERN_OK;
+    if (tp_ok) tern_conn_early_server_check(c);
+    if (tp_ok) tern_conn_qlog_start(c, now);
+    if (!tp_ok || tern_tls_start(c->tls) != TERN_OK) {
         c->state = TERN_CONN_CLOSED;
         return NULL;
     }

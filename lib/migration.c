@@ -46,6 +46,13 @@ static bool local_move_allowed(const tern_conn *c)
     return true;
 }
 
+/* §9.6.2: once a server moved to its preferred address (the client was
+ * there first), "newer packets ... received on the old IP address" are
+ * stale and dropped. Not for a client that moved its own address: the
+ * server keeps sending to the old one until it sees the move (§9.3), and
+ * those packets (ACKs above all) must be processed. */
+static bool drop_newer_on_left_local(const tern_conn *c) { return c->role == TERN_ROLE_SERVER; }
+
 /* ---- mechanics ---- */
 
 tern_path *tern_conn_find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote)
@@ -102,6 +109,13 @@ static tern_path *new_path_without_cid(tern_conn *c, const tern_addr *local, con
         /* §9.4: only the peer's port changed (typically a NAT rebinding):
          * the congestion state can be kept. */
         slot->rec = active->rec;
+        /* Not the old path's bytes in flight, though: its packets carry the
+         * old path's id, so their acks and losses drain the old path's
+         * counter, never this one (a copy would keep the window full for
+         * good). The epoch also keeps packets sent earlier on a reused slot
+         * from touching this path. */
+        slot->rec.cc.bytes_in_flight = 0;
+        slot->rec.epoch_start = now;
     } else {
         /* §9.4: a new path starts with fresh congestion control and RTT. */
         tern_cc_config cc;
@@ -222,7 +236,9 @@ bool tern_migration_accept_packet(tern_conn *c, const tern_path *p, uint64_t pn,
     /* §9.6.2: once moved away from a local address, "newer packets ...
      * received on the old IP address" are dropped; delayed ones are still
      * processed (their data is useful). */
-    if (!c->has_left_local || p->id == c->active_path || !tern_addr_equal(&c->left_local, &p->local)) return true;
+    if (!drop_newer_on_left_local(c) || !c->has_left_local || p->id == c->active_path ||
+        !tern_addr_equal(&c->left_local, &p->local))
+        return true;
     return largest == TERN_PN_NONE || pn < largest;
 }
 
@@ -230,6 +246,11 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
                               tern_time now)
 {
     if (!non_probing || p->id == c->active_path) return;
+    /* §9.6.2: a server keeps sending non-probing packets from its original
+     * address until it has validated the preferred one; a client that
+     * moved there must not follow them back. The client chooses its paths
+     * itself (§9: it does not follow a server's address change). */
+    if (!peer_move_allowed(c)) return;
     /* §9.3: only a packet with the largest number so far moves us; §9.3.3:
      * an older (reordered, replayed) one never does. */
     if (largest != TERN_PN_NONE && pn <= largest) return;

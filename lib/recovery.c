@@ -166,11 +166,27 @@ static tern_recovery_space anti_deadlock_space(const tern_recovery *rec)
     return rec->has_handshake_keys ? TERN_RECOVERY_SPACE_HANDSHAKE : TERN_RECOVERY_SPACE_INITIAL;
 }
 
+/* Ack-eliciting packets in flight in spaces that may arm a PTO now. */
+static size_t pto_eligible_in_flight(const tern_recovery *rec)
+{
+    size_t n = 0;
+    for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
+        if (rec->spaces[s].discarded) continue;
+        if (s == TERN_RECOVERY_SPACE_APPLICATION && !rec->handshake_confirmed) continue;
+        n += rec->spaces[s].ack_eliciting_in_flight;
+    }
+    return n;
+}
+
 /* §A.8 GetPtoTimeAndSpace. */
 static tern_time pto_time_and_space(tern_recovery *rec, tern_time now, tern_recovery_space *space)
 {
     *space = TERN_RECOVERY_SPACE_INITIAL;
-    if (tern_recovery_total_ack_eliciting_in_flight(rec) == 0) {
+    /* 0-RTT packets in flight arm no PTO before confirmation (§6.2.1), so
+     * they must not suppress the client's anti-deadlock probe either: its
+     * Finished may be stuck behind a window full of them. */
+    if (tern_recovery_total_ack_eliciting_in_flight(rec) == 0 ||
+        (pto_eligible_in_flight(rec) == 0 && !peer_completed_address_validation(rec))) {
         /* §6.2.2.1 anti-deadlock: the client arms the PTO from now so the
          * server, possibly blocked by its amplification limit, gets more
          * bytes from it. */
@@ -376,14 +392,25 @@ static void detect_lost(tern_recovery *rec, tern_recovery_space space, tern_time
             end_run(rec, &batch);
             continue;
         }
-        tern_time loss_delay = tern_rtt_loss_delay(rtt_of_path(rec, p->path_id));
-        bool lost_by_time = now >= loss_delay && p->time_sent <= now - loss_delay;
+        const tern_rtt *rtt = rtt_of_path(rec, p->path_id);
+        tern_time loss_delay = tern_rtt_loss_delay(rtt);
         /* §6.1.1's reordering threshold holds within one path: after a
          * migration, packets still queued on the old path are overtaken by
-         * the new path's, which says nothing about their loss (time
-         * threshold only for them). */
-        bool lost_by_count = st->largest_acked >= p->pn + rec->cfg.packet_threshold &&
-                             p->path_id == st->largest_acked_path;
+         * the new path's (and by a PATH_CHALLENGE probe), which says
+         * nothing about their loss (RFC 9000 §9.4: "apparent reordering"
+         * between paths with different round-trip times). So no count
+         * threshold for them, and the time threshold waits one PTO of
+         * their own path: its queue drains in that time, and packets it
+         * really lost are still found without a PTO of their own. */
+        bool same_path = p->path_id == st->largest_acked_path;
+        if (!same_path) {
+            tern_time max_ack_delay = space == TERN_RECOVERY_SPACE_APPLICATION ? rec->cfg.max_ack_delay : 0;
+            tern_time pto = tern_rtt_pto_period(rtt, max_ack_delay);
+            if (pto > loss_delay)
+                loss_delay = pto;
+        }
+        bool lost_by_time = now >= loss_delay && p->time_sent <= now - loss_delay;
+        bool lost_by_count = same_path && st->largest_acked >= p->pn + rec->cfg.packet_threshold;
         if (!lost_by_time && !lost_by_count) {
             tern_time when = add_time(p->time_sent, loss_delay);
             if (when < st->loss_time)
@@ -660,6 +687,29 @@ void tern_recovery_discard_space(tern_recovery *rec, tern_recovery_space space, 
     if (space == TERN_RECOVERY_SPACE_INITIAL)
         rec->has_handshake_keys = true;
     /* §6.2.1, §A.11: discarding keys is progress: reset backoff and timer. */
+    rec->pto_count = 0;
+    set_timer(rec, now);
+}
+
+void tern_recovery_requeue_space(tern_recovery *rec, tern_recovery_space space, tern_time now)
+{
+    if (space >= TERN_RECOVERY_SPACE_COUNT || rec->spaces[space].discarded)
+        return;
+    tern_recovery_space_state *st = &rec->spaces[space];
+    for (size_t i = 0; i < st->sent.count; i++) {
+        tern_sent_packet *p = tern_sent_packets_at(&st->sent, i);
+        if (p->state != TERN_SENT_OUTSTANDING)
+            continue;
+        tern_sent_packets_mark(&st->sent, p, TERN_SENT_LOST);
+        remove_from_flight(st, p);
+        tern_path_recovery *path = path_of_packet(rec, p);
+        /* RFC 9002 §6.4: out of bytes in flight, no congestion signal. */
+        if (path && p->in_flight)
+            tern_cc_on_packet_discarded(&path->cc, p->size);
+        if (rec->cb.on_lost)
+            rec->cb.on_lost(rec->cb.user, space, p);
+    }
+    reset_space(st);
     rec->pto_count = 0;
     set_timer(rec, now);
 }

@@ -199,6 +199,12 @@ void tern_recovery_on_timer(tern_recovery *rec, tern_time now, tern_timeout_acti
  * connection that is being torn down). */
 void tern_recovery_discard_space(tern_recovery *rec, tern_recovery_space space, tern_time now);
 
+/* 0-RTT rejected (RFC 9001 §4.6.2, RFC 9002 §6.4): every outstanding packet
+ * of `space` leaves bytes in flight without a congestion signal and is
+ * reported via on_lost, so its frames are sent again (in 1-RTT). The space
+ * stays usable and its packet numbers keep growing. */
+void tern_recovery_requeue_space(tern_recovery *rec, tern_recovery_space space, tern_time now);
+
 /* Retry (§6.3): forgets every packet of every space (on_discarded) and the
  * PTO backoff. The caller resets its paths (tern_path_recovery_reset). */
 void tern_recovery_reset(tern_recovery *rec, tern_time now);

@@ -156,6 +156,38 @@ tern_err tern_stream_map_set_peer_params(tern_stream_map *map, const tern_stream
     return TERN_OK;
 }
 
+tern_err tern_stream_map_replace_peer_params(tern_stream_map *map, const tern_stream_map_peer_params *peer)
+{
+    if (peer->max_streams_bidi > TERN_MAX_STREAMS_LIMIT || peer->max_streams_uni > TERN_MAX_STREAMS_LIMIT)
+        return TERN_TRANSPORT_PARAMETER_ERROR;
+    if (map->local[0].opened > peer->max_streams_bidi || map->local[1].opened > peer->max_streams_uni ||
+        map->conn_send.used > peer->max_data)
+        return TERN_ERR_UNSUPPORTED;
+    for (size_t i = 0; i < map->table_size; i++) {
+        tern_stream *s = map->table[i];
+        if (!s || s->send_state == TERN_SEND_NONE) continue;
+        tern_stream_map_peer_params saved = map->peer;
+        tern_stream_params p;
+        map->peer = *peer;
+        params_for(map, s->id, &p);
+        map->peer = saved;
+        if (s->send_flow.used > p.send_limit) return TERN_ERR_UNSUPPORTED;
+    }
+    map->peer = *peer;
+    map->conn_send.limit = peer->max_data;
+    map->local[0].limit = peer->max_streams_bidi;
+    map->local[1].limit = peer->max_streams_uni;
+    for (size_t i = 0; i < map->table_size; i++) {
+        tern_stream *s = map->table[i];
+        if (!s || s->send_state == TERN_SEND_NONE) continue;
+        tern_stream_params p;
+        params_for(map, s->id, &p);
+        s->send_flow.limit = p.send_limit;
+        tern_stream_reschedule(s);
+    }
+    return TERN_OK;
+}
+
 static tern_err create_stream(tern_stream_map *map, uint64_t id, tern_time now, tern_stream **out)
 {
     tern_stream *s = malloc(sizeof *s);

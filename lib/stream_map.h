@@ -96,6 +96,12 @@ void tern_stream_map_free(tern_stream_map *map);
  * above 2^60: TRANSPORT_PARAMETER_ERROR (§4.6). */
 tern_err tern_stream_map_set_peer_params(tern_stream_map *map, const tern_stream_map_peer_params *peer);
 
+/* Client, 0-RTT rejected (RFC 9001 §4.6.2): the server's 1-RTT parameters
+ * replace the remembered ones, smaller values included. What 0-RTT already
+ * used (streams opened, flow-control credit) must fit the new limits:
+ * TERN_ERR_UNSUPPORTED when it does not (nothing changed then). */
+tern_err tern_stream_map_replace_peer_params(tern_stream_map *map, const tern_stream_map_peer_params *peer);
+
 /* Opens our next stream. TERN_STREAM_LIMIT_ERROR (a local result here, not
  * sent) when the peer's MAX_STREAMS forbids it; a STREAMS_BLOCKED frame is
  * then scheduled. */

@@ -97,9 +97,33 @@ typedef struct tern_config {
     uint64_t tp_enable_server_migration;
     uint64_t tp_allow_server_migration;
 
-    /* SSLKEYLOGFILE-format lines ("LABEL client_random secret"). */
+    /* SSLKEYLOGFILE-format lines ("LABEL <client_random hex> <secret hex>",
+     * no newline), one per TLS secret: CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET,
+     * CLIENT_/SERVER_TRAFFIC_SECRET_0 (and CLIENT_EARLY_TRAFFIC_SECRET with
+     * 0-RTT), from both roles. QUIC key updates (RFC 9001 §6) derive the next
+     * generations from the _0 secrets with "quic ku"; SSLKEYLOGFILE has no
+     * label for them and none are written (Wireshark derives them too). */
     void (*keylog)(void *ctx, const char *line);
     void *keylog_ctx;
+
+    /* qlog (docs/qlog.md): one JSON-SEQ trace per connection. The library
+     * opens no file: when a connection starts, qlog_open(qlog_ctx, conn,
+     * is_server, odcid) returns the application's sink for that trace (the
+     * tools open DIR/<odcid hex>-<client|server>.sqlog), or NULL for no
+     * trace of this connection. The trace is written as a byte stream
+     * through qlog_write(sink, data, len) (append it; a record may come in
+     * several pieces, it is complete once the call that produced it
+     * returns), and qlog_close(sink) is called once, when the tern_conn is
+     * freed. odcid is the client's first Destination Connection ID (the
+     * trace's group_id, the same on both sides). qlog_open NULL (default):
+     * no qlog, nothing allocated, one branch per event site. qlog_write
+     * must be set when qlog_open is; qlog_close may be NULL. */
+    void *(*qlog_open)(void *ctx, tern_conn *c, bool is_server, const uint8_t *odcid, size_t odcid_len);
+    void (*qlog_write)(void *sink, const char *data, size_t len);
+    void (*qlog_close)(void *sink);
+    void *qlog_ctx;
+    /* Event names qvis understands (draft-02 "transport:packet_sent", ...). */
+    bool qlog_qvis_names;
 } tern_config;
 
 void tern_config_init(tern_config *cfg, tern_role role);
@@ -175,6 +199,12 @@ typedef enum tern_event_type {
      * and give it to tern_conn_set_address_token on the next connection to
      * skip Retry and the amplification limit. Valid until the next poll. */
     TERN_EVENT_NEW_TOKEN,
+    /* client: the server rejected 0-RTT (RFC 9001 §4.6.2). Everything
+     * written before the handshake is being resent in 1-RTT packets, on the
+     * same streams, within the server's new limits; comes before
+     * HANDSHAKE_DONE. An application that must not resend (non-idempotent
+     * requests) should reset those streams now. */
+    TERN_EVENT_EARLY_DATA_REJECTED,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -211,6 +241,10 @@ bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev);
  * (> 96 bytes) token. A token the server does not accept costs nothing but
  * a possible Retry. */
 tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t len);
+/* The connection went through a Retry (RFC 9000 §8.1.2): on a client, the
+ * server did not take its address as validated (no token, or one it
+ * refused); on a server, the client came back with our Retry token. */
+bool tern_conn_was_retried(const tern_conn *c);
 
 void tern_conn_set_user(tern_conn *c, void *user);
 void *tern_conn_user(const tern_conn *c);
@@ -221,7 +255,19 @@ void tern_conn_close(tern_conn *c, uint64_t app_error, const char *reason, tern_
 /* Negotiated ALPN (not NUL-terminated), NULL before the handshake. */
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len);
 bool tern_conn_is_resumed(const tern_conn *c);
+/* The server accepted 0-RTT (known on the client once the handshake is
+ * done). Client with enable_0rtt and a ticket that allows early data:
+ * streams may be opened and written right after tern_endpoint_connect; that
+ * data leaves in 0-RTT packets within the limits remembered with the ticket
+ * and is resent in 1-RTT if the server rejects (TERN_EVENT_EARLY_DATA_REJECTED).
+ * Server: data of accepted 0-RTT packets is delivered (STREAM_OPENED,
+ * STREAM_READABLE) before HANDSHAKE_DONE; it may be a replay (RFC 9001 §9.2)
+ * within the anti-replay limits of docs/protocol.md. */
 bool tern_conn_early_data_accepted(const tern_conn *c);
+/* Client: 0-RTT keys are there (enable_0rtt, a ticket that allows early
+ * data, handshake not complete yet): streams opened and written now leave
+ * in 0-RTT packets. False otherwise (and always for a server). */
+bool tern_conn_can_send_early_data(const tern_conn *c);
 /* Initiates a key update (RFC 9001 §6); TERN_ERR_INVALID_ARGUMENT when not
  * allowed yet (handshake not confirmed, previous update not acknowledged). */
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now);

@@ -1,21 +1,7 @@
 #!/bin/bash
 # Interop with Debian's ngtcp2 programs (gtlsserver, gtlsclient), loopback.
 # Usage: interop.sh BIN CASE   (CASE list: see the case statement below)
-#
-# Known failures: cases that fail because of a tern bug already reported.
-# They still run; a failure is printed as KNOWN FAILURE and does not fail
-# the test, a pass is printed so the entry can be removed once fixed.
-#   tern_client_retry: the client ignores Retry packets (no Retry support in
-#     the engine yet), so against `gtlsserver -V` it never connects.
-#   gtlsclient_migration: intermittent; tern-server ACKs gtlsclient's
-#     PATH_CHALLENGEs on the new path but never sends PATH_RESPONSE, keeps
-#     sending data to the old address, then reports validation failed and
-#     the transfer stalls.
-#   tern_client_preferred_address, tern_preferred_address: tern-client
-#     validates the server's preferred address and moves there, then moves
-#     back to the original server address (2 migrations) and abandons the
-#     preferred path, with gtlsserver and with tern-server alike.
-KNOWN_FAILURES="tern_client_retry gtlsclient_migration tern_client_preferred_address tern_preferred_address"
+
 BIN=$1
 CASE=$2
 . "$(dirname "$0")/lib.sh"
@@ -67,9 +53,18 @@ run_case() {
     tern_client_resumption)
         start_gtlsserver && tern_get --session-file "$WORK/sess" && [ -s "$WORK/sess" ] &&
             tern_get --session-file "$WORK/sess" && json_check 'd["resumed"]' ;;
-    tern_client_retry) start_gtlsserver -V && tern_get --timeout 5 ;;
+    tern_client_retry) start_gtlsserver -V && tern_get --timeout 5 && json_check 'd["retried"]' ;;
+    tern_client_token)
+        # gtlsserver -V sends a Retry unless the Initial carries a valid
+        # token: its NEW_TOKEN token, saved by the first run, spares the
+        # second run the Retry.
+        start_gtlsserver -V && tern_get --timeout 5 --token-file "$WORK/tok" && json_check 'd["retried"]' &&
+            [ -s "$WORK/tok" ] && tern_get --timeout 5 --token-file "$WORK/tok" && json_check 'not d["retried"]' ;;
     gtlsclient_tern_server) start_tern_server "$WORK/root" && gtlsclient_get ;;
     gtlsclient_loss) start_tern_server "$WORK/root" && gtlsclient_get --tx-loss=0.05 --rx-loss=0.05 ;;
+    gtlsclient_retry)
+        start_tern_server "$WORK/root" --retry && gtlsclient_get &&
+            grep -q "handshake done (after Retry)" "$SRV_LOG" ;;
     gtlsclient_key_update) start_tern_server "$WORK/root" && gtlsclient_get --key-update=20ms ;;
     gtlsclient_migration)
         start_tern_server "$WORK/root" && gtlsclient_get --change-local-addr=20ms &&
@@ -100,20 +95,20 @@ run_case() {
             cp "$SRV_CERT" "$WORK/cert.pem" && tern_get &&
             json_check "d['path_remote']=='127.0.0.1:$P2' and d['migrations']==1" &&
             grep -q -- "-> 127.0.0.1:$P2 active" "$SRV_LOG" ;;
+    tern_retry_token) # tern-client and tern-server --retry, twice
+        start_tern_server "$WORK/root" --retry && cp "$SRV_CERT" "$WORK/cert.pem" &&
+            tern_get --token-file "$WORK/tok" && json_check 'd["retried"]' && [ -s "$WORK/tok" ] &&
+            tern_get --token-file "$WORK/tok" && json_check 'not d["retried"]' &&
+            [ "$(grep -c "handshake done (after Retry)" "$SRV_LOG")" = 1 ] ;;
     *) fail "unknown case $CASE" ;;
     esac
 }
 
-if run_case; then
-    case " $KNOWN_FAILURES " in
-    *" $CASE "*) echo "known failure $CASE PASSED this time (remove it from KNOWN_FAILURES in $0 once fixed)" ;;
-    esac
-    ok "$CASE"
-    exit 0
-fi
-case " $KNOWN_FAILURES " in
-*" $CASE "*)
-    echo "KNOWN FAILURE: $CASE (a reported tern bug; known failures: $KNOWN_FAILURES)"
-    exit 0 ;;
-esac
-fail "$CASE"
+# On failure the logs say why (the work directory is removed on exit).
+run_case || {
+    for log in "${SRV_LOG:-}" "$WORK/gtlsserver.log" "$WORK/client.log"; do
+        [ -n "$log" ] && [ -s "$log" ] && { echo "--- $log" >&2; tail -40 "$log" >&2; }
+    done
+    fail "$CASE"
+}
+ok "$CASE"

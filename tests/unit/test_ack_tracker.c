@@ -318,6 +318,53 @@ static void test_ack_delay_scaled(void **state)
     assert_true(info.ack_delay == 30000);
 }
 
+/* RFC 9000 §9.4, §13.2.4: after a migration the new path's packets overtake
+ * those still queued on the old path, by far more than the "1 RTT of
+ * reordering" that pruning on acknowledged ACKs allows. The receiver
+ * acknowledges the new path's first packets, the sender acknowledges that
+ * ACK, and only then do the old path's packets arrive: they must be
+ * processed (not dropped as duplicates) and acknowledged, or the sender has
+ * to declare them lost although the network delivered them. */
+static void test_gap_filled_after_ack_of_ack(void **state)
+{
+    (void)state;
+    APP_TRACKER(t);
+    tern_ack_info info;
+    for (uint64_t pn = 0; pn < 100; pn++) recv_pn(&t, pn, true, T0);
+    /* 100..199 are queued on the old path; 200..203 came on the new one. */
+    for (uint64_t pn = 200; pn < 204; pn++) recv_pn(&t, pn, true, T0 + TERN_MS(1));
+    assert_true(tern_ack_tracker_build(&t, T0 + TERN_MS(1), TERN_ACK_INFO_MAX_RANGES, &info));
+    assert_true(info.largest == 203);
+    tern_ack_tracker_on_ack_sent(&t);
+    tern_ack_tracker_on_ack_acked(&t, info.largest);
+
+    /* The old path's queue drains. */
+    for (uint64_t pn = 100; pn < 200; pn++) {
+        assert_false(tern_ack_tracker_is_duplicate(&t, pn));
+        assert_int_equal(tern_ack_tracker_on_packet_received(&t, pn, true, TERN_ECN_NOT_ECT, T0 + TERN_MS(50)),
+                         TERN_OK);
+    }
+    assert_true(tern_ack_tracker_should_send(&t, T0 + TERN_MS(50))); /* below the largest: at once */
+    assert_true(tern_ack_tracker_build(&t, T0 + TERN_MS(50), TERN_ACK_INFO_MAX_RANGES, &info));
+    /* Largest Acknowledged stays 203 (its ACK Delay still refers to 203),
+     * and the late packets are reported. */
+    assert_true(info.largest == 203);
+    /* 100..199 are acknowledged (as their own range or merged with 200..203). */
+    bool covered = false;
+    for (size_t i = 0; i < info.range_count; i++)
+        if (info.ranges[i].start <= 100 && info.ranges[i].end >= 199) covered = true;
+    assert_true(covered);
+    assert_true(info.ack_delay == (TERN_MS(49) / 1000) >> 3);
+
+    /* Once that ACK is acknowledged, their second copies are duplicates. */
+    tern_ack_tracker_on_ack_sent(&t);
+    tern_ack_tracker_on_ack_acked(&t, info.largest);
+    assert_true(tern_ack_tracker_is_duplicate(&t, 150));
+    assert_int_equal(tern_ack_tracker_on_packet_received(&t, 150, true, TERN_ECN_NOT_ECT, T0 + TERN_MS(60)),
+                     TERN_ERR_DROP);
+    assert_true(tern_ack_tracker_is_duplicate(&t, 50));
+}
+
 /* §13.2.4: once an ACK we sent is acknowledged, stop reporting below it. */
 static void test_ack_of_ack_prunes(void **state)
 {
@@ -352,9 +399,16 @@ static void test_ack_of_ack_prunes(void **state)
     assert_true(tern_ack_tracker_build(&t, T0 + 2, 8, &info));
     assert_int_equal(info.range_count, 2);
 
-    /* a never-received PN below the pruned floor counts as duplicate */
-    assert_true(tern_ack_tracker_is_duplicate(&t, 7));
-    assert_int_equal(tern_ack_tracker_on_packet_received(&t, 7, true, TERN_ECN_NOT_ECT, T0), TERN_ERR_DROP);
+    /* only what was received without a gap is forgotten: 2 is a duplicate,
+     * 7 (missing from the acknowledged ACK) arriving late is new, processed
+     * and reported again */
+    assert_true(tern_ack_tracker_is_duplicate(&t, 2));
+    assert_false(tern_ack_tracker_is_duplicate(&t, 7));
+    assert_int_equal(tern_ack_tracker_on_packet_received(&t, 7, true, TERN_ECN_NOT_ECT, T0 + 2), TERN_OK);
+    assert_int_equal(tern_ack_tracker_on_packet_received(&t, 7, true, TERN_ECN_NOT_ECT, T0 + 2), TERN_ERR_DROP);
+    assert_true(tern_ack_tracker_build(&t, T0 + 2, 8, &info));
+    assert_int_equal(info.range_count, 2);
+    assert_true(info.ranges[1].start == 7 && info.ranges[1].end == 10);
     assert_false(tern_ack_tracker_is_duplicate(&t, 11));
 
     /* everything acknowledged: nothing to send, largest still known */
@@ -412,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_build_ranges_largest_first),
         cmocka_unit_test(test_ack_delay_scaled),
         cmocka_unit_test(test_ack_of_ack_prunes),
+        cmocka_unit_test(test_gap_filled_after_ack_of_ack),
         cmocka_unit_test(test_range_limit_drops_oldest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,8 +108,10 @@ static void migrate(sim *s, void *ctx, tern_time now)
 }
 
 /* 50 MB upload with a client migration in the middle: bytes intact, the
- * receiver never waits longer than 1 RTT + 1 PTO, and few packets are
- * declared lost (no spurious retransmission storm). */
+ * receiver never waits longer than 1 RTT + 1 PTO, and at most a handful of
+ * packets are declared lost (no spurious retransmission storm). Measure:
+ * ./build/tests/test_path_failover | grep '50 MB' (PX_NO_MIGRATE=1: the
+ * same transfer without the migration, for comparison). */
 static void test_migration_50mb(void **state)
 {
     (void)state;
@@ -129,20 +131,30 @@ static void test_migration_50mb(void **state)
     /* 1 RTT + 1 PTO as the client knew them when it migrated. */
     tern_time rtt = m.rtt, pto = m.pto;
     printf("# 50 MB with migration at +700 ms: %.3f s simulated, max receiver stall %.2f ms (bound RTT+PTO = %.2f ms), "
-           "client packets sent %llu, lost (retransmitted) %llu, migrations %llu\n",
+           "client packets sent %llu, lost (retransmitted) %llu (spurious %llu), migrations %llu\n",
            (double)(sim_now(p->s) - t0) / 1e9, (double)x->max_stall / 1e6, (double)(rtt + pto) / 1e6,
-           (unsigned long long)st.packets_sent, (unsigned long long)st.packets_lost,
+           (unsigned long long)st.packets_sent, (unsigned long long)st.packets_lost, (unsigned long long)st.spurious_losses,
            (unsigned long long)st.migrations);
+    {
+        const sim_counters *g = sim_global_counters(p->s);
+        printf("# sim: sent %llu delivered %llu dropped %llu [", (unsigned long long)g->sent_packets,
+               (unsigned long long)g->delivered_packets, (unsigned long long)sim_counters_dropped_total(g));
+        for (int i = 0; i < SIM_DROP_REASON_COUNT; i++) printf(" %llu", (unsigned long long)g->dropped[i]);
+        printf(" ]\n");
+    }
     if (getenv("PX_NO_MIGRATE")) return; /* baseline measurement only */
     assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &m.nl));
     assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->remote, &m.nl));
-    /* Target (issue 4): max_stall <= rtt + pto. Not met yet (measured
-     * 98.75 ms against 93.77 ms, seed 33): the new path's slow start and
-     * the old path's queue share the server's link. Guard against
-     * regressions at twice the target until that is fixed. */
-    assert_true(x->max_stall <= 2 * (rtt + pto));
+    /* Issue 4: no stall longer than 1 RTT + 1 PTO. Two engine bugs made it
+     * 98.36 ms with 371 packets declared lost: the client dropped the
+     * server's ACKs still arriving at its old address (a §9.6.2 rule meant
+     * for a server's preferred address), and an ACK of the new path's
+     * PATH_CHALLENGE declared the old path's queued packets lost by time
+     * (RFC 9000 §9.4 "apparent reordering"). */
+    assert_true(x->max_stall <= rtt + pto);
     assert_int_equal(st.migrations, 1);
-    assert_true(st.packets_lost * 100 < st.packets_sent); /* under 1% */
+    /* No retransmission storm: the link loses nothing, so a handful at most. */
+    assert_true(st.packets_lost <= 10);
     px_free(x);
     h_pair_free(p);
 }

@@ -254,6 +254,38 @@ static void test_time_threshold(void **state)
     teardown_h(&h);
 }
 
+/* RFC 9000 §9.4 "apparent reordering": after a migration the ACK of a
+ * packet sent later on the new (faster) path says nothing about a packet
+ * still queued on the old path. It is lost by time only one PTO of its own
+ * path after it was sent, not 9/8 RTT. */
+static void test_time_threshold_other_path(void **state)
+{
+    (void)state;
+    harness h;
+    established_server(&h, TERN_CC_KIND_NEWRENO); /* path 0: RTT 100 ms */
+    send_on(&h, APP, 1, MS(100), true, 0);
+    send_on(&h, APP, 2, MS(110), true, 1);
+    send_on(&h, APP, 3, MS(120), true, 1);
+    send_on(&h, APP, 4, MS(130), true, 1);
+    send_on(&h, APP, 5, MS(140), true, 1);
+    /* At 250 ms packet 1 is older than path 0's loss delay (112.5 ms) and
+     * 4 below the largest acknowledged: neither threshold applies across
+     * paths. */
+    tern_ack_result res = ack(&h, APP, 2, 5, 0, MS(250));
+    assert_int_equal(res.lost, 0);
+    tern_time pto0 = tern_rtt_pto_period(&h.paths[0].rtt, h.rec.cfg.max_ack_delay);
+    assert_true(pto0 > tern_rtt_loss_delay(&h.paths[0].rtt));
+    assert_true(tern_recovery_next_timer(&h.rec) == MS(100) + pto0);
+    tern_timeout_action act;
+    tern_recovery_on_timer(&h.rec, MS(100) + pto0 - 1, &act);
+    assert_int_equal(h.n_lost, 0);
+    tern_recovery_on_timer(&h.rec, MS(100) + pto0, &act);
+    assert_int_equal(act.kind, TERN_TIMEOUT_LOSS);
+    assert_int_equal(h.n_lost, 1);
+    assert_int_equal(h.lost[0], 1);
+    teardown_h(&h);
+}
+
 /* ---- PTO --------------------------------------------------------------- */
 
 static void test_pto_backoff_and_reset(void **state)
@@ -644,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_ack_delay_ignored_in_initial),
         cmocka_unit_test(test_packet_threshold_and_exact_loss_time),
         cmocka_unit_test(test_time_threshold),
+        cmocka_unit_test(test_time_threshold_other_path),
         cmocka_unit_test(test_pto_backoff_and_reset),
         cmocka_unit_test(test_pto_spaces),
         cmocka_unit_test(test_client_pto_backoff_kept_on_initial_ack),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "addr.h"
 #include "app.h"
 #include "event_loop.h"
+#include "qlog_dir.h"
 #include "tern/tern.h"
 #include "tl.h"
 
@@ -37,14 +39,25 @@ static const char usage[] =
     "                          (default: the SSLKEYLOGFILE environment variable)\n"
     "  --cc ALGO               congestion control: cubic (default) or newreno\n"
     "  --session-file FILE     resume the TLS session saved in FILE, and save\n"
-    "                          the server's newest session ticket there\n"
+    "                          the server's newest session ticket there; when the\n"
+    "                          ticket allows early data the requests are sent in\n"
+    "                          0-RTT (the summary tells whether it was accepted)\n"
+    "  --no-0rtt               resume without 0-RTT (requests wait for the handshake)\n"
+    "  --token-file FILE       offer the address-validation token saved in FILE\n"
+    "                          (spares a Retry, RFC 9000 §8.1.3), and save the\n"
+    "                          server's newest NEW_TOKEN token there\n"
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
     "                          after the handshake (active migration)\n"
+    "  --migrate-to ADDR       migrate to local address ADDR (e.g. 127.0.0.2, or\n"
+    "                          ADDR:PORT) instead of a new port; at --migrate-after\n"
+    "                          SECONDS, 0 when not given\n"
     "  --key-update-after SECONDS  start a key update SECONDS after the handshake\n"
     "  --timeout SECONDS       give up after SECONDS in total (default 60); the\n"
     "                          handshake gets at most 10 s of it\n"
+    "  --qlog-dir DIR          write a qlog trace (JSON-SEQ) of the connection to\n"
+    "                          DIR/<odcid hex>-client.sqlog (DIR is created)\n"
     "  --json                  print the summary as one JSON object on stdout\n"
     "  --progress              show progress even when stderr is not a terminal\n"
     "                          (one line per second)\n"
@@ -81,12 +94,12 @@ typedef struct client {
     size_t nreqs, ndone;
     char host[256];
     tern_addr remote, local;
-    const char *session_file;
+    const char *session_file, *token_file;
     double timeout_s, migrate_after, key_update_after;
     bool json, quiet, progress_tty, progress_lines;
     tern_time t_start, t_handshake, t_end;
     tern_time deadline, hs_deadline, migrate_at, key_update_at, key_update_give_up, migrate_give_up, progress_at;
-    bool handshake_done, finished, resumed;
+    bool handshake_done, finished, resumed, retried;
     int exit_code;
     char error[512];
     tern_conn_stats stats;
@@ -95,10 +108,18 @@ typedef struct client {
     tern_addr cur_local, cur_remote; /* the path that carries traffic now */
     size_t npaths;
     int migrate_attempts;
+    int migrate_sock; /* socket opened for the move, reused across retries; -1 */
     const uint8_t *ticket; /* newest SESSION_TICKET, owned by the conn */
     size_t ticket_len;
+    const uint8_t *token; /* newest NEW_TOKEN token, owned by the conn */
+    size_t token_len;
     uint64_t progress_last_bytes;
     tern_time progress_last_t;
+    /* 0-RTT: requests sent in 0-RTT; the server's answer */
+    bool no_0rtt, early_sent, early_accepted, early_rejected;
+    /* --migrate-to: the local address to migrate to */
+    bool have_migrate_to;
+    tern_addr migrate_to;
 } client;
 
 static client g_cl;
@@ -289,7 +310,7 @@ static void set_deadline(client *cl)
     tl_node_set_app_deadline(&cl->node, t);
 }
 
-static void save_session(client *cl, const uint8_t *data, size_t len);
+static void save_file(const char *path, const char *what, const uint8_t *data, size_t len);
 static void finish(client *cl, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void finish(client *cl, int code, const char *fmt, ...)
 {
@@ -303,7 +324,8 @@ static void finish(client *cl, int code, const char *fmt, ...)
         va_end(ap);
     }
     cl->t_end = io_now();
-    if (cl->conn && cl->ticket && cl->session_file) save_session(cl, cl->ticket, cl->ticket_len);
+    if (cl->conn && cl->ticket && cl->session_file) save_file(cl->session_file, "session", cl->ticket, cl->ticket_len);
+    if (cl->conn && cl->token && cl->token_file) save_file(cl->token_file, "token", cl->token, cl->token_len);
     if (cl->conn) {
         tern_conn_get_stats(cl->conn, &cl->stats);
         cl->have_stats = true;
@@ -315,23 +337,30 @@ static void finish(client *cl, int code, const char *fmt, ...)
 static void try_migrate(client *cl, tern_time now)
 {
     cl->migrate_at = TERN_TIME_INFINITE;
-    tern_addr bind = cl->local;
-    bind.port = 0;
-    int idx = tl_node_add_socket(&cl->node, &bind);
-    if (idx < 0) {
-        tl_err("migration: cannot open a new socket: %s", strerror(-idx));
-        return;
+    if (cl->migrate_sock < 0) {
+        tern_addr bind = cl->local;
+        bind.port = 0;
+        if (cl->have_migrate_to) bind = cl->migrate_to;
+        int idx = tl_node_add_socket(&cl->node, &bind);
+        if (idx < 0) {
+            char a[IO_ADDR_STRLEN];
+            tl_err("migration: cannot open a socket on %s: %s", tl_addr_str(&bind, a, sizeof a), strerror(-idx));
+            return;
+        }
+        cl->migrate_sock = idx;
     }
+    int idx = cl->migrate_sock;
     tern_err e = tern_conn_migrate(cl->conn, &cl->node.socks[idx].bound, now);
     char a[IO_ADDR_STRLEN];
     if (e == TERN_OK) {
+        cl->migrate_sock = -1;
         tl_log("migrating to local address %s", tl_addr_str(&cl->node.socks[idx].bound, a, sizeof a));
         return;
     }
-    /* Not confirmed yet or no spare connection ID: try again shortly. The
-     * unused socket stays open (at most TL_MAX_SOCKETS attempts). */
-    if (now < cl->migrate_give_up && cl->node.nsocks < TL_MAX_SOCKETS) {
-        cl->migrate_at = now + TERN_MS(50);
+    /* Not confirmed yet (HANDSHAKE_DONE follows the handshake by about one
+     * RTT) or no spare connection ID: try again soon with the same socket. */
+    if (now < cl->migrate_give_up) {
+        cl->migrate_at = now + TERN_MS(1);
     } else {
         tl_err("migration refused by the library: %s", tern_err_name(e));
     }
@@ -473,15 +502,25 @@ static void note_path(client *cl, const tern_addr *local, const tern_addr *remot
     cl->npaths++;
 }
 
-static void save_session(client *cl, const uint8_t *data, size_t len)
+static void save_file(const char *path, const char *what, const uint8_t *data, size_t len)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", cl->session_file);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, cl->session_file) != 0) {
-        tl_err("cannot save the session to %s: %s", cl->session_file, strerror(errno));
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0) {
+        tl_err("cannot save the %s to %s: %s", what, path, strerror(errno));
         return;
     }
+}
+
+/* The whole of a small file (at most cap bytes); 0 when absent or empty. */
+static size_t load_file(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
 }
 
 static void on_event(tl_node *n, const tern_event *ev, void *ctx)
@@ -496,11 +535,14 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         cl->handshake_done = true;
         cl->t_handshake = io_now();
         cl->resumed = tern_conn_is_resumed(ev->conn);
+        cl->retried = tern_conn_was_retried(ev->conn);
+        if (cl->early_sent) cl->early_accepted = tern_conn_early_data_accepted(ev->conn) && !cl->early_rejected;
         tern_app_proto proto;
         bool ok = tl_session_proto(&cl->sess, &proto);
-        tl_log("connected to %s in %.1f ms, %s%s", tl_addr_str(&cl->remote, a, sizeof a),
+        tl_log("connected to %s in %.1f ms, %s%s%s", tl_addr_str(&cl->remote, a, sizeof a),
                seconds_since(cl->t_start, cl->t_handshake) * 1e3, ok ? tern_app_proto_alpn(proto) : "no ALPN",
-               cl->resumed ? ", resumed" : "");
+               cl->resumed ? ", resumed" : "",
+               !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
         if (cl->migrate_after >= 0) {
             cl->migrate_at = cl->t_handshake + (tern_time)(cl->migrate_after * 1e9);
             cl->migrate_give_up = cl->migrate_at + TERN_SEC(5);
@@ -518,6 +560,16 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
          * library bug), so only the newest pointer is safe to read. */
         cl->ticket = ev->data;
         cl->ticket_len = ev->len;
+        break;
+    case TERN_EVENT_NEW_TOKEN:
+        /* Saved at the end, like the ticket: the conn keeps the newest. */
+        cl->token = ev->data;
+        cl->token_len = ev->len;
+        break;
+    case TERN_EVENT_EARLY_DATA_REJECTED:
+        /* GET is idempotent: the library resends the requests in 1-RTT. */
+        cl->early_rejected = true;
+        tl_log("server rejected 0-RTT; the requests are sent again after the handshake");
         break;
     case TERN_EVENT_PATH:
         tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
@@ -572,12 +624,13 @@ static void print_summary(client *cl)
         fmt_bytes((double)bytes, bb, sizeof bb);
         fprintf(stderr,
                 "tern-client: %s (%llu bytes) in %.3f s, goodput %.1f Mbit/s; %s, %zu request%s, %zu path%s used, "
-                "%llu migration%s, %llu key update%s, %llu/%llu packets lost, srtt %.2f ms%s\n",
+                "%llu migration%s, %llu key update%s, %llu/%llu packets lost, srtt %.2f ms%s%s\n",
                 bb, (unsigned long long)bytes, secs, mbps, alpn, cl->nreqs, cl->nreqs == 1 ? "" : "s", paths,
                 paths == 1 ? "" : "s", (unsigned long long)st->migrations, st->migrations == 1 ? "" : "s",
                 (unsigned long long)st->key_updates, st->key_updates == 1 ? "" : "s",
                 (unsigned long long)st->packets_lost, (unsigned long long)st->packets_sent,
-                (double)st->smoothed_rtt / 1e6, cl->resumed ? ", resumed" : "");
+                (double)st->smoothed_rtt / 1e6, cl->resumed ? ", resumed" : "",
+                !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
     }
     if (!cl->json) return;
     FILE *f = stdout;
@@ -591,8 +644,10 @@ static void print_summary(client *cl)
     json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
     fprintf(f, ",\"path_remote\":");
     json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
-    fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s", alpn, cl->handshake_done ? "true" : "false",
-            cl->resumed ? "true" : "false");
+    fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s,\"retried\":%s", alpn,
+            cl->handshake_done ? "true" : "false", cl->resumed ? "true" : "false", cl->retried ? "true" : "false");
+    fprintf(f, ",\"early_data_sent\":%s,\"early_data_accepted\":%s", cl->early_sent ? "true" : "false",
+            cl->early_accepted ? "true" : "false");
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
     fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
     fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
@@ -626,6 +681,29 @@ static void print_summary(client *cl)
 
 /* ---- main ---- */
 
+/* --migrate-to: "ADDR" (any port) or "ADDR:PORT", numeric; not a wildcard. */
+static int parse_migrate_to(const char *text, tern_addr *out)
+{
+    char buf[IO_ADDR_STRLEN + 8];
+    unsigned char a[16];
+    if (strlen(text) + 5 >= sizeof buf) return -EINVAL;
+    if (inet_pton(AF_INET, text, a) == 1) snprintf(buf, sizeof buf, "%s:0", text);
+    else if (inet_pton(AF_INET6, text, a) == 1) snprintf(buf, sizeof buf, "[%s]:0", text);
+    else snprintf(buf, sizeof buf, "%s", text);
+    /* ADDR:PORT must be numeric too (no name resolution here) */
+    const char *host_end = buf[0] == '[' ? strchr(buf, ']') : strrchr(buf, ':');
+    if (!host_end) return -EINVAL;
+    char host[IO_ADDR_STRLEN];
+    const char *h = buf[0] == '[' ? buf + 1 : buf;
+    size_t hl = (size_t)(host_end - h);
+    if (hl >= sizeof host) return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1) return -EINVAL;
+    if (io_addr_parse(buf, out) != 0 || io_addr_is_wildcard(out)) return -EINVAL;
+    return 0;
+}
+
 static char *output_name(const char *dir, const char *path)
 {
     const char *end = path + strcspn(path, "?");
@@ -649,7 +727,9 @@ int main(int argc, char **argv)
 {
     enum {
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
-        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF
+        O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN,
+        /* qlog, 0-RTT, --migrate-to */
+        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -660,6 +740,7 @@ int main(int argc, char **argv)
         {"keylog", required_argument, NULL, O_KEYLOG},
         {"cc", required_argument, NULL, O_CC},
         {"session-file", required_argument, NULL, O_SESSION},
+        {"token-file", required_argument, NULL, O_TOKEN},
         {"migrate-after", required_argument, NULL, O_MIGRATE},
         {"key-update-after", required_argument, NULL, O_KEYUPD},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -668,14 +749,20 @@ int main(int argc, char **argv)
         {"progress", no_argument, NULL, O_PROGRESS},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
+        /* qlog, 0-RTT, --migrate-to */
+        {"qlog-dir", required_argument, NULL, O_QLOGDIR},
+        {"no-0rtt", no_argument, NULL, O_NO0RTT},
+        {"migrate-to", required_argument, NULL, O_MIGRATE_TO},
         {NULL, 0, NULL, 0},
     };
     client *cl = &g_cl;
     const char *output = NULL, *outdir = NULL, *ca = NULL, *keylog = NULL;
+    const char *qlog_dir = NULL, *migrate_to = NULL;
     bool insecure = false, force_progress = false, no_pref = false;
     tern_cc_algo cc = TERN_CC_CUBIC;
     cl->timeout_s = 60;
     cl->migrate_after = cl->key_update_after = -1;
+    cl->migrate_sock = -1;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -692,6 +779,7 @@ int main(int argc, char **argv)
             else return usage_error("unknown --cc '%s' (cubic or newreno)", optarg);
             break;
         case O_SESSION: cl->session_file = optarg; break;
+        case O_TOKEN: cl->token_file = optarg; break;
         case O_MIGRATE:
             if (!parse_seconds(optarg, &cl->migrate_after)) return usage_error("bad --migrate-after '%s'", optarg);
             break;
@@ -708,6 +796,10 @@ int main(int argc, char **argv)
         case O_PROGRESS: force_progress = true; break;
         case O_QUIET: cl->quiet = true; break;
         case O_HELP: fputs(usage, stdout); return 0;
+        /* qlog, 0-RTT, --migrate-to */
+        case O_QLOGDIR: qlog_dir = optarg; break;
+        case O_NO0RTT: cl->no_0rtt = true; break;
+        case O_MIGRATE_TO: migrate_to = optarg; break;
         case ':': return usage_error("option '%s' needs an argument (see --help)", argv[optind - 1]);
         default: return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
         }
@@ -752,6 +844,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     tl_log_init("tern-client", cl->quiet);
+    if (migrate_to) {
+        if (parse_migrate_to(migrate_to, &cl->migrate_to) < 0)
+            return usage_error("bad --migrate-to '%s' (want a local IP address, or ADDR:PORT)", migrate_to);
+        if (cl->migrate_to.family != cl->remote.family)
+            return usage_error("--migrate-to '%s' is not of the server address's family", migrate_to);
+        cl->have_migrate_to = true;
+        if (cl->migrate_after < 0) cl->migrate_after = 0;
+    }
     for (size_t i = 0; i < cl->nreqs; i++) {
         request *r = &cl->reqs[i];
         if (output) r->out_path = strdup(output);
@@ -773,6 +873,12 @@ int main(int argc, char **argv)
     tl_keylog kl;
     if (tl_keylog_open(&kl, keylog, err, sizeof err)) {
         tl_err("%s", err);
+        return EXIT_USAGE;
+    }
+    tl_qlog_dir qd;
+    if (tl_qlog_dir_open(&qd, qlog_dir, err, sizeof err)) {
+        tl_err("%s", err);
+        tl_keylog_close(&kl);
         return EXIT_USAGE;
     }
     uint8_t *session = NULL;
@@ -804,6 +910,8 @@ int main(int argc, char **argv)
     cfg.max_connection_window = 64u << 20;
     cfg.max_stream_window = 48u << 20;
     tl_keylog_attach(&kl, &cfg);
+    tl_qlog_dir_attach(&qd, &cfg);
+    cfg.enable_0rtt = !cl->no_0rtt;
 
     int exit_code = 0;
     if (io_loop_init(&cl->loop, true) < 0) {
@@ -813,6 +921,7 @@ int main(int argc, char **argv)
     if (tl_node_init(&cl->node, &cl->loop, &cfg, on_event, on_deadline, cl, err, sizeof err)) {
         tl_err("%s", err);
         io_loop_destroy(&cl->loop);
+        tl_qlog_dir_close(&qd);
         return ca ? EXIT_USAGE : EXIT_CONN;
     }
     char a[IO_ADDR_STRLEN];
@@ -837,7 +946,20 @@ int main(int argc, char **argv)
         exit_code = EXIT_CONN;
         goto out;
     }
+    if (cl->token_file) {
+        uint8_t token[256];
+        size_t token_len = load_file(cl->token_file, token, sizeof token);
+        /* A token tern cannot use (too long, from another tool) costs nothing
+         * but a possible Retry: left out. */
+        if (token_len && tern_conn_set_address_token(cl->conn, token, token_len) != TERN_OK)
+            tl_log("address token in %s not usable (%zu bytes): not offered", cl->token_file, token_len);
+    }
     tl_session_init(&cl->sess, &cl->node, cl->conn, false, make_app, cl);
+    /* 0-RTT: with a ticket that allows it, the requests go now. */
+    if (tl_session_start_early(&cl->sess, cl->hq ? TERN_APP_PROTO_HQ : TERN_APP_PROTO_H3)) {
+        cl->early_sent = true;
+        tl_log("resuming with 0-RTT: %zu request%s sent as early data", cl->nreqs, cl->nreqs == 1 ? "" : "s");
+    }
     note_path(cl, &cl->local, &cl->remote);
     cl->cur_local = cl->local;
     cl->cur_remote = cl->remote;
@@ -857,6 +979,7 @@ out:
     tl_node_destroy(&cl->node);
     io_loop_destroy(&cl->loop);
     tl_keylog_close(&kl);
+    tl_qlog_dir_close(&qd);
     for (size_t i = 0; i < cl->nreqs; i++) {
         if (cl->reqs[i].out) fclose(cl->reqs[i].out);
         free(cl->reqs[i].out_path);

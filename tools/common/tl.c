@@ -464,6 +464,16 @@ void tl_session_on_event(tl_session *s, const tern_event *ev)
     }
     if (!s->app || s->app_failed) return;
     int r = 0;
+    /* Server, 0-RTT: a request came in early data, before HANDSHAKE_DONE;
+     * h3 must have its control and QPACK streams before it answers. */
+    if (!s->app_at_handshake && !s->started &&
+        (ev->type == TERN_EVENT_STREAM_OPENED || ev->type == TERN_EVENT_STREAM_READABLE)) {
+        s->started = true;
+        if (tern_app_start(s->app) < 0) {
+            s->app_failed = true;
+            return;
+        }
+    }
     switch (ev->type) {
     case TERN_EVENT_HANDSHAKE_DONE:
         if (!s->started) {
@@ -499,6 +509,7 @@ const char *tl_event_name(tern_event_type t)
     case TERN_EVENT_PATH: return "path";
     case TERN_EVENT_CONN_CLOSED: return "closed";
     case TERN_EVENT_NEW_TOKEN: return "new-token";
+    case TERN_EVENT_EARLY_DATA_REJECTED: return "early-data-rejected";
     }
     return "?";
 }

@@ -117,6 +117,11 @@ bool tl_session_proto(const tl_session *s, tern_app_proto *proto);
  * table); HANDSHAKE_DONE starts the app. CONN_CLOSED frees the app. */
 void tl_session_on_event(tl_session *s, const tern_event *ev);
 
+/* Client, 0-RTT (tools/common/early.c): creates and starts the app for
+ * proto now, before the handshake, when tern_conn_can_send_early_data; its
+ * requests then leave in 0-RTT. False (nothing started) otherwise. */
+bool tl_session_start_early(tl_session *s, tern_app_proto proto);
+
 /* Event names and close descriptions for logs. */
 const char *tl_event_name(tern_event_type t);
 const char *tl_path_event_name(tern_path_event p);

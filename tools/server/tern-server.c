@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "app.h"
 #include "event_loop.h"
+#include "qlog_dir.h"
 #include "tern/tern.h"
 #include "tl.h"
 #include "tls.h"
@@ -37,7 +38,14 @@ static const char usage[] =
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
+    "  --retry               answer a client's first Initial with a Retry unless it\n"
+    "                        carries a valid address token (RFC 9000 §8.1.2)\n"
     "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
+    "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
+    "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
+    "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
+    "                        data are served before the handshake completes; the\n"
+    "                        library rejects replays within its anti-replay window)\n"
     "  --quiet               no per-connection log lines on stderr\n"
     "  --help                this text\n"
     "\n"
@@ -109,7 +117,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     if (!cc) return;
     switch (ev->type) {
     case TERN_EVENT_HANDSHAKE_DONE:
-        tl_log("conn %u: handshake done%s", cc->id, tern_conn_is_resumed(ev->conn) ? " (resumed)" : "");
+        tl_log("conn %u: handshake done%s%s", cc->id,
+               !tern_conn_is_resumed(ev->conn)          ? ""
+               : tern_conn_early_data_accepted(ev->conn) ? " (resumed), 0-RTT accepted"
+                                                         : " (resumed)",
+               tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
         break;
     case TERN_EVENT_PATH:
         tl_log("conn %u: path %s -> %s %s", cc->id, tl_addr_str(&ev->remote, a, sizeof a),
@@ -192,14 +204,18 @@ static int fail(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF };
+    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY };
+    enum { O_QLOGDIR = 512, O_NO0RTT }; /* qlog, 0-RTT */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
         {"keylog", required_argument, NULL, O_KEYLOG}, {"cc", required_argument, NULL, O_CC},
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"preferred-address", required_argument, NULL, O_PREF},
+        {"retry", no_argument, NULL, O_RETRY},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
+        /* qlog, 0-RTT */
+        {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
@@ -207,7 +223,9 @@ int main(int argc, char **argv)
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
     unsigned long max_conn = 0;
-    bool quiet = false;
+    bool quiet = false, retry = false;
+    const char *qlog_dir = NULL; /* qlog, 0-RTT */
+    bool no_0rtt = false;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -245,7 +263,11 @@ int main(int argc, char **argv)
             break;
         }
         case O_QUIET: quiet = true; break;
+        case O_RETRY: retry = true; break;
         case O_HELP: fputs(usage, stdout); return 0;
+        /* qlog, 0-RTT */
+        case O_QLOGDIR: qlog_dir = optarg; break;
+        case O_NO0RTT: no_0rtt = true; break;
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
         }
@@ -277,6 +299,12 @@ int main(int argc, char **argv)
         tl_err("%s", err);
         return 1;
     }
+    tl_qlog_dir qd;
+    if (tl_qlog_dir_open(&qd, qlog_dir, err, sizeof err)) {
+        tl_err("%s", err);
+        tl_keylog_close(&kl);
+        return 1;
+    }
     static const char *const alpn[] = {"h3", "hq-interop"};
     tern_config cfg;
     tern_config_init(&cfg, TERN_ROLE_SERVER);
@@ -289,7 +317,10 @@ int main(int argc, char **argv)
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;
     cfg.preferred_address_v6 = pref_v6;
+    cfg.retry = retry;
     tl_keylog_attach(&kl, &cfg);
+    tl_qlog_dir_attach(&qd, &cfg);
+    cfg.enable_0rtt = !no_0rtt;
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
 
@@ -304,6 +335,7 @@ int main(int argc, char **argv)
     if (tl_node_init(&srv->node, &srv->loop, &cfg, on_event, NULL, srv, err, sizeof err)) {
         tl_err("%s", err);
         io_loop_destroy(&srv->loop);
+        tl_qlog_dir_close(&qd);
         return 1;
     }
     for (size_t i = 0; i < nlisten; i++) {
@@ -313,6 +345,7 @@ int main(int argc, char **argv)
             tl_err("cannot listen on %s: %s", tl_addr_str(&listen[i], a, sizeof a), strerror(-r));
             tl_node_destroy(&srv->node);
             io_loop_destroy(&srv->loop);
+            tl_qlog_dir_close(&qd);
             return 1;
         }
         bool pref = io_addr_equal(&listen[i], &pref_v4) || io_addr_equal(&listen[i], &pref_v6);
@@ -330,5 +363,6 @@ int main(int argc, char **argv)
     tl_node_destroy(&srv->node);
     io_loop_destroy(&srv->loop);
     tl_keylog_close(&kl);
+    tl_qlog_dir_close(&qd);
     return r < 0 ? 1 : 0;
 }

@@ -24,10 +24,21 @@ static void cid_added(void *ctx, const tern_local_cid *e)
     tern_endpoint_route_add(c->ep, &e->cid, c);
 }
 
+/* The peer retired one of our CIDs. Packets it sent with that CID before
+ * retiring it (or on a path it is leaving: ngtcp2 retires the handshake CID
+ * when it moves to the preferred address while packets to the old address
+ * are still in flight) may still arrive. Unrouting the CID at once would
+ * make the endpoint answer them with a Stateless Reset, which the peer may
+ * accept and so lose the connection. So the last TERN_CONN_RETIRED_ROUTES
+ * retired CIDs stay routed to the connection (the packets are authenticated
+ * as usual) and only older ones are unrouted; all go when the connection is
+ * freed. */
 static void cid_retired(void *ctx, const tern_local_cid *e)
 {
     tern_conn *c = ctx;
-    tern_endpoint_route_remove(c->ep, &e->cid);
+    unsigned slot = c->retired_routes_next++ % TERN_CONN_RETIRED_ROUTES;
+    if (c->retired_routes_next > TERN_CONN_RETIRED_ROUTES) tern_endpoint_route_remove(c->ep, &c->retired_routes[slot]);
+    c->retired_routes[slot] = e->cid;
 }
 
 static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)

@@ -120,12 +120,17 @@ struct tern_endpoint {
     size_t test_tp_append_len;
 };
 
+/* Retired local CIDs kept routed (conn.c cid_retired). */
+#define TERN_CONN_RETIRED_ROUTES 8
+
 struct tern_conn {
     tern_endpoint *ep;
     tern_conn *next;
     tern_role role;
     tern_conn_state state;
     void *user;
+    tern_cid retired_routes[TERN_CONN_RETIRED_ROUTES];
+    unsigned retired_routes_next;
 
     tern_tls *tls;
     /* Packet protection per TLS level, both directions (RFC 9001 §5). */

@@ -367,6 +367,30 @@ static int respond(h3_session *s, h3_stream *st)
     return rv;
 }
 
+/* ---- stream shutdown ---- */
+
+/* Abandons our sending side: nghttp3 stops producing for the stream and the
+ * peer gets RESET_STREAM with app_error. */
+static void reset_send(h3_session *s, h3_stream *st, uint64_t app_error)
+{
+    if (st->base.send_done)
+        return;
+    nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)st->base.id);
+    s->app.tp.reset_stream(s->app.tp.ctx, st->base.id, app_error);
+    st->base.send_done = true;
+}
+
+/* Tells nghttp3, once, that the stream is gone. Returns nghttp3's error;
+ * STREAM_NOT_FOUND is none (nghttp3 already forgot the stream). */
+static int close_nghttp3_stream(h3_session *s, h3_stream *st, uint64_t app_error)
+{
+    if (!st->nghttp3_open)
+        return 0;
+    st->nghttp3_open = false;
+    int rv = nghttp3_conn_close_stream(s->conn, (int64_t)st->base.id, app_error);
+    return rv == NGHTTP3_ERR_STREAM_NOT_FOUND ? 0 : rv;
+}
+
 /* ---- send loop ---- */
 
 static void maybe_close(h3_session *s, h3_stream *st)
@@ -374,8 +398,7 @@ static void maybe_close(h3_session *s, h3_stream *st)
     if (st->closed || !st->base.recv_done || !st->base.send_done)
         return;
     st->closed = true;
-    if (st->nghttp3_open)
-        nghttp3_conn_close_stream(s->conn, (int64_t)st->base.id, NGHTTP3_H3_NO_ERROR);
+    close_nghttp3_stream(s, st, NGHTTP3_H3_NO_ERROR);
     /* A client stream without a completed response was cut short. */
     if (!s->app.is_server && !st->base.completed)
         complete_request(s, st, st->response_ended ? TERN_HTTP_OK : TERN_HTTP_PROTOCOL_ERROR, 0);
@@ -672,18 +695,10 @@ static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
     h3_stream *st = find_stream(s, id);
     if (st) {
         st->base.recv_done = true;
-        if (!st->base.send_done) {
-            /* The response would go nowhere (RFC 9114 §4.1.1): abandon it. */
-            nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
-            s->app.tp.reset_stream(s->app.tp.ctx, id, NGHTTP3_H3_REQUEST_CANCELLED);
-            st->base.send_done = true;
-        }
-        if (st->nghttp3_open) {
-            st->nghttp3_open = false;
-            rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-            if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
-                return fail_lib(s, rv);
-        }
+        /* The response would go nowhere (RFC 9114 §4.1.1): abandon it. */
+        reset_send(s, st, NGHTTP3_H3_REQUEST_CANCELLED);
+        if ((rv = close_nghttp3_stream(s, st, app_error)))
+            return fail_lib(s, rv);
         complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
     }
     return settle(s);
@@ -714,12 +729,9 @@ static int h3_on_stream_closed(void *p, uint64_t id, uint64_t app_error)
     h3_stream *st = find_stream(s, id);
     if (!st)
         return 0;
-    if (st->nghttp3_open) {
-        st->nghttp3_open = false;
-        int rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-        if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
-            return fail_lib(s, rv);
-    }
+    int rv = close_nghttp3_stream(s, st, app_error);
+    if (rv)
+        return fail_lib(s, rv);
     st->base.recv_done = st->base.send_done = true;
     return settle(s);
 }
@@ -748,20 +760,13 @@ static int h3_abort_stream(void *p, uint64_t id, uint64_t app_error)
     h3_stream *st = find_stream(s, id);
     if (!st)
         return 0;
-    if (!st->base.send_done) {
-        nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
-        s->app.tp.reset_stream(s->app.tp.ctx, id, app_error);
-        st->base.send_done = true;
-    }
+    reset_send(s, st, app_error);
     if (!st->base.recv_done) {
         nghttp3_conn_shutdown_stream_read(s->conn, (int64_t)id);
         s->app.tp.stop_sending(s->app.tp.ctx, id, app_error);
         st->base.recv_done = true;
     }
-    if (st->nghttp3_open) {
-        st->nghttp3_open = false;
-        nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-    }
+    close_nghttp3_stream(s, st, app_error); /* the local abort stands whatever nghttp3 says */
     complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
     return settle(s);
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_stream.h"
 #include "http_file.h"
 
 /* 64 KiB: one pread per 64 KiB of body (16 KiB made pread a quarter of the
@@ -31,79 +32,59 @@
 #define H3_WRITEV_MAX 16
 
 typedef struct h3_stream {
-    struct h3_stream *next;
-    uint64_t id;
-    bool recv_done, send_done, closed;
+    tern_app_stream base;
+    bool closed;
     bool nghttp3_open; /* nghttp3 knows the stream (close_stream applies) */
     /* server: request */
     char method[16];
     char *path;
     bool bad_header, responded;
-    tern_http_resource res;
     /* server: body chunks lent to nghttp3 until acknowledged */
     uint8_t *chunks;
     size_t chunk_len[H3_BODY_CHUNKS];
     size_t chunk_head, chunk_count, head_acked;
     bool body_eof, body_wouldblock, resume;
     /* client: request */
-    void *req_user;
     const char *req_method, *req_path; /* owned by the pending entry */
-    int status;
-    bool response_ended, completed;
-    uint64_t body_bytes;
+    bool response_ended;
 } h3_stream;
 
 typedef struct h3_pending {
-    struct h3_pending *next;
+    tern_app_pending base;
     char *method, *path;
-    void *req_user;
 } h3_pending;
 
 typedef struct h3_session {
+    tern_app_session app;
     nghttp3_conn *conn;
-    tern_app_transport tp;
-    bool is_server, started, failed;
-    char *root;
     char *authority;
-    tern_http_client_callbacks cb;
-    h3_stream *streams;
-    h3_pending *pending_head, *pending_tail;
-    size_t outstanding;
     bool need_resume;
 } h3_session;
 
 static h3_stream *find_stream(h3_session *s, uint64_t id)
 {
-    for (h3_stream *st = s->streams; st; st = st->next)
-        if (st->id == id)
-            return st;
-    return NULL;
+    return (h3_stream *)tern_app_stream_find(&s->app, id);
 }
 
 static h3_stream *add_stream(h3_session *s, uint64_t id)
 {
-    h3_stream *st = calloc(1, sizeof *st);
-    if (!st)
-        return NULL;
-    st->id = id;
-    st->res.fd = -1;
-    st->next = s->streams;
-    s->streams = st;
-    return st;
+    return tern_app_stream_add(&s->app, sizeof(h3_stream), id);
 }
 
 static void free_stream(h3_session *s, h3_stream *st)
 {
-    for (h3_stream **pp = &s->streams; *pp; pp = &(*pp)->next) {
-        if (*pp == st) {
-            *pp = st->next;
-            break;
-        }
-    }
-    tern_http_resource_close(&st->res);
+    tern_app_stream_unlink(&s->app, &st->base);
     free(st->path);
     free(st->chunks);
     free(st);
+}
+
+static void free_pending(tern_app_pending *p)
+{
+    h3_pending *pend = (h3_pending *)p;
+    free(pend->method);
+    free(pend->path);
+    free(pend);
 }
 
 static bool is_bidi(uint64_t id) { return (id & 0x2) == 0; }
@@ -111,11 +92,7 @@ static bool is_bidi(uint64_t id) { return (id & 0x2) == 0; }
 /* Fails the whole connection with an H3 code (RFC 9114 §8). */
 static int fail(h3_session *s, uint64_t h3_error, const char *why)
 {
-    if (!s->failed) {
-        s->failed = true;
-        s->tp.close_connection(s->tp.ctx, h3_error, why);
-    }
-    return -1;
+    return tern_app_session_fail(&s->app, h3_error, why);
 }
 
 static int fail_lib(h3_session *s, int64_t liberr)
@@ -125,23 +102,15 @@ static int fail_lib(h3_session *s, int64_t liberr)
 
 static void consumed(h3_session *s, uint64_t id, uint64_t n)
 {
-    if (n && s->tp.consumed)
-        s->tp.consumed(s->tp.ctx, id, n);
+    if (n && s->app.tp.consumed)
+        s->app.tp.consumed(s->app.tp.ctx, id, n);
 }
 
 static void complete_request(h3_session *s, h3_stream *st, tern_http_outcome outcome, uint64_t app_error)
 {
-    if (s->is_server || st->completed)
-        return;
-    st->completed = true;
-    s->outstanding--;
-    tern_http_result r = {.outcome = outcome,
-                          .status = st->status,
-                          .app_error = app_error,
-                          .body_bytes = st->body_bytes};
-    if (outcome == TERN_HTTP_OK && (st->status < 200 || st->status > 299))
-        r.outcome = TERN_HTTP_BAD_STATUS;
-    s->cb.on_complete(s->cb.ctx, st->req_user, &r);
+    if (outcome == TERN_HTTP_OK && (st->base.status < 200 || st->base.status > 299))
+        outcome = TERN_HTTP_BAD_STATUS;
+    tern_app_stream_complete(&s->app, &st->base, outcome, app_error);
 }
 
 /* ---- nghttp3 callbacks ---- */
@@ -183,7 +152,7 @@ static int cb_stream_close(nghttp3_conn *conn, int64_t stream_id, uint64_t app_e
     if (!st)
         return 0;
     st->nghttp3_open = false;
-    if (!s->is_server && !st->completed) {
+    if (!s->app.is_server && !st->base.completed) {
         if (st->response_ended && app_error_code == NGHTTP3_H3_NO_ERROR)
             complete_request(s, st, TERN_HTTP_OK, 0);
         else
@@ -198,10 +167,10 @@ static int cb_recv_data(nghttp3_conn *conn, int64_t stream_id, const uint8_t *da
     (void)conn;
     h3_session *s = conn_user;
     h3_stream *st = stream_user;
-    if (!s->is_server && st) {
-        st->body_bytes += len;
-        if (s->cb.on_body)
-            s->cb.on_body(s->cb.ctx, st->req_user, data, len);
+    if (!s->app.is_server && st) {
+        st->base.body_bytes += len;
+        if (s->app.cb.on_body)
+            s->app.cb.on_body(s->app.cb.ctx, st->base.req_user, data, len);
     }
     /* The server ignores request bodies (GET/HEAD have none, others get 405)
      * but must still return the credit. */
@@ -220,7 +189,7 @@ static int cb_deferred_consume(nghttp3_conn *conn, int64_t stream_id, size_t n, 
 static int cb_begin_headers(nghttp3_conn *conn, int64_t stream_id, void *conn_user, void *stream_user)
 {
     h3_session *s = conn_user;
-    if (!s->is_server || stream_user)
+    if (!s->app.is_server || stream_user)
         return 0;
     h3_stream *st = find_stream(s, (uint64_t)stream_id);
     if (!st && !(st = add_stream(s, (uint64_t)stream_id)))
@@ -238,15 +207,15 @@ static int cb_recv_header(nghttp3_conn *conn, int64_t stream_id, int32_t token, 
     if (!st)
         return 0;
     nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
-    if (!s->is_server) {
+    if (!s->app.is_server) {
         if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
             int status = 0;
             for (size_t i = 0; i < v.len && v.base[i] >= '0' && v.base[i] <= '9' && i < 3; i++)
                 status = status * 10 + (v.base[i] - '0');
-            st->status = status;
+            st->base.status = status;
         }
-        if (s->cb.on_header)
-            s->cb.on_header(s->cb.ctx, st->req_user, n.base, n.len, v.base, v.len);
+        if (s->app.cb.on_header)
+            s->app.cb.on_header(s->app.cb.ctx, st->base.req_user, n.base, n.len, v.base, v.len);
         return 0;
     }
     if (token == NGHTTP3_QPACK_TOKEN__METHOD) {
@@ -272,8 +241,8 @@ static int cb_end_headers(nghttp3_conn *conn, int64_t stream_id, int fin, void *
     (void)conn, (void)stream_id, (void)fin;
     h3_session *s = conn_user;
     h3_stream *st = stream_user;
-    if (!s->is_server && st && s->cb.on_response)
-        s->cb.on_response(s->cb.ctx, st->req_user, st->status);
+    if (!s->app.is_server && st && s->app.cb.on_response)
+        s->app.cb.on_response(s->app.cb.ctx, st->base.req_user, st->base.status);
     return 0;
 }
 
@@ -283,10 +252,10 @@ static nghttp3_ssize read_body(nghttp3_conn *conn, int64_t stream_id, nghttp3_ve
     (void)conn, (void)stream_id, (void)conn_user;
     h3_stream *st = stream_user;
     size_t filled = 0;
-    while (filled < veccnt && st->chunk_count < H3_BODY_CHUNKS && st->res.offset < st->res.size) {
+    while (filled < veccnt && st->chunk_count < H3_BODY_CHUNKS && st->base.res.offset < st->base.res.size) {
         size_t slot = (st->chunk_head + st->chunk_count) % H3_BODY_CHUNKS;
         uint8_t *buf = st->chunks + slot * H3_BODY_CHUNK;
-        int64_t n = tern_http_resource_read(&st->res, buf, H3_BODY_CHUNK);
+        int64_t n = tern_http_resource_read(&st->base.res, buf, H3_BODY_CHUNK);
         if (n <= 0)
             /* The content-length is already out: only a reset is honest
              * (RFC 9114 §4.1.2). nghttp3 turns this into a connection error in
@@ -298,10 +267,10 @@ static nghttp3_ssize read_body(nghttp3_conn *conn, int64_t stream_id, nghttp3_ve
         vec[filled].len = (size_t)n;
         filled++;
     }
-    if (st->res.offset == st->res.size) {
+    if (st->base.res.offset == st->base.res.size) {
         *pflags |= NGHTTP3_DATA_FLAG_EOF;
         st->body_eof = true;
-        tern_http_resource_close(&st->res);
+        tern_http_resource_close(&st->base.res);
     } else if (filled == 0) {
         /* Every chunk is still lent out; resumed from acked_stream_data. */
         st->body_wouldblock = true;
@@ -315,7 +284,7 @@ static int cb_stop_sending(nghttp3_conn *conn, int64_t stream_id, uint64_t app_e
 {
     (void)conn, (void)stream_user;
     h3_session *s = conn_user;
-    s->tp.stop_sending(s->tp.ctx, (uint64_t)stream_id, app_error);
+    s->app.tp.stop_sending(s->app.tp.ctx, (uint64_t)stream_id, app_error);
     return 0;
 }
 
@@ -324,10 +293,10 @@ static int cb_reset_stream(nghttp3_conn *conn, int64_t stream_id, uint64_t app_e
 {
     (void)conn, (void)stream_user;
     h3_session *s = conn_user;
-    s->tp.reset_stream(s->tp.ctx, (uint64_t)stream_id, app_error);
+    s->app.tp.reset_stream(s->app.tp.ctx, (uint64_t)stream_id, app_error);
     h3_stream *st = find_stream(s, (uint64_t)stream_id);
     if (st)
-        st->send_done = true;
+        st->base.send_done = true;
     return 0;
 }
 
@@ -340,7 +309,7 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t stream_id, void *conn_user,
     h3_stream *st = stream_user;
     if (!st)
         return 0;
-    if (!s->is_server) {
+    if (!s->app.is_server) {
         st->response_ended = true;
         return 0;
     }
@@ -371,7 +340,8 @@ static int submit_status(h3_session *s, h3_stream *st, int status, const char *c
     size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
     nghttp3_data_reader reader = {read_body};
     st->responded = true;
-    int rv = nghttp3_conn_submit_response(s->conn, (int64_t)st->id, nva, nvlen, with_body ? &reader : NULL);
+    int rv =
+        nghttp3_conn_submit_response(s->conn, (int64_t)st->base.id, nva, nvlen, with_body ? &reader : NULL);
     return rv;
 }
 
@@ -384,41 +354,64 @@ static int respond(h3_session *s, h3_stream *st)
         return submit_status(s, st, 400, "text/plain; charset=utf-8", 0, false);
     if (!get && !head)
         return submit_status(s, st, 405, "text/plain; charset=utf-8", 0, false);
-    int status = tern_http_resource_open(s->root, st->path, strlen(st->path), &st->res);
+    int status = tern_http_resource_open(s->app.root, st->path, strlen(st->path), &st->base.res);
     if (status != 200)
         return submit_status(s, st, status, "text/plain; charset=utf-8", 0, false);
-    bool with_body = get && st->res.size > 0;
+    bool with_body = get && st->base.res.size > 0;
     if (with_body) {
         st->chunks = malloc(H3_BODY_CHUNK * H3_BODY_CHUNKS);
         if (!st->chunks)
             return submit_status(s, st, 500, "text/plain; charset=utf-8", 0, false);
     }
-    int rv = submit_status(s, st, 200, st->res.content_type, st->res.size, with_body);
+    int rv = submit_status(s, st, 200, st->base.res.content_type, st->base.res.size, with_body);
     if (!with_body)
-        tern_http_resource_close(&st->res);
+        tern_http_resource_close(&st->base.res);
     return rv;
+}
+
+/* ---- stream shutdown ---- */
+
+/* Abandons our sending side: nghttp3 stops producing for the stream and the
+ * peer gets RESET_STREAM with app_error. */
+static void reset_send(h3_session *s, h3_stream *st, uint64_t app_error)
+{
+    if (st->base.send_done)
+        return;
+    nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)st->base.id);
+    s->app.tp.reset_stream(s->app.tp.ctx, st->base.id, app_error);
+    st->base.send_done = true;
+}
+
+/* Tells nghttp3, once, that the stream is gone. Returns nghttp3's error;
+ * STREAM_NOT_FOUND is none (nghttp3 already forgot the stream). */
+static int close_nghttp3_stream(h3_session *s, h3_stream *st, uint64_t app_error)
+{
+    if (!st->nghttp3_open)
+        return 0;
+    st->nghttp3_open = false;
+    int rv = nghttp3_conn_close_stream(s->conn, (int64_t)st->base.id, app_error);
+    return rv == NGHTTP3_ERR_STREAM_NOT_FOUND ? 0 : rv;
 }
 
 /* ---- send loop ---- */
 
 static void maybe_close(h3_session *s, h3_stream *st)
 {
-    if (st->closed || !st->recv_done || !st->send_done)
+    if (st->closed || !st->base.recv_done || !st->base.send_done)
         return;
     st->closed = true;
-    if (st->nghttp3_open)
-        nghttp3_conn_close_stream(s->conn, (int64_t)st->id, NGHTTP3_H3_NO_ERROR);
+    close_nghttp3_stream(s, st, NGHTTP3_H3_NO_ERROR);
     /* A client stream without a completed response was cut short. */
-    if (!s->is_server && !st->completed)
+    if (!s->app.is_server && !st->base.completed)
         complete_request(s, st, st->response_ended ? TERN_HTTP_OK : TERN_HTTP_PROTOCOL_ERROR, 0);
     free_stream(s, st);
 }
 
 static void close_finished_streams(h3_session *s)
 {
-    h3_stream *st = s->streams;
+    h3_stream *st = (h3_stream *)s->app.streams;
     while (st) {
-        h3_stream *next = st->next;
+        h3_stream *next = (h3_stream *)st->base.next;
         maybe_close(s, st);
         st = next;
     }
@@ -426,17 +419,17 @@ static void close_finished_streams(h3_session *s)
 
 static int flush(h3_session *s)
 {
-    if (s->failed || !s->conn)
-        return s->failed ? -1 : 0;
+    if (s->app.failed || !s->conn)
+        return s->app.failed ? -1 : 0;
     int64_t blocked[H3_WRITEV_MAX];
     size_t nblocked = 0;
     for (;;) {
         if (s->need_resume) {
             s->need_resume = false;
-            for (h3_stream *st = s->streams; st; st = st->next)
+            for (h3_stream *st = (h3_stream *)s->app.streams; st; st = (h3_stream *)st->base.next)
                 if (st->resume) {
                     st->resume = false;
-                    nghttp3_conn_resume_stream(s->conn, (int64_t)st->id);
+                    nghttp3_conn_resume_stream(s->conn, (int64_t)st->base.id);
                 }
         }
         nghttp3_vec vec[H3_WRITEV_MAX];
@@ -453,13 +446,13 @@ static int flush(h3_session *s)
         uint64_t accepted = 0;
         bool short_write = false;
         if (cnt == 0) {
-            int64_t n = s->tp.write(s->tp.ctx, (uint64_t)sid, NULL, 0, fin);
+            int64_t n = s->app.tp.write(s->app.tp.ctx, (uint64_t)sid, NULL, 0, fin);
             if (n < 0)
                 return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "transport write failed");
         }
         for (nghttp3_ssize i = 0; i < cnt; i++) {
             bool last = i == cnt - 1;
-            int64_t n = s->tp.write(s->tp.ctx, (uint64_t)sid, vec[i].base, vec[i].len, fin && last);
+            int64_t n = s->app.tp.write(s->app.tp.ctx, (uint64_t)sid, vec[i].base, vec[i].len, fin && last);
             if (n < 0)
                 return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "transport write failed");
             accepted += (uint64_t)n;
@@ -484,7 +477,7 @@ static int flush(h3_session *s)
         if (fin) {
             h3_stream *st = find_stream(s, (uint64_t)sid);
             if (st)
-                st->send_done = true;
+                st->base.send_done = true;
         }
     }
     return 0;
@@ -496,19 +489,19 @@ static int settle(h3_session *s)
 {
     int rv = flush(s);
     close_finished_streams(s);
-    if (rv == 0 && !s->failed)
+    if (rv == 0 && !s->app.failed)
         rv = flush(s); /* closing may have released QPACK instructions */
-    return s->failed ? -1 : rv;
+    return s->app.failed ? -1 : rv;
 }
 
 /* ---- client ---- */
 
 static int open_pending_requests(h3_session *s)
 {
-    while (s->pending_head && s->started && !s->failed) {
-        h3_pending *p = s->pending_head;
+    while (s->app.pending_head && s->app.started && !s->app.failed) {
+        h3_pending *p = (h3_pending *)s->app.pending_head;
         uint64_t id;
-        int rv = s->tp.open_stream(s->tp.ctx, true, &id);
+        int rv = s->app.tp.open_stream(s->app.tp.ctx, true, &id);
         if (rv == TERN_APP_STREAM_LIMIT)
             return 0;
         if (rv)
@@ -516,7 +509,7 @@ static int open_pending_requests(h3_session *s)
         h3_stream *st = add_stream(s, id);
         if (!st)
             return fail(s, NGHTTP3_H3_INTERNAL_ERROR, "out of memory");
-        st->req_user = p->req_user;
+        st->base.req_user = p->base.req_user;
         st->nghttp3_open = true;
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -529,12 +522,8 @@ static int open_pending_requests(h3_session *s)
         };
 #undef NV
         rv = nghttp3_conn_submit_request(s->conn, (int64_t)id, nva, sizeof nva / sizeof nva[0], NULL, st);
-        s->pending_head = p->next;
-        if (!s->pending_head)
-            s->pending_tail = NULL;
-        free(p->method);
-        free(p->path);
-        free(p);
+        tern_app_pending_pop(&s->app);
+        free_pending(&p->base);
         if (rv)
             return fail_lib(s, rv);
     }
@@ -548,8 +537,8 @@ static h3_session *session_new(const tern_app_transport *tp, bool server)
     h3_session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->tp = *tp;
-    s->is_server = server;
+    s->app.tp = *tp;
+    s->app.is_server = server;
     nghttp3_callbacks callbacks = {
         .acked_stream_data = cb_acked_stream_data,
         .stream_close = cb_stream_close,
@@ -580,7 +569,7 @@ static h3_session *session_new(const tern_app_transport *tp, bool server)
 static void *h3_server_new(const tern_app_transport *tp, const tern_http_server_config *cfg)
 {
     h3_session *s = session_new(tp, true);
-    if (s && !(s->root = strdup(cfg->root ? cfg->root : "."))) {
+    if (s && !(s->app.root = strdup(cfg->root ? cfg->root : "."))) {
         nghttp3_conn_del(s->conn);
         free(s);
         return NULL;
@@ -593,7 +582,7 @@ static void *h3_client_new(const tern_app_transport *tp, const tern_http_client_
     h3_session *s = session_new(tp, false);
     if (!s)
         return NULL;
-    s->cb = cfg->callbacks;
+    s->app.cb = cfg->callbacks;
     if (!(s->authority = strdup(cfg->authority ? cfg->authority : "localhost"))) {
         nghttp3_conn_del(s->conn);
         free(s);
@@ -607,17 +596,11 @@ static void h3_destroy(void *p)
     h3_session *s = p;
     if (!s)
         return;
-    while (s->streams)
-        free_stream(s, s->streams);
-    while (s->pending_head) {
-        h3_pending *next = s->pending_head->next;
-        free(s->pending_head->method);
-        free(s->pending_head->path);
-        free(s->pending_head);
-        s->pending_head = next;
-    }
+    while (s->app.streams)
+        free_stream(s, (h3_stream *)s->app.streams);
+    tern_app_pending_free_all(&s->app, free_pending);
     nghttp3_conn_del(s->conn);
-    free(s->root);
+    free(s->app.root);
     free(s->authority);
     free(s);
 }
@@ -625,20 +608,21 @@ static void h3_destroy(void *p)
 static int h3_start(void *p)
 {
     h3_session *s = p;
-    if (s->started)
+    if (s->app.started)
         return 0;
     /* Each endpoint opens one control stream and its QPACK encoder and
      * decoder streams (RFC 9114 §6.2.1, RFC 9204 §4.2). */
     uint64_t ctrl, qenc, qdec;
-    if (s->tp.open_stream(s->tp.ctx, false, &ctrl) || s->tp.open_stream(s->tp.ctx, false, &qenc) ||
-        s->tp.open_stream(s->tp.ctx, false, &qdec))
+    const tern_app_transport *tp = &s->app.tp;
+    if (tp->open_stream(tp->ctx, false, &ctrl) || tp->open_stream(tp->ctx, false, &qenc) ||
+        tp->open_stream(tp->ctx, false, &qdec))
         return fail(s, NGHTTP3_H3_STREAM_CREATION_ERROR, "cannot open critical streams");
     int rv = nghttp3_conn_bind_control_stream(s->conn, (int64_t)ctrl);
     if (rv == 0)
         rv = nghttp3_conn_bind_qpack_streams(s->conn, (int64_t)qenc, (int64_t)qdec);
     if (rv)
         return fail_lib(s, rv);
-    s->started = true;
+    s->app.started = true;
     if (open_pending_requests(s))
         return -1;
     return settle(s);
@@ -647,7 +631,7 @@ static int h3_start(void *p)
 static int h3_client_request(void *p, const char *method, const char *path, void *req_user)
 {
     h3_session *s = p;
-    if (s->is_server || s->failed)
+    if (s->app.is_server || s->app.failed)
         return -1;
     h3_pending *pend = calloc(1, sizeof *pend);
     if (!pend || !(pend->method = strdup(method)) || !(pend->path = strdup(path))) {
@@ -656,27 +640,22 @@ static int h3_client_request(void *p, const char *method, const char *path, void
         free(pend);
         return -1;
     }
-    pend->req_user = req_user;
-    if (s->pending_tail)
-        s->pending_tail->next = pend;
-    else
-        s->pending_head = pend;
-    s->pending_tail = pend;
-    s->outstanding++;
+    pend->base.req_user = req_user;
+    tern_app_pending_push(&s->app, &pend->base);
     if (open_pending_requests(s))
         return -1;
     return settle(s);
 }
 
-static size_t h3_client_outstanding(const void *p) { return ((const h3_session *)p)->outstanding; }
+static size_t h3_client_outstanding(const void *p) { return ((const h3_session *)p)->app.outstanding; }
 
 static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t len, bool fin)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     h3_stream *st = find_stream(s, id);
-    if (st && st->recv_done)
+    if (st && st->base.recv_done)
         return 0; /* after a reset of our reading side, late data is noise */
     nghttp3_ssize n = nghttp3_conn_read_stream(s->conn, (int64_t)id, data, len, fin);
     if (n < 0)
@@ -686,7 +665,7 @@ static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t l
         if (!st)
             st = find_stream(s, id);
         if (st)
-            st->recv_done = true;
+            st->base.recv_done = true;
     }
     return settle(s);
 }
@@ -694,7 +673,7 @@ static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t l
 static int h3_on_stream_writable(void *p, uint64_t id)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     int rv = nghttp3_conn_unblock_stream(s->conn, (int64_t)id);
     if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
@@ -702,12 +681,12 @@ static int h3_on_stream_writable(void *p, uint64_t id)
     return settle(s);
 }
 
-static bool is_local(const h3_session *s, uint64_t id) { return ((id & 1) != 0) == s->is_server; }
+static bool is_local(const h3_session *s, uint64_t id) { return ((id & 1) != 0) == s->app.is_server; }
 
 static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     if (!is_bidi(id) && !is_local(s, id))
         /* Critical streams must never be reset (RFC 9114 §6.2.1, RFC 9204 §4.2). */
@@ -717,19 +696,11 @@ static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
         return fail_lib(s, rv);
     h3_stream *st = find_stream(s, id);
     if (st) {
-        st->recv_done = true;
-        if (!st->send_done) {
-            /* The response would go nowhere (RFC 9114 §4.1.1): abandon it. */
-            nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
-            s->tp.reset_stream(s->tp.ctx, id, NGHTTP3_H3_REQUEST_CANCELLED);
-            st->send_done = true;
-        }
-        if (st->nghttp3_open) {
-            st->nghttp3_open = false;
-            rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-            if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
-                return fail_lib(s, rv);
-        }
+        st->base.recv_done = true;
+        /* The response would go nowhere (RFC 9114 §4.1.1): abandon it. */
+        reset_send(s, st, NGHTTP3_H3_REQUEST_CANCELLED);
+        if ((rv = close_nghttp3_stream(s, st, app_error)))
+            return fail_lib(s, rv);
         complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
     }
     return settle(s);
@@ -738,42 +709,39 @@ static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
 static int h3_on_stop_sending(void *p, uint64_t id, uint64_t app_error)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     if (!is_bidi(id))
         return fail(s, NGHTTP3_H3_CLOSED_CRITICAL_STREAM, "peer stopped a critical stream");
     h3_stream *st = find_stream(s, id);
     nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
     /* RFC 9000 §3.5: answer STOP_SENDING with RESET_STREAM. */
-    if (!st || !st->send_done)
-        s->tp.reset_stream(s->tp.ctx, id, app_error);
+    if (!st || !st->base.send_done)
+        s->app.tp.reset_stream(s->app.tp.ctx, id, app_error);
     if (st)
-        st->send_done = true;
+        st->base.send_done = true;
     return settle(s);
 }
 
 static int h3_on_stream_closed(void *p, uint64_t id, uint64_t app_error)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     h3_stream *st = find_stream(s, id);
     if (!st)
         return 0;
-    if (st->nghttp3_open) {
-        st->nghttp3_open = false;
-        int rv = nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-        if (rv && rv != NGHTTP3_ERR_STREAM_NOT_FOUND)
-            return fail_lib(s, rv);
-    }
-    st->recv_done = st->send_done = true;
+    int rv = close_nghttp3_stream(s, st, app_error);
+    if (rv)
+        return fail_lib(s, rv);
+    st->base.recv_done = st->base.send_done = true;
     return settle(s);
 }
 
 static int h3_on_streams_available(void *p)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     if (open_pending_requests(s))
         return -1;
@@ -783,44 +751,24 @@ static int h3_on_streams_available(void *p)
 static void h3_on_connection_closed(void *p, uint64_t app_error)
 {
     h3_session *s = p;
-    s->failed = true;
-    for (h3_stream *st = s->streams; st; st = st->next)
-        complete_request(s, st, TERN_HTTP_CONN_ERROR, app_error);
-    while (s->pending_head) {
-        h3_pending *pend = s->pending_head;
-        s->pending_head = pend->next;
-        s->outstanding--;
-        tern_http_result r = {.outcome = TERN_HTTP_CONN_ERROR, .app_error = app_error};
-        s->cb.on_complete(s->cb.ctx, pend->req_user, &r);
-        free(pend->method);
-        free(pend->path);
-        free(pend);
-    }
-    s->pending_tail = NULL;
+    tern_app_session_connection_closed(&s->app, app_error, free_pending);
 }
 
 static int h3_abort_stream(void *p, uint64_t id, uint64_t app_error)
 {
     h3_session *s = p;
-    if (s->failed)
+    if (s->app.failed)
         return -1;
     h3_stream *st = find_stream(s, id);
     if (!st)
         return 0;
-    if (!st->send_done) {
-        nghttp3_conn_shutdown_stream_write(s->conn, (int64_t)id);
-        s->tp.reset_stream(s->tp.ctx, id, app_error);
-        st->send_done = true;
-    }
-    if (!st->recv_done) {
+    reset_send(s, st, app_error);
+    if (!st->base.recv_done) {
         nghttp3_conn_shutdown_stream_read(s->conn, (int64_t)id);
-        s->tp.stop_sending(s->tp.ctx, id, app_error);
-        st->recv_done = true;
+        s->app.tp.stop_sending(s->app.tp.ctx, id, app_error);
+        st->base.recv_done = true;
     }
-    if (st->nghttp3_open) {
-        st->nghttp3_open = false;
-        nghttp3_conn_close_stream(s->conn, (int64_t)id, app_error);
-    }
+    close_nghttp3_stream(s, st, app_error); /* the local abort stands whatever nghttp3 says */
     complete_request(s, st, TERN_HTTP_STREAM_RESET, app_error);
     return settle(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_stream.h"
 #include "http_file.h"
 
 #define HQ_CHUNK 16384
@@ -17,9 +18,8 @@
 #define HQ_REQUEST_MAX (TERN_HTTP_PATH_MAX + 8)
 
 typedef struct hq_stream {
-    struct hq_stream *next;
-    uint64_t id;
-    bool recv_done, send_done, fin_pending;
+    tern_app_stream base;
+    bool fin_pending;
     /* outgoing bytes not yet accepted by the transport */
     uint8_t *out;
     size_t out_len, out_off;
@@ -27,120 +27,88 @@ typedef struct hq_stream {
     char *request;
     size_t request_len;
     bool serving;
-    tern_http_resource res;
-    /* client */
-    void *req_user;
-    uint64_t body_bytes;
-    bool completed;
 } hq_stream;
 
 typedef struct hq_pending {
-    struct hq_pending *next;
+    tern_app_pending base;
     char *line;
-    void *req_user;
 } hq_pending;
 
-typedef struct hq_session {
-    tern_app_transport tp;
-    bool is_server, started, failed;
-    char *root;
-    tern_http_client_callbacks cb;
-    hq_stream *streams;
-    hq_pending *pending_head, *pending_tail;
-    size_t outstanding;
-} hq_session;
+/* hq needs nothing beyond the shared session state. */
+typedef tern_app_session hq_session;
 
 static hq_stream *find_stream(hq_session *s, uint64_t id)
 {
-    for (hq_stream *st = s->streams; st; st = st->next)
-        if (st->id == id)
-            return st;
-    return NULL;
+    return (hq_stream *)tern_app_stream_find(s, id);
 }
 
 static hq_stream *add_stream(hq_session *s, uint64_t id)
 {
-    hq_stream *st = calloc(1, sizeof *st);
-    if (!st)
-        return NULL;
-    st->id = id;
-    st->res.fd = -1;
-    st->next = s->streams;
-    s->streams = st;
-    return st;
+    return tern_app_stream_add(s, sizeof(hq_stream), id);
 }
 
 static void free_stream(hq_session *s, hq_stream *st)
 {
-    for (hq_stream **pp = &s->streams; *pp; pp = &(*pp)->next) {
-        if (*pp == st) {
-            *pp = st->next;
-            break;
-        }
-    }
-    tern_http_resource_close(&st->res);
+    tern_app_stream_unlink(s, &st->base);
     free(st->out);
     free(st->request);
     free(st);
 }
 
+static void free_pending(tern_app_pending *p)
+{
+    free(((hq_pending *)p)->line);
+    free(p);
+}
+
 static int fail(hq_session *s, uint64_t code, const char *why)
 {
-    if (!s->failed) {
-        s->failed = true;
-        s->tp.close_connection(s->tp.ctx, code, why);
-    }
-    return -1;
+    return tern_app_session_fail(s, code, why);
 }
 
 static void complete(hq_session *s, hq_stream *st, tern_http_outcome outcome, uint64_t app_error)
 {
-    if (s->is_server || st->completed)
-        return;
-    st->completed = true;
-    s->outstanding--;
-    tern_http_result r = {.outcome = outcome, .app_error = app_error, .body_bytes = st->body_bytes};
-    s->cb.on_complete(s->cb.ctx, st->req_user, &r);
+    tern_app_stream_complete(s, &st->base, outcome, app_error);
 }
 
 /* Resets our sending side; with a status code when the request failed. */
 static void reset_send(hq_session *s, hq_stream *st, uint64_t code)
 {
-    if (st->send_done)
+    if (st->base.send_done)
         return;
-    s->tp.reset_stream(s->tp.ctx, st->id, code);
-    st->send_done = true;
-    tern_http_resource_close(&st->res);
+    s->tp.reset_stream(s->tp.ctx, st->base.id, code);
+    st->base.send_done = true;
+    tern_http_resource_close(&st->base.res);
     st->serving = false;
 }
 
 /* Pushes one stream's pending bytes; returns false when it is blocked. */
 static bool pump_stream(hq_session *s, hq_stream *st)
 {
-    while (!st->send_done) {
+    while (!st->base.send_done) {
         if (st->out_off == st->out_len && st->serving) {
             if (!st->out && !(st->out = malloc(HQ_CHUNK))) {
                 reset_send(s, st, TERN_HQ_INTERNAL_ERROR);
                 return true;
             }
-            int64_t n = tern_http_resource_read(&st->res, st->out, HQ_CHUNK);
+            int64_t n = tern_http_resource_read(&st->base.res, st->out, HQ_CHUNK);
             if (n < 0) {
                 reset_send(s, st, TERN_HQ_INTERNAL_ERROR);
                 return true;
             }
             st->out_off = 0;
             st->out_len = (size_t)n;
-            if (st->res.offset == st->res.size) {
+            if (st->base.res.offset == st->base.res.size) {
                 st->serving = false;
                 st->fin_pending = true;
-                tern_http_resource_close(&st->res);
+                tern_http_resource_close(&st->base.res);
             }
         }
         size_t len = st->out_len - st->out_off;
         if (len == 0 && !st->fin_pending)
             return true;
         const uint8_t *data = st->out ? st->out + st->out_off : NULL; /* FIN alone: no buffer */
-        int64_t n = s->tp.write(s->tp.ctx, st->id, data, len, st->fin_pending && !st->serving);
+        int64_t n = s->tp.write(s->tp.ctx, st->base.id, data, len, st->fin_pending && !st->serving);
         if (n < 0) {
             reset_send(s, st, TERN_HQ_INTERNAL_ERROR);
             return true;
@@ -149,7 +117,7 @@ static bool pump_stream(hq_session *s, hq_stream *st)
         if ((size_t)n < len)
             return false;
         if (st->fin_pending && !st->serving) {
-            st->send_done = true;
+            st->base.send_done = true;
             free(st->out);
             st->out = NULL;
             st->out_len = st->out_off = 0;
@@ -160,12 +128,12 @@ static bool pump_stream(hq_session *s, hq_stream *st)
 
 static void settle(hq_session *s)
 {
-    hq_stream *st = s->streams;
+    hq_stream *st = (hq_stream *)s->streams;
     while (st) {
-        hq_stream *next = st->next;
+        hq_stream *next = (hq_stream *)st->base.next;
         pump_stream(s, st);
-        if (st->send_done && st->recv_done) {
-            if (!s->is_server && !st->completed)
+        if (st->base.send_done && st->base.recv_done) {
+            if (!s->is_server && !st->base.completed)
                 complete(s, st, TERN_HTTP_OK, 0);
             free_stream(s, st);
         }
@@ -197,15 +165,15 @@ static void serve(hq_session *s, hq_stream *st)
         return;
     }
     const char *target = space + 1;
-    int status = tern_http_resource_open(s->root, target, strlen(target), &st->res);
+    int status = tern_http_resource_open(s->root, target, strlen(target), &st->base.res);
     if (status != 200) {
         reset_send(s, st, (uint64_t)status);
         return;
     }
-    st->serving = st->res.size > 0;
+    st->serving = st->base.res.size > 0;
     st->fin_pending = !st->serving;
     if (!st->serving)
-        tern_http_resource_close(&st->res);
+        tern_http_resource_close(&st->base.res);
 }
 
 static int server_data(hq_session *s, uint64_t id, const uint8_t *data, size_t len, bool fin)
@@ -222,11 +190,11 @@ static int server_data(hq_session *s, uint64_t id, const uint8_t *data, size_t l
     }
     if (s->tp.consumed)
         s->tp.consumed(s->tp.ctx, id, len);
-    if (st->recv_done)
+    if (st->base.recv_done)
         return 0;
     if (!st->request && !(st->request = malloc(HQ_REQUEST_MAX + 1)))
         return fail(s, TERN_HQ_INTERNAL_ERROR, "out of memory");
-    if (!st->send_done && !st->serving && !st->fin_pending) {
+    if (!st->base.send_done && !st->serving && !st->fin_pending) {
         size_t room = HQ_REQUEST_MAX - st->request_len;
         if (len > room) {
             reset_send(s, st, 400);
@@ -239,7 +207,7 @@ static int server_data(hq_session *s, uint64_t id, const uint8_t *data, size_t l
         }
     }
     if (fin)
-        st->recv_done = true;
+        st->base.recv_done = true;
     return 0;
 }
 
@@ -248,7 +216,7 @@ static int server_data(hq_session *s, uint64_t id, const uint8_t *data, size_t l
 static int open_pending(hq_session *s)
 {
     while (s->pending_head && !s->failed) {
-        hq_pending *p = s->pending_head;
+        hq_pending *p = (hq_pending *)s->pending_head;
         uint64_t id;
         int rv = s->tp.open_stream(s->tp.ctx, true, &id);
         if (rv == TERN_APP_STREAM_LIMIT)
@@ -258,14 +226,12 @@ static int open_pending(hq_session *s)
         hq_stream *st = add_stream(s, id);
         if (!st)
             return fail(s, TERN_HQ_INTERNAL_ERROR, "out of memory");
-        st->req_user = p->req_user;
+        st->base.req_user = p->base.req_user;
         st->out = (uint8_t *)p->line;
         st->out_len = strlen(p->line);
         st->fin_pending = true;
-        s->pending_head = p->next;
-        if (!s->pending_head)
-            s->pending_tail = NULL;
-        free(p);
+        tern_app_pending_pop(s);
+        free(p); /* the line now belongs to the stream */
     }
     return 0;
 }
@@ -275,13 +241,13 @@ static int client_data(hq_session *s, uint64_t id, const uint8_t *data, size_t l
     if (s->tp.consumed)
         s->tp.consumed(s->tp.ctx, id, len);
     hq_stream *st = find_stream(s, id);
-    if (!st || st->recv_done)
+    if (!st || st->base.recv_done)
         return 0;
-    st->body_bytes += len;
+    st->base.body_bytes += len;
     if (len && s->cb.on_body)
-        s->cb.on_body(s->cb.ctx, st->req_user, data, len);
+        s->cb.on_body(s->cb.ctx, st->base.req_user, data, len);
     if (fin)
-        st->recv_done = true;
+        st->base.recv_done = true;
     return 0;
 }
 
@@ -317,13 +283,8 @@ static void hq_destroy(void *p)
     if (!s)
         return;
     while (s->streams)
-        free_stream(s, s->streams);
-    while (s->pending_head) {
-        hq_pending *next = s->pending_head->next;
-        free(s->pending_head->line);
-        free(s->pending_head);
-        s->pending_head = next;
-    }
+        free_stream(s, (hq_stream *)s->streams);
+    tern_app_pending_free_all(s, free_pending);
     free(s->root);
     free(s);
 }
@@ -351,13 +312,8 @@ static int hq_client_request(void *p, const char *method, const char *path, void
         return -1;
     }
     snprintf(pend->line, len, "GET %s\r\n", path);
-    pend->req_user = req_user;
-    if (s->pending_tail)
-        s->pending_tail->next = pend;
-    else
-        s->pending_head = pend;
-    s->pending_tail = pend;
-    s->outstanding++;
+    pend->base.req_user = req_user;
+    tern_app_pending_push(s, &pend->base);
     if (s->started && open_pending(s))
         return -1;
     settle(s);
@@ -393,7 +349,7 @@ static int hq_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
         return -1;
     hq_stream *st = find_stream(s, id);
     if (st) {
-        st->recv_done = true;
+        st->base.recv_done = true;
         reset_send(s, st, TERN_HQ_CANCELLED);
         complete(s, st, TERN_HTTP_STREAM_RESET, app_error);
     }
@@ -420,9 +376,9 @@ static int hq_on_stream_closed(void *p, uint64_t id, uint64_t app_error)
     hq_session *s = p;
     hq_stream *st = find_stream(s, id);
     if (st) {
-        if (!st->recv_done || !st->send_done)
+        if (!st->base.recv_done || !st->base.send_done)
             complete(s, st, TERN_HTTP_STREAM_RESET, app_error);
-        st->recv_done = st->send_done = true;
+        st->base.recv_done = st->base.send_done = true;
     }
     settle(s);
     return 0;
@@ -441,20 +397,7 @@ static int hq_on_streams_available(void *p)
 
 static void hq_on_connection_closed(void *p, uint64_t app_error)
 {
-    hq_session *s = p;
-    s->failed = true;
-    for (hq_stream *st = s->streams; st; st = st->next)
-        complete(s, st, TERN_HTTP_CONN_ERROR, app_error);
-    while (s->pending_head) {
-        hq_pending *pend = s->pending_head;
-        s->pending_head = pend->next;
-        s->outstanding--;
-        tern_http_result r = {.outcome = TERN_HTTP_CONN_ERROR, .app_error = app_error};
-        s->cb.on_complete(s->cb.ctx, pend->req_user, &r);
-        free(pend->line);
-        free(pend);
-    }
-    s->pending_tail = NULL;
+    tern_app_session_connection_closed(p, app_error, free_pending);
 }
 
 static int hq_abort_stream(void *p, uint64_t id, uint64_t app_error)
@@ -466,9 +409,9 @@ static int hq_abort_stream(void *p, uint64_t id, uint64_t app_error)
     if (!st)
         return 0;
     reset_send(s, st, app_error);
-    if (!st->recv_done) {
+    if (!st->base.recv_done) {
         s->tp.stop_sending(s->tp.ctx, id, app_error);
-        st->recv_done = true;
+        st->base.recv_done = true;
     }
     complete(s, st, TERN_HTTP_STREAM_RESET, app_error);
     settle(s);

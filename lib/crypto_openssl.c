@@ -4,6 +4,7 @@
  * is installed (EVP_CipherInit_ex with NULL cipher and key keeps the key
  * schedule), so seal, open and the header-protection mask never allocate. */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,33 @@ static const EVP_CIPHER *hp_cipher_of(tern_aead_alg alg)
     }
 }
 
+/* Creates a cipher context keyed for encryption; `finish_setup` completes
+ * the setup the use needs and returns false when the context does not suit
+ * QUIC. The context is freed on any failure. */
+static tern_err keyed_cipher_new(const EVP_CIPHER *cipher, const uint8_t *key,
+                                 bool (*finish_setup)(EVP_CIPHER_CTX *evp), EVP_CIPHER_CTX **out)
+{
+    EVP_CIPHER_CTX *evp = EVP_CIPHER_CTX_new();
+    if (evp == NULL)
+        return TERN_ERR_NOMEM;
+    if (EVP_CipherInit_ex(evp, cipher, NULL, key, NULL, 1) != 1 || !finish_setup(evp)) {
+        EVP_CIPHER_CTX_free(evp);
+        return TERN_ERR_CRYPTO_BACKEND;
+    }
+    *out = evp;
+    return TERN_OK;
+}
+
+/* All three AEADs default to the 12-byte nonce QUIC uses (RFC 9001 §5.3). */
+static bool aead_setup_ok(EVP_CIPHER_CTX *evp)
+{
+    return EVP_CIPHER_CTX_get_iv_length(evp) == TERN_AEAD_NONCE_LEN;
+}
+
+/* Header protection encrypts exactly one block (AES-ECB) or a keystream
+ * (ChaCha20): no padding. */
+static bool hp_setup_ok(EVP_CIPHER_CTX *evp) { return EVP_CIPHER_CTX_set_padding(evp, 0) == 1; }
+
 static tern_err ossl_aead_new(tern_aead_ctx **out, tern_aead_alg alg, const uint8_t *key)
 {
     const EVP_CIPHER *cipher = aead_cipher_of(alg);
@@ -62,17 +90,10 @@ static tern_err ossl_aead_new(tern_aead_ctx **out, tern_aead_alg alg, const uint
     tern_aead_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return TERN_ERR_NOMEM;
-    ctx->evp = EVP_CIPHER_CTX_new();
-    if (ctx->evp == NULL) {
+    tern_err err = keyed_cipher_new(cipher, key, aead_setup_ok, &ctx->evp);
+    if (err != TERN_OK) {
         free(ctx);
-        return TERN_ERR_NOMEM;
-    }
-    /* All three AEADs default to the 12-byte nonce QUIC uses (RFC 9001 §5.3). */
-    if (EVP_CipherInit_ex(ctx->evp, cipher, NULL, key, NULL, 1) != 1 ||
-        EVP_CIPHER_CTX_get_iv_length(ctx->evp) != TERN_AEAD_NONCE_LEN) {
-        EVP_CIPHER_CTX_free(ctx->evp);
-        free(ctx);
-        return TERN_ERR_CRYPTO_BACKEND;
+        return err;
     }
     *out = ctx;
     return TERN_OK;
@@ -139,17 +160,11 @@ static tern_err ossl_hp_new(tern_hp_ctx **out, tern_aead_alg alg, const uint8_t 
     tern_hp_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return TERN_ERR_NOMEM;
-    ctx->evp = EVP_CIPHER_CTX_new();
-    if (ctx->evp == NULL) {
-        free(ctx);
-        return TERN_ERR_NOMEM;
-    }
     ctx->alg = alg;
-    if (EVP_EncryptInit_ex(ctx->evp, cipher, NULL, key, NULL) != 1 ||
-        EVP_CIPHER_CTX_set_padding(ctx->evp, 0) != 1) {
-        EVP_CIPHER_CTX_free(ctx->evp);
+    tern_err err = keyed_cipher_new(cipher, key, hp_setup_ok, &ctx->evp);
+    if (err != TERN_OK) {
         free(ctx);
-        return TERN_ERR_CRYPTO_BACKEND;
+        return err;
     }
     *out = ctx;
     return TERN_OK;

@@ -657,7 +657,15 @@ void tern_recovery_on_timer(tern_recovery *rec, tern_time now, tern_timeout_acti
 
 /* ---- key discard, Retry, handshake state ------------------------------- */
 
-static void drop_all_packets(tern_recovery *rec, tern_recovery_space space)
+/* How a dropped packet is reported: on_discarded (keys gone) or on_lost
+ * (frames to send again); may be NULL. */
+typedef void (*dropped_packet_report)(void *user, tern_recovery_space space,
+                                      const tern_sent_packet *packet);
+
+/* Takes every outstanding packet of the space out of bytes in flight without
+ * a congestion signal (RFC 9002 §6.4, §B.9: the packets can no longer be
+ * acknowledged), reports each one, and forgets the space's loss state. */
+static void drop_all_packets(tern_recovery *rec, tern_recovery_space space, dropped_packet_report report)
 {
     tern_recovery_space_state *st = &rec->spaces[space];
     for (size_t i = 0; i < st->sent.count; i++) {
@@ -667,12 +675,10 @@ static void drop_all_packets(tern_recovery *rec, tern_recovery_space space)
         tern_sent_packets_mark(&st->sent, p, TERN_SENT_LOST);
         remove_from_flight(st, p);
         tern_path_recovery *path = path_of_packet(rec, p);
-        /* §6.4, §B.9: discarded packets leave bytes in flight without a
-         * congestion signal. */
         if (path && p->in_flight)
             tern_cc_on_packet_discarded(&path->cc, p->size);
-        if (rec->cb.on_discarded)
-            rec->cb.on_discarded(rec->cb.user, space, p);
+        if (report)
+            report(rec->cb.user, space, p);
     }
     reset_space(st);
 }
@@ -681,7 +687,7 @@ void tern_recovery_discard_space(tern_recovery *rec, tern_recovery_space space, 
 {
     if (space >= TERN_RECOVERY_SPACE_COUNT || rec->spaces[space].discarded)
         return;
-    drop_all_packets(rec, space);
+    drop_all_packets(rec, space, rec->cb.on_discarded);
     rec->spaces[space].discarded = true;
     /* Discarding Initial keys happens once Handshake keys are in use. */
     if (space == TERN_RECOVERY_SPACE_INITIAL)
@@ -695,21 +701,8 @@ void tern_recovery_requeue_space(tern_recovery *rec, tern_recovery_space space, 
 {
     if (space >= TERN_RECOVERY_SPACE_COUNT || rec->spaces[space].discarded)
         return;
-    tern_recovery_space_state *st = &rec->spaces[space];
-    for (size_t i = 0; i < st->sent.count; i++) {
-        tern_sent_packet *p = tern_sent_packets_at(&st->sent, i);
-        if (p->state != TERN_SENT_OUTSTANDING)
-            continue;
-        tern_sent_packets_mark(&st->sent, p, TERN_SENT_LOST);
-        remove_from_flight(st, p);
-        tern_path_recovery *path = path_of_packet(rec, p);
-        /* RFC 9002 §6.4: out of bytes in flight, no congestion signal. */
-        if (path && p->in_flight)
-            tern_cc_on_packet_discarded(&path->cc, p->size);
-        if (rec->cb.on_lost)
-            rec->cb.on_lost(rec->cb.user, space, p);
-    }
-    reset_space(st);
+    /* Unlike a discard, the frames are sent again (in 1-RTT): report as lost. */
+    drop_all_packets(rec, space, rec->cb.on_lost);
     rec->pto_count = 0;
     set_timer(rec, now);
 }
@@ -718,7 +711,7 @@ void tern_recovery_reset(tern_recovery *rec, tern_time now)
 {
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
         if (!rec->spaces[s].discarded)
-            drop_all_packets(rec, (tern_recovery_space)s);
+            drop_all_packets(rec, (tern_recovery_space)s, rec->cb.on_discarded);
     }
     tern_rtt_reset(&rec->fallback_rtt);
     rec->pto_count = 0;

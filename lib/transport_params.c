@@ -523,21 +523,27 @@ tern_err tern_tp_authenticate_cids(const tern_transport_params *peer_tp, tern_tp
 
 /* ---- 0-RTT (§7.4.1) ------------------------------------------------------ */
 
+/* Every field of tern_tp_remembered; each has the same name in
+ * tern_transport_params, so one list serves both copy directions. */
+#define TP_REMEMBERED_FIELDS(X)                                                                    \
+    X(max_idle_timeout_ms)                                                                         \
+    X(max_udp_payload_size)                                                                        \
+    X(initial_max_data)                                                                            \
+    X(initial_max_stream_data_bidi_local)                                                          \
+    X(initial_max_stream_data_bidi_remote)                                                         \
+    X(initial_max_stream_data_uni)                                                                 \
+    X(initial_max_streams_bidi)                                                                    \
+    X(initial_max_streams_uni)                                                                     \
+    X(active_connection_id_limit)                                                                  \
+    X(disable_active_migration)
+
 void tern_tp_remember_for_0rtt(tern_tp_remembered *remembered,
                                const tern_transport_params *server_tp)
 {
     memset(remembered, 0, sizeof *remembered);
-    remembered->max_idle_timeout_ms = server_tp->max_idle_timeout_ms;
-    remembered->max_udp_payload_size = server_tp->max_udp_payload_size;
-    remembered->initial_max_data = server_tp->initial_max_data;
-    remembered->initial_max_stream_data_bidi_local = server_tp->initial_max_stream_data_bidi_local;
-    remembered->initial_max_stream_data_bidi_remote =
-        server_tp->initial_max_stream_data_bidi_remote;
-    remembered->initial_max_stream_data_uni = server_tp->initial_max_stream_data_uni;
-    remembered->initial_max_streams_bidi = server_tp->initial_max_streams_bidi;
-    remembered->initial_max_streams_uni = server_tp->initial_max_streams_uni;
-    remembered->active_connection_id_limit = server_tp->active_connection_id_limit;
-    remembered->disable_active_migration = server_tp->disable_active_migration;
+#define COPY_TO_REMEMBERED(field) remembered->field = server_tp->field;
+    TP_REMEMBERED_FIELDS(COPY_TO_REMEMBERED)
+#undef COPY_TO_REMEMBERED
 }
 
 void tern_tp_from_remembered(tern_transport_params *server_tp,
@@ -546,17 +552,9 @@ void tern_tp_from_remembered(tern_transport_params *server_tp,
     /* The parameters the client must not reuse take their defaults until the
      * server's new values arrive (§7.4.1). */
     tern_tp_init_defaults(server_tp);
-    server_tp->max_idle_timeout_ms = remembered->max_idle_timeout_ms;
-    server_tp->max_udp_payload_size = remembered->max_udp_payload_size;
-    server_tp->initial_max_data = remembered->initial_max_data;
-    server_tp->initial_max_stream_data_bidi_local = remembered->initial_max_stream_data_bidi_local;
-    server_tp->initial_max_stream_data_bidi_remote =
-        remembered->initial_max_stream_data_bidi_remote;
-    server_tp->initial_max_stream_data_uni = remembered->initial_max_stream_data_uni;
-    server_tp->initial_max_streams_bidi = remembered->initial_max_streams_bidi;
-    server_tp->initial_max_streams_uni = remembered->initial_max_streams_uni;
-    server_tp->active_connection_id_limit = remembered->active_connection_id_limit;
-    server_tp->disable_active_migration = remembered->disable_active_migration;
+#define COPY_FROM_REMEMBERED(field) server_tp->field = remembered->field;
+    TP_REMEMBERED_FIELDS(COPY_FROM_REMEMBERED)
+#undef COPY_FROM_REMEMBERED
 }
 
 tern_err tern_tp_check_0rtt_limits(const tern_tp_remembered *remembered,

@@ -2,6 +2,7 @@
 #include "pacer.h"
 
 #include "cc.h"
+#include "rtt.h"
 
 /* N = 1.25 (§7.7) as the fraction 5/4: a little faster than one window per
  * RTT so RTT variation does not leave the window unused. */
@@ -41,16 +42,28 @@ uint64_t tern_pacer_rate(uint64_t cwnd, tern_time smoothed_rtt)
     return tern_mul_div_u64(cwnd, TERN_SEC(1) * PACING_GAIN_NUM, smoothed_rtt * PACING_GAIN_DEN);
 }
 
-/* Tokens the bucket holds at `now`. */
-static uint64_t tokens_at(const tern_pacer *pacer, tern_time now, uint64_t cwnd, tern_time srtt)
+/* Bucket size for the current rate: what it releases in one timer
+ * granularity (§7.7), between the floor and TERN_PACER_MAX_BURST_PACKETS. */
+static uint64_t bucket_size(const tern_pacer *pacer, uint64_t cwnd, tern_time srtt)
 {
+    uint64_t per_granularity =
+        tern_mul_div_u64(TERN_TIMER_GRANULARITY, cwnd * PACING_GAIN_NUM, srtt * PACING_GAIN_DEN);
+    uint64_t ceiling = (uint64_t)TERN_PACER_MAX_BURST_PACKETS * pacer->max_datagram_size;
+    per_granularity = min_u64(per_granularity, ceiling);
+    return per_granularity > pacer->capacity ? per_granularity : pacer->capacity;
+}
+
+/* Tokens the bucket of size `size` holds at `now`. */
+static uint64_t tokens_at(const tern_pacer *pacer, tern_time now, uint64_t cwnd, tern_time srtt,
+                          uint64_t size)
+{
+    uint64_t tokens = min_u64(pacer->tokens, size);
     if (!pacer->started || now <= pacer->last_refill)
-        return pacer->tokens;
+        return tokens;
     tern_time elapsed = now - pacer->last_refill;
     /* refill = elapsed * N * cwnd / srtt */
     uint64_t refill = tern_mul_div_u64(elapsed, cwnd * PACING_GAIN_NUM, srtt * PACING_GAIN_DEN);
-    uint64_t room = pacer->capacity - min_u64(pacer->tokens, pacer->capacity);
-    return pacer->tokens + min_u64(refill, room);
+    return tokens + min_u64(refill, size - tokens);
 }
 
 tern_time tern_pacer_next_send_time(const tern_pacer *pacer, tern_time now, uint64_t bytes,
@@ -58,9 +71,10 @@ tern_time tern_pacer_next_send_time(const tern_pacer *pacer, tern_time now, uint
 {
     if (cwnd == 0 || smoothed_rtt == 0)
         return now;
-    uint64_t tokens = tokens_at(pacer, now, cwnd, smoothed_rtt);
+    uint64_t size = bucket_size(pacer, cwnd, smoothed_rtt);
+    uint64_t tokens = tokens_at(pacer, now, cwnd, smoothed_rtt, size);
     /* A packet larger than the bucket waits for a full bucket only. */
-    uint64_t needed = min_u64(bytes, pacer->capacity);
+    uint64_t needed = min_u64(bytes, size);
     if (tokens >= needed)
         return now;
     /* Time for the missing bytes to drip in: missing * srtt / (N * cwnd),
@@ -79,7 +93,7 @@ void tern_pacer_on_sent(tern_pacer *pacer, tern_time now, uint64_t bytes, uint64
     if (cwnd == 0 || smoothed_rtt == 0) {
         pacer->tokens = pacer->capacity;
     } else {
-        pacer->tokens = tokens_at(pacer, now, cwnd, smoothed_rtt);
+        pacer->tokens = tokens_at(pacer, now, cwnd, smoothed_rtt, bucket_size(pacer, cwnd, smoothed_rtt));
     }
     if (!pacer->started || now > pacer->last_refill)
         pacer->last_refill = now;

@@ -1,5 +1,5 @@
-/* Pacing (RFC 9002 §7.7): a leaky bucket whose capacity is a burst of a few
- * datagrams and whose fill rate is N * congestion_window / smoothed_rtt with
+/* Pacing (RFC 9002 §7.7): a leaky bucket whose capacity is a burst of
+ * datagrams (see below) and whose fill rate is N * congestion_window / smoothed_rtt with
  * N = 1.25.
  *
  * The pacer holds no reference to the congestion controller or the RTT
@@ -15,20 +15,28 @@
 
 #include "tern/types.h"
 
-/* Enough for one GSO batch of 10 full datagrams. */
+/* The bucket holds what the pacing rate releases in one timer granularity
+ * (1 ms, RFC 9002 §6.1.2): §7.7 allows bursts when the pacing interval is
+ * below the granularity, and a timer cannot fire more finely anyway. On
+ * fast, short paths (loopback, LAN) this lets a full GSO batch leave in one
+ * system call. The burst is at least the floor (10 full datagrams, one
+ * initial window, §7.2) and at most 64 datagrams (the Linux GSO segment
+ * limit); slow or long paths release less than 10 datagrams per ms and are
+ * paced exactly as with a fixed 10-datagram bucket. */
 #define TERN_PACER_DEFAULT_BURST_PACKETS 10u
+#define TERN_PACER_MAX_BURST_PACKETS 64u
 
 typedef struct tern_pacer {
-    uint64_t capacity;      /* bucket size in bytes: burst_packets * mds */
+    uint64_t capacity;      /* smallest bucket size in bytes: burst_packets * mds */
     uint64_t tokens;        /* bytes that may leave without waiting */
     tern_time last_refill;  /* time the tokens were last brought up to date */
-    uint32_t burst_packets;
+    uint32_t burst_packets; /* floor of the burst */
     uint64_t max_datagram_size;
     bool started;           /* last_refill is meaningful */
 } tern_pacer;
 
-/* burst_packets 0 selects TERN_PACER_DEFAULT_BURST_PACKETS. The bucket
- * starts full. */
+/* burst_packets (the floor of the burst; 0 selects
+ * TERN_PACER_DEFAULT_BURST_PACKETS). The bucket starts full at the floor. */
 void tern_pacer_init(tern_pacer *pacer, uint64_t max_datagram_size, uint32_t burst_packets);
 /* Full bucket again (new path). */
 void tern_pacer_reset(tern_pacer *pacer);

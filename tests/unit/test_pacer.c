@@ -80,6 +80,43 @@ static void test_rate_follows_window(void **state)
     assert_true(tern_pacer_next_send_time(&p, 0, 1200, 24000, MS(100)) == 0);
 }
 
+/* Sends `bytes`-sized packets at `t` while the pacer allows; returns the count. */
+static int burst_at(tern_pacer *p, tern_time t, uint64_t cwnd, tern_time srtt)
+{
+    int n = 0;
+    while (n < 1000 && tern_pacer_next_send_time(p, t, 1200, cwnd, srtt) == t) {
+        tern_pacer_on_sent(p, t, 1200, cwnd, srtt);
+        n++;
+    }
+    return n;
+}
+
+static void test_burst_sized_to_timer_granularity(void **state)
+{
+    (void)state;
+    tern_pacer p;
+    tern_pacer_init(&p, 1200, 0);
+    /* 1.25 * 240000 bytes / 10 ms releases 30000 bytes = 25 datagrams per
+     * 1 ms granularity (RFC 9002 §7.7): after an idle period that is the
+     * burst, not the floor of 10. */
+    uint64_t cwnd = 240000;
+    tern_time srtt = MS(10);
+    assert_int_equal(burst_at(&p, MS(100), cwnd, srtt), 10); /* starts full at the floor */
+    assert_int_equal(burst_at(&p, MS(200), cwnd, srtt), 25);
+    /* A very fast path is capped at TERN_PACER_MAX_BURST_PACKETS. */
+    cwnd = 12000000;
+    srtt = MS(1);
+    assert_int_equal(burst_at(&p, MS(300), cwnd, srtt), TERN_PACER_MAX_BURST_PACKETS);
+    /* A slow path keeps the floor: 1.25 * 120000 / 100 ms = 1500 bytes/ms. */
+    cwnd = 120000;
+    srtt = MS(100);
+    assert_int_equal(burst_at(&p, TERN_SEC(5), cwnd, srtt), TERN_PACER_DEFAULT_BURST_PACKETS);
+    /* Tokens saved under a fast rate do not survive a drop of the rate. */
+    assert_int_equal(burst_at(&p, TERN_SEC(6), 12000000, MS(1)), TERN_PACER_MAX_BURST_PACKETS);
+    tern_pacer_on_sent(&p, TERN_SEC(7), 0, 12000000, MS(1)); /* refill to 64 */
+    assert_int_equal(burst_at(&p, TERN_SEC(7), cwnd, srtt), TERN_PACER_DEFAULT_BURST_PACKETS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -87,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_burst_then_paced),
         cmocka_unit_test(test_idle_refill_capped_at_burst),
         cmocka_unit_test(test_rate_follows_window),
+        cmocka_unit_test(test_burst_sized_to_timer_granularity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,56 +11,7 @@
 #include <cmocka.h>
 
 #include "conn.h"
-#include "harness/harness.h"
-
-#define SIZE (1u << 20)
-
-typedef struct xfer {
-    uint8_t *src, *dst;
-    uint64_t id;
-    size_t written, received;
-    bool fin;
-    uint8_t rbuf[65536];
-} xfer;
-
-static void pump(h_pair *p, xfer *x)
-{
-    while (x->written < SIZE) {
-        size_t n = tern_conn_stream_write(p->client.conn, x->id, x->src + x->written, SIZE - x->written, true, NULL);
-        if (!n) break;
-        x->written += n;
-    }
-}
-
-static void on_event(h_pair *p, bool is_client, const tern_event *ev)
-{
-    xfer *x = p->user;
-    if (!x) return;
-    if (is_client && ev->type == TERN_EVENT_HANDSHAKE_DONE) {
-        assert_int_equal(tern_conn_stream_open(ev->conn, true, &x->id), TERN_OK);
-        pump(p, x);
-    } else if (is_client && ev->type == TERN_EVENT_STREAM_WRITABLE) {
-        pump(p, x);
-    } else if (!is_client && ev->type == TERN_EVENT_STREAM_READABLE) {
-        for (;;) {
-            bool fin = false;
-            tern_err err;
-            size_t n = tern_conn_stream_read(ev->conn, ev->stream_id, x->rbuf, sizeof x->rbuf, &fin, &err);
-            if (err) break;
-            assert_true(x->received + n <= SIZE);
-            memcpy(x->dst + x->received, x->rbuf, n);
-            x->received += n;
-            if (fin) x->fin = true;
-            if (!n) break;
-        }
-    }
-}
-
-static bool not_done(void *ctx)
-{
-    xfer *x = ((h_pair *)ctx)->user;
-    return !x->fin;
-}
+#include "path_util.h" /* px: a client-to-server upload checked by sha256 */
 
 static void server_update(sim *s, void *ctx, tern_time now)
 {
@@ -75,18 +26,13 @@ static void test_server_initiated_update(void **state)
 {
     (void)state;
     h_pair *p = h_pair_new(11, TERN_MS(5), 50000000, 0.0, NULL, NULL);
-    xfer *x = calloc(1, sizeof *x);
-    x->src = malloc(SIZE);
-    x->dst = malloc(SIZE);
-    for (size_t i = 0; i < SIZE; i++) x->src[i] = (uint8_t)(i * 131 + (i >> 9));
-    p->user = x;
-    p->on_event = on_event;
+    px *x = px_new(p, 1u << 20);
     h_pair_connect(p);
     assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    px_start(p, x);
+    h_kick(p->client.node);
     sim_at(p->s, sim_now(p->s) + TERN_MS(30), server_update, p);
-    assert_true(sim_run_while(p->s, not_done, p, TERN_SEC(30)));
-    assert_int_equal(x->received, SIZE);
-    assert_memory_equal(x->src, x->dst, SIZE);
+    px_finish(p, x, TERN_SEC(30));
     tern_conn_stats cs, ss;
     tern_conn_get_stats(p->client.conn, &cs);
     tern_conn_get_stats(p->server.conn, &ss);
@@ -95,9 +41,7 @@ static void test_server_initiated_update(void **state)
     assert_true(p->client.conn->key_phase && p->server.conn->key_phase);
     assert_true(p->client.conn->rx_key_phase && p->server.conn->rx_key_phase);
     assert_false(p->client.closed || p->server.closed);
-    free(x->src);
-    free(x->dst);
-    free(x);
+    px_free(x);
     h_pair_free(p);
 }
 

@@ -296,6 +296,10 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
     tern_conn_discard_space(c, TERN_RECOVERY_SPACE_HANDSHAKE, now);
     /* §9.6.1: a client acts on preferred_address once confirmed. */
     tern_migration_on_handshake_confirmed(c, now);
+    /* What waited for confirmation (key update, RFC 9001 §6.1; active
+     * migration, RFC 9000 §9) is allowed from now: tell the application
+     * instead of letting it poll. */
+    tern_conn_push_event(c, TERN_EVENT_HANDSHAKE_CONFIRMED, 0);
 }
 
 /* ---- timers ---- */

@@ -79,7 +79,7 @@ tern_err tern_conn_update_keys(tern_conn *c, tern_time now)
      * acknowledged (a packet of the current phase acked). */
     if (!c->handshake_confirmed || tern_conn_is_closing(c) || c->has_rx_prev ||
         (c->stats.key_updates > 0 && !c->key_update_acked))
-        return TERN_ERR_INVALID_ARGUMENT;
+        return TERN_ERR_INVALID_STATE;
     c->now = now;
     tern_err err = next_tx_generation(c, TERN_QLOG_KEY_TRIGGER_LOCAL_UPDATE);
     if (err) return err;

@@ -103,13 +103,14 @@ static void on_handshake_complete(void *owner)
     /* New CIDs for the peer (§5.1.1), in 1-RTT packets from now on. */
     tern_cid_manager_local_replenish(&c->cids);
     if (c->role == TERN_ROLE_SERVER) {
-        /* RFC 9001 §4.1.2: complete is confirmed for a server. */
         c->handshake_done_pending = true;
         c->new_token_pending = true;
-        tern_conn_set_handshake_confirmed(c, c->now);
     }
     tern_conn_early_on_handshake_complete(c);
     tern_conn_push_event(c, TERN_EVENT_HANDSHAKE_DONE, 0);
+    /* RFC 9001 §4.1.2: complete is confirmed for a server (after the
+     * HANDSHAKE_DONE event, so the application sees DONE, then CONFIRMED). */
+    if (c->role == TERN_ROLE_SERVER) tern_conn_set_handshake_confirmed(c, c->now);
 }
 
 static void on_session_ticket(void *owner, const uint8_t *data, size_t len)

@@ -21,6 +21,8 @@ const char *tern_err_name(tern_err err)
     case TERN_ERR_INVALID_ARGUMENT: return "invalid argument";
     case TERN_ERR_NOMEM: return "out of memory";
     case TERN_ERR_DROP: return "packet dropped";
+    case TERN_ERR_INVALID_STATE: return "invalid state (not allowed now)";
+    case TERN_ERR_CID_BLOCKED: return "no unused peer connection ID";
     default: return "unknown error";
     }
 }

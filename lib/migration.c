@@ -33,17 +33,20 @@ static bool peer_move_allowed(const tern_conn *c)
     return true;
 }
 
-static bool local_move_allowed(const tern_conn *c)
+/* TERN_OK when this endpoint may move its own address now, else the
+ * public API's reason: INVALID_ARGUMENT for a role that may not move at all,
+ * INVALID_STATE for "not in this state". */
+static tern_err local_move_allowed(const tern_conn *c)
 {
-    if (c->role != TERN_ROLE_CLIENT) return false; /* profile §3: not negotiated yet */
-    if (!c->handshake_confirmed || tern_conn_is_closing(c)) return false;
+    if (c->role != TERN_ROLE_CLIENT) return TERN_ERR_INVALID_ARGUMENT; /* profile §3: not negotiated yet */
+    if (!c->handshake_confirmed || tern_conn_is_closing(c)) return TERN_ERR_INVALID_STATE;
     /* §18.2: disable_active_migration forbids a new local address towards
      * the address used during the handshake only; after a move to the
      * preferred address migration is allowed again. */
     const tern_path *active = &c->paths[c->active_path];
     if (c->peer_tp.disable_active_migration && tern_addr_equal(&active->remote, &c->handshake_remote))
-        return false;
-    return true;
+        return TERN_ERR_INVALID_STATE;
+    return TERN_OK;
 }
 
 /* §9.6.2: once a server moved to its preferred address (the client was
@@ -268,7 +271,9 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
 static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move, tern_time now)
 {
     c->now = now;
-    if (!local_move_allowed(c)) return TERN_ERR_INVALID_ARGUMENT;
+    if (!new_local || new_local->family == TERN_AF_NONE) return TERN_ERR_INVALID_ARGUMENT;
+    tern_err allowed = local_move_allowed(c);
+    if (allowed) return allowed;
     const tern_path *active = tern_conn_active_path(c);
     if (tern_addr_equal(&active->local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
     tern_addr remote = active->remote;
@@ -279,12 +284,12 @@ static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move,
     }
     if (!p) {
         /* §9.5: never a CID already used on another path. */
-        if (tern_cid_manager_peer_available_count(&c->cids) == 0) return TERN_ERR_INVALID_ARGUMENT;
+        if (tern_cid_manager_peer_available_count(&c->cids) == 0) return TERN_ERR_CID_BLOCKED;
         p = tern_conn_new_path(c, new_local, &remote, now);
-        if (!p) return TERN_ERR_INVALID_ARGUMENT;
+        if (!p) return TERN_ERR_INVALID_STATE; /* every path slot busy */
         if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) {
             p->in_use = false;
-            return TERN_ERR_INVALID_ARGUMENT;
+            return TERN_ERR_CID_BLOCKED;
         }
     }
     /* The peer's address is the one we already talk to: no amplification

@@ -43,6 +43,8 @@ enum {
     TERN_ERR_INVALID_ARGUMENT,  /* API misuse by the application */
     TERN_ERR_NOMEM,
     TERN_ERR_DROP,              /* packet silently discarded (RFC says ignore) */
+    TERN_ERR_INVALID_STATE,     /* API call valid, but not in this state */
+    TERN_ERR_CID_BLOCKED,       /* no unused peer connection ID (wait for NEW_CONNECTION_ID) */
 };
 
 /* Human-readable name of an error code ("FRAME_ENCODING_ERROR", ...). */

@@ -205,6 +205,13 @@ typedef enum tern_event_type {
      * HANDSHAKE_DONE. An application that must not resend (non-idempotent
      * requests) should reset those streams now. */
     TERN_EVENT_EARLY_DATA_REJECTED,
+    /* The handshake is confirmed (RFC 9001 §4.1.2): on a server right after
+     * HANDSHAKE_DONE, on a client when the server's HANDSHAKE_DONE frame
+     * arrives (about one RTT after HANDSHAKE_DONE). From this event on,
+     * tern_conn_update_keys, tern_conn_migrate and tern_conn_probe_path no
+     * longer fail with TERN_ERR_INVALID_STATE for want of confirmation.
+     * Comes once per connection. */
+    TERN_EVENT_HANDSHAKE_CONFIRMED,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -268,18 +275,30 @@ bool tern_conn_early_data_accepted(const tern_conn *c);
  * data, handshake not complete yet): streams opened and written now leave
  * in 0-RTT packets. False otherwise (and always for a server). */
 bool tern_conn_can_send_early_data(const tern_conn *c);
-/* Initiates a key update (RFC 9001 §6); TERN_ERR_INVALID_ARGUMENT when not
- * allowed yet (handshake not confirmed, previous update not acknowledged). */
+/* Initiates a key update (RFC 9001 §6). Either role, once
+ * TERN_EVENT_HANDSHAKE_CONFIRMED has come. Errors: TERN_ERR_INVALID_STATE
+ * when not allowed now: handshake not confirmed yet (wait for
+ * TERN_EVENT_HANDSHAKE_CONFIRMED), the previous update not acknowledged yet
+ * or its old keys still kept (§6.5; retry after a few RTTs), or the
+ * connection is closing. */
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
 
 /* Client active migration (RFC 9000 §9.2): probes the path from new_local to
  * the current server address with a fresh connection ID (§9.5), and moves
  * to it once validated (TERN_EVENT_PATH: PROBING, VALIDATED, ACTIVE).
- * TERN_ERR_INVALID_ARGUMENT for a server, before handshake confirmation,
- * when the server sent disable_active_migration, or without an unused
- * peer connection ID. */
+ * Who: a client, once TERN_EVENT_HANDSHAKE_CONFIRMED has come. Errors:
+ *   TERN_ERR_INVALID_ARGUMENT  called on a server; new_local absent or the
+ *                              active path's own local address;
+ *   TERN_ERR_INVALID_STATE     handshake not confirmed yet, connection
+ *                              closing, the server sent
+ *                              disable_active_migration (§18.2), or every
+ *                              path slot is in use;
+ *   TERN_ERR_CID_BLOCKED       no unused connection ID from the server yet
+ *                              (§9.5: a new path needs its own); it comes in
+ *                              NEW_CONNECTION_ID frames, usually within an
+ *                              RTT of confirmation: retry later. */
 tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now);
-/* Same checks, but only validates the path (TERN_EVENT_PATH: PROBING,
+/* Same caller, checks and errors, but only validates the path (TERN_EVENT_PATH: PROBING,
  * VALIDATED) and keeps it as a standby: when the active path dies (3
  * consecutive PTOs without an acknowledgement) the connection moves to a
  * validated standby (FAILED for the dead path, then ACTIVE). */

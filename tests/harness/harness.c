@@ -128,7 +128,7 @@ static void pair_event(h_node *n, const tern_event *ev, void *ctx)
     h_pair *p = ctx;
     bool is_client = n == p->client.node;
     h_side *side = is_client ? &p->client : &p->server;
-    if (ev->type < 16) side->events[ev->type]++;
+    if (ev->type < 32) side->events[ev->type]++;
     switch (ev->type) {
     case TERN_EVENT_CONN_NEW: side->conn = ev->conn; break;
     case TERN_EVENT_HANDSHAKE_DONE: side->handshake_done = true; break;

@@ -63,7 +63,7 @@ typedef struct h_side {
     uint64_t close_code;
     bool close_app, closed_by_peer;
     char close_reason[128];
-    unsigned events[16];
+    unsigned events[32];
 } h_side;
 
 struct h_pair {

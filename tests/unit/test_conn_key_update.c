@@ -52,12 +52,12 @@ static void test_update_refused_locally(void **state)
     (void)state;
     h_pair *p = h_pair_new(12, TERN_MS(5), 0, 0.0, NULL, NULL);
     tern_conn *c = h_pair_connect(p);
-    assert_int_equal(tern_conn_update_keys(c, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_update_keys(c, sim_now(p->s)), TERN_ERR_INVALID_STATE);
     assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
     sim_run_until(p->s, sim_now(p->s) + TERN_MS(100));
     assert_int_equal(tern_conn_update_keys(c, sim_now(p->s)), TERN_OK);
     /* Nothing of the new phase is acknowledged yet. */
-    assert_int_equal(tern_conn_update_keys(c, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_update_keys(c, sim_now(p->s)), TERN_ERR_INVALID_STATE);
     assert_int_equal(tern_conn_update_keys(p->server.conn, sim_now(p->s)), TERN_OK);
     h_kick(p->server.node);
     /* An ack-eliciting exchange in the new phase gets it acknowledged. */
@@ -108,12 +108,57 @@ static void test_peer_updates_twice(void **state)
     h_pair_free(p);
 }
 
+/* The event-driven start: a key update asked for at HANDSHAKE_DONE is
+ * refused on the client (not confirmed yet), and accepted at the
+ * HANDSHAKE_CONFIRMED event that follows; the server sees DONE, then
+ * CONFIRMED. Each side gets CONFIRMED once. */
+typedef struct {
+    tern_err at_done[2], at_confirmed[2];
+    bool confirmed_before_done[2];
+} confirm_probe;
+
+static void confirm_event(h_pair *p, bool is_client, const tern_event *ev)
+{
+    confirm_probe *cp = p->user;
+    h_side *side = is_client ? &p->client : &p->server;
+    if (ev->type == TERN_EVENT_HANDSHAKE_DONE) {
+        if (side->events[TERN_EVENT_HANDSHAKE_CONFIRMED]) cp->confirmed_before_done[is_client] = true;
+        if (is_client) cp->at_done[1] = tern_conn_update_keys(ev->conn, sim_now(p->s));
+    }
+    if (ev->type == TERN_EVENT_HANDSHAKE_CONFIRMED)
+        cp->at_confirmed[is_client] = is_client ? tern_conn_update_keys(ev->conn, sim_now(p->s)) : TERN_OK;
+}
+
+static void test_update_at_confirmation_event(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(13, TERN_MS(5), 0, 0.0, NULL, NULL);
+    confirm_probe cp = {.at_done = {-1, -1}, .at_confirmed = {-1, -1}};
+    p->user = &cp;
+    p->on_event = confirm_event;
+    h_pair_connect(p);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(200));
+    assert_int_equal(cp.at_done[1], TERN_ERR_INVALID_STATE);
+    assert_int_equal(cp.at_confirmed[1], TERN_OK);
+    assert_int_equal(cp.at_confirmed[0], TERN_OK);
+    assert_false(cp.confirmed_before_done[0] || cp.confirmed_before_done[1]);
+    assert_int_equal(p->client.events[TERN_EVENT_HANDSHAKE_CONFIRMED], 1);
+    assert_int_equal(p->server.events[TERN_EVENT_HANDSHAKE_CONFIRMED], 1);
+    assert_false(p->client.closed || p->server.closed);
+    tern_conn_stats cs;
+    tern_conn_get_stats(p->client.conn, &cs);
+    assert_int_equal(cs.key_updates, 1);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_initiated_update),
         cmocka_unit_test(test_update_refused_locally),
         cmocka_unit_test(test_peer_updates_twice),
+        cmocka_unit_test(test_update_at_confirmation_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,8 +130,8 @@ static void test_disable_active_migration_client_refuses(void **state)
     px *x = px_new(p, SIZE);
     px_connect(p);
     tern_addr nl = sim_addr("198.18.0.3:40001");
-    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
-    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_STATE);
     px_start(p, x);
     h_kick(p->client.node);
     px_finish(p, x, TERN_SEC(60));
@@ -150,9 +150,37 @@ static void test_disable_active_migration_client_refuses(void **state)
     h_pair_free(p);
 }
 
+/* The migration calls' errors tell "not now" from "no CID" from misuse:
+ * before confirmation INVALID_STATE; with the server's CIDs all in use
+ * (client's active_connection_id_limit 2: one spare, taken by the first
+ * probe) CID_BLOCKED; a server, or the active local address, INVALID_ARGUMENT. */
+static void test_migrate_errors(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.active_connection_id_limit = 2;
+    h_pair *p = h_pair_new(14, TERN_MS(5), 50000000, 0.0, &cc, NULL);
+    tern_conn *c = h_pair_connect(p);
+    tern_addr a = sim_addr("198.18.0.3:40001"), b = sim_addr("198.18.0.4:40001");
+    assert_int_equal(tern_conn_migrate(c, &a, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(50));
+    assert_int_equal(tern_conn_probe_path(p->server.conn, &a, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_migrate(c, &tern_conn_active_path(c)->local, sim_now(p->s)),
+                     TERN_ERR_INVALID_ARGUMENT);
+    sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
+    sim_node_add_addr(p->s, p->client.node->node, &a, &lp);
+    sim_node_add_addr(p->s, p->client.node->node, &b, &lp);
+    assert_int_equal(tern_conn_probe_path(c, &a, sim_now(p->s)), TERN_OK);
+    assert_int_equal(tern_conn_probe_path(c, &b, sim_now(p->s)), TERN_ERR_CID_BLOCKED);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_errors),
         cmocka_unit_test(test_client_migration_unlinkable),
         cmocka_unit_test(test_unknown_server_address_discarded),
         cmocka_unit_test(test_disable_active_migration_client_refuses),

@@ -377,7 +377,7 @@ static void test_preferred_then_migrate_despite_disable(void **state)
     pref_connect_and_start(f);
     sim_run_until(f->p->s, sim_now(f->p->s) + TERN_MS(100));
     tern_addr nl = sim_addr("198.18.0.3:40001");
-    assert_int_equal(tern_conn_migrate(f->p->client.conn, &nl, sim_now(f->p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_migrate(f->p->client.conn, &nl, sim_now(f->p->s)), TERN_ERR_INVALID_STATE);
     pref_free(f);
 
     /* Following: once at the preferred address the client may migrate. */

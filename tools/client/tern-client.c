@@ -49,11 +49,12 @@ static const char usage[] =
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
-    "                          after the handshake (active migration)\n"
+    "                          after the handshake is confirmed (active migration)\n"
     "  --migrate-to ADDR       migrate to local address ADDR (e.g. 127.0.0.2, or\n"
     "                          ADDR:PORT) instead of a new port; at --migrate-after\n"
     "                          SECONDS, 0 when not given\n"
     "  --key-update-after SECONDS  start a key update SECONDS after the handshake\n"
+    "                          is confirmed (0: as soon as it is)\n"
     "  --timeout SECONDS       give up after SECONDS in total (default 60); the\n"
     "                          handshake gets at most 10 s of it\n"
     "  --qlog-dir DIR          write a qlog trace (JSON-SEQ) of the connection to\n"
@@ -357,9 +358,10 @@ static void try_migrate(client *cl, tern_time now)
         tl_log("migrating to local address %s", tl_addr_str(&cl->node.socks[idx].bound, a, sizeof a));
         return;
     }
-    /* Not confirmed yet (HANDSHAKE_DONE follows the handshake by about one
-     * RTT) or no spare connection ID: try again soon with the same socket. */
-    if (now < cl->migrate_give_up) {
+    /* Called from the HANDSHAKE_CONFIRMED event on: the only wait left is
+     * for the server's NEW_CONNECTION_ID frames (RFC 9000 §9.5: the new path
+     * needs a CID of its own), which follow confirmation within an RTT. */
+    if (e == TERN_ERR_CID_BLOCKED && now < cl->migrate_give_up) {
         cl->migrate_at = now + TERN_MS(1);
     } else {
         tl_err("migration refused by the library: %s", tern_err_name(e));
@@ -374,7 +376,10 @@ static void try_key_update(client *cl, tern_time now)
         tl_log("key update started");
         return;
     }
-    if (now < cl->key_update_give_up) cl->key_update_at = now + TERN_MS(50);
+    /* Called from the HANDSHAKE_CONFIRMED event on, so the library refuses
+     * only while a key update of the server's is not finished (RFC 9001
+     * §6.5: the old keys are kept 3 PTO): retry a few times per PTO. */
+    if (e == TERN_ERR_INVALID_STATE && now < cl->key_update_give_up) cl->key_update_at = now + TERN_MS(10);
     else tl_err("key update refused by the library: %s", tern_err_name(e));
 }
 
@@ -543,13 +548,23 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                seconds_since(cl->t_start, cl->t_handshake) * 1e3, ok ? tern_app_proto_alpn(proto) : "no ALPN",
                cl->resumed ? ", resumed" : "",
                !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
+        set_deadline(cl);
+        break;
+    }
+    case TERN_EVENT_HANDSHAKE_CONFIRMED: {
+        /* Key update (RFC 9001 §6.1) and migration (RFC 9000 §9) are
+         * allowed from confirmation on: "--...-after 0" acts right here, not
+         * on a later poll that a short download would finish before. */
+        tern_time now = io_now();
         if (cl->migrate_after >= 0) {
-            cl->migrate_at = cl->t_handshake + (tern_time)(cl->migrate_after * 1e9);
+            cl->migrate_at = now + (tern_time)(cl->migrate_after * 1e9);
             cl->migrate_give_up = cl->migrate_at + TERN_SEC(5);
+            if (cl->migrate_after == 0) try_migrate(cl, now);
         }
         if (cl->key_update_after >= 0) {
-            cl->key_update_at = cl->t_handshake + (tern_time)(cl->key_update_after * 1e9);
+            cl->key_update_at = now + (tern_time)(cl->key_update_after * 1e9);
             cl->key_update_give_up = cl->key_update_at + TERN_SEC(5);
+            if (cl->key_update_after == 0) try_key_update(cl, now);
         }
         set_deadline(cl);
         break;

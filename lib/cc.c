@@ -9,6 +9,7 @@ void tern_cc_config_init(tern_cc_config *cfg)
     cfg->kind = TERN_CC_KIND_CUBIC;
     cfg->max_datagram_size = TERN_CC_MIN_DATAGRAM_SIZE;
     cfg->hystart = true;
+    cfg->max_send_rate = 0;
 }
 
 uint64_t tern_cc_initial_window(uint64_t mds)

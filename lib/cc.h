@@ -30,6 +30,7 @@ typedef struct tern_cc_config {
     tern_cc_kind kind;
     uint64_t max_datagram_size; /* 0 = TERN_CC_MIN_DATAGRAM_SIZE */
     bool hystart;               /* CUBIC: HyStart++ (RFC 9406) in slow start */
+    uint64_t max_send_rate;     /* pacing ceiling in bytes/s, 0 = none (the pacer's) */
 } tern_cc_config;
 
 /* Defaults: CUBIC, 1200-byte datagrams, HyStart++ on. */

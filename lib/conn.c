@@ -111,6 +111,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     tern_cc_config_init(&cc);
     cc.kind = (tern_cc_kind)cfg->cc;
     cc.max_datagram_size = TERN_DATAGRAM_SIZE;
+    cc.max_send_rate = cfg->max_send_rate;
     tern_path_init(&c->paths[0], 0, local, remote, &cc, TERN_MS(cfg->initial_rtt_ms), now);
     /* §8.1: a client has no amplification limit towards the server. */
     c->paths[0].validated = !is_server;

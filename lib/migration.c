@@ -124,6 +124,7 @@ static tern_path *new_path_without_cid(tern_conn *c, const tern_addr *local, con
         tern_cc_config cc;
         tern_cc_config_init(&cc);
         cc.kind = (tern_cc_kind)c->ep->cfg.cc;
+        cc.max_send_rate = c->ep->cfg.max_send_rate;
         /* The configured size is assumed to fit every path of the
          * connection (no PMTU discovery yet). */
         cc.max_datagram_size = c->handshake_complete ? tern_conn_datagram_size(c) : TERN_DATAGRAM_SIZE;

@@ -14,6 +14,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 void tern_pacer_init(tern_pacer *pacer, uint64_t max_datagram_size, uint32_t burst_packets)
 {
     pacer->burst_packets = burst_packets ? burst_packets : TERN_PACER_DEFAULT_BURST_PACKETS;
+    pacer->max_rate = 0;
     pacer->max_datagram_size = max_datagram_size ? max_datagram_size : TERN_CC_MIN_DATAGRAM_SIZE;
     tern_pacer_reset(pacer);
 }
@@ -33,6 +34,18 @@ void tern_pacer_set_max_datagram_size(tern_pacer *pacer, uint64_t max_datagram_s
     pacer->max_datagram_size = max_datagram_size;
     pacer->capacity = (uint64_t)pacer->burst_packets * max_datagram_size;
     pacer->tokens = min_u64(pacer->tokens, pacer->capacity);
+}
+
+void tern_pacer_set_max_rate(tern_pacer *pacer, uint64_t max_rate) { pacer->max_rate = max_rate; }
+
+/* The window the rate is computed from: with a ceiling, no more than what
+ * max_rate releases in srtt / N, so that N * cwnd / srtt <= max_rate. */
+static uint64_t pacing_cwnd(const tern_pacer *pacer, uint64_t cwnd, tern_time srtt)
+{
+    if (!pacer->max_rate || srtt == 0)
+        return cwnd;
+    uint64_t cap = tern_mul_div_u64(pacer->max_rate, srtt * PACING_GAIN_DEN, TERN_SEC(1) * PACING_GAIN_NUM);
+    return min_u64(cwnd, cap ? cap : 1);
 }
 
 uint64_t tern_pacer_rate(uint64_t cwnd, tern_time smoothed_rtt)
@@ -71,6 +84,7 @@ tern_time tern_pacer_next_send_time(const tern_pacer *pacer, tern_time now, uint
 {
     if (cwnd == 0 || smoothed_rtt == 0)
         return now;
+    cwnd = pacing_cwnd(pacer, cwnd, smoothed_rtt);
     uint64_t size = bucket_size(pacer, cwnd, smoothed_rtt);
     uint64_t tokens = tokens_at(pacer, now, cwnd, smoothed_rtt, size);
     /* A packet larger than the bucket waits for a full bucket only. */
@@ -93,6 +107,7 @@ void tern_pacer_on_sent(tern_pacer *pacer, tern_time now, uint64_t bytes, uint64
     if (cwnd == 0 || smoothed_rtt == 0) {
         pacer->tokens = pacer->capacity;
     } else {
+        cwnd = pacing_cwnd(pacer, cwnd, smoothed_rtt);
         pacer->tokens = tokens_at(pacer, now, cwnd, smoothed_rtt, bucket_size(pacer, cwnd, smoothed_rtt));
     }
     if (!pacer->started || now > pacer->last_refill)

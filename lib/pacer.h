@@ -32,6 +32,7 @@ typedef struct tern_pacer {
     tern_time last_refill;  /* time the tokens were last brought up to date */
     uint32_t burst_packets; /* floor of the burst */
     uint64_t max_datagram_size;
+    uint64_t max_rate;      /* bytes per second, 0 = no ceiling (tern_config.max_send_rate) */
     bool started;           /* last_refill is meaningful */
 } tern_pacer;
 
@@ -41,6 +42,9 @@ void tern_pacer_init(tern_pacer *pacer, uint64_t max_datagram_size, uint32_t bur
 /* Full bucket again (new path). */
 void tern_pacer_reset(tern_pacer *pacer);
 void tern_pacer_set_max_datagram_size(tern_pacer *pacer, uint64_t max_datagram_size);
+/* A ceiling on the pacing rate (bytes per second, 0 = none): the rate is
+ * min(N * cwnd / srtt, max_rate). It is kept across tern_pacer_reset. */
+void tern_pacer_set_max_rate(tern_pacer *pacer, uint64_t max_rate);
 
 /* Earliest time at which a packet of `bytes` may be sent: now if the bucket
  * holds enough tokens, otherwise when it will. cwnd and smoothed_rtt are the

@@ -19,6 +19,7 @@ void tern_path_recovery_init(tern_path_recovery *path, const tern_cc_config *cc_
     tern_rtt_init(&path->rtt, initial_rtt);
     tern_cc_init(&path->cc, cc_cfg);
     tern_pacer_init(&path->pacer, path->cc.max_datagram_size, 0);
+    tern_pacer_set_max_rate(&path->pacer, cc_cfg ? cc_cfg->max_send_rate : 0);
     path->epoch_start = now;
 }
 

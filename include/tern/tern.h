@@ -72,6 +72,11 @@ typedef struct tern_config {
     /* Recovery and congestion control. */
     tern_cc_algo cc;
     uint64_t initial_rtt_ms;
+    /* Ceiling on each path's pacing rate (RFC 9002 §7.7), in bytes per
+     * second; 0 (default) = none, the rate is 1.25 * cwnd / smoothed_rtt.
+     * For operators capping a connection, and for tests that need a
+     * transfer to last long enough to do something during it. */
+    uint64_t max_send_rate;
 
     /* Paths (RFC 9000 §9, docs/protocol.md "Paths and migration").
      * Server: preferred addresses offered in the preferred_address transport

@@ -16,22 +16,14 @@
 BIN=$1
 CASE=$2
 . "$(dirname "$0")/lib.sh"
-GS=${GTLSSERVER:-gtlsserver}
-GC=${GTLSCLIENT:-gtlsclient}
 
 mkdir "$WORK/root" "$WORK/dl"
 make_file "$WORK/root/f1" 1
 head -c 100000 /dev/urandom > "$WORK/root/small"
 
 start_gtlsserver() { # [-q]
-    command -v "$GS" > /dev/null || fail "gtlsserver not found (Debian package ngtcp2-server; make deps)"
     [ -f "$WORK/cert.pem" ] || make_cert
-    PORT=$(free_port)
-    "$GS" "$@" -d "$WORK/root" 127.0.0.1 "$PORT" "$WORK/key.pem" "$WORK/cert.pem" > "$WORK/gtlsserver.log" 2>&1 &
-    PIDS+=($!)
-    GS_PID=$!
-    sleep 0.2
-    kill -0 "$GS_PID" 2>/dev/null || { cat "$WORK/gtlsserver.log"; fail "gtlsserver did not start"; }
+    start_gtlsserver_bg "$WORK/gtlsserver.log" "$@" -d "$WORK/root"
 }
 
 tern_get() { # tern_get NAME FILE

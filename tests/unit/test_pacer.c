@@ -46,6 +46,32 @@ static void test_burst_then_paced(void **state)
     }
 }
 
+/* tern_config.max_send_rate: a large window on a short path would pace at
+ * 1.25 * 10 MB / 1 ms = 12.5 GB/s; the ceiling holds it at 1 MB/s, so a
+ * steady stream of 1000-byte datagrams leaves one per millisecond. */
+static void test_max_rate_ceiling(void **state)
+{
+    (void)state;
+    tern_pacer p;
+    tern_pacer_init(&p, 1000, 0);
+    tern_pacer_set_max_rate(&p, 1000000);
+    const uint64_t cwnd = 10000000;
+    const tern_time srtt = MS(1), t0 = TERN_SEC(1);
+    tern_time t = t0;
+    uint64_t sent = 0;
+    while (t < t0 + TERN_SEC(1)) {
+        t = tern_pacer_next_send_time(&p, t, 1000, cwnd, srtt);
+        tern_pacer_on_sent(&p, t, 1000, cwnd, srtt);
+        sent += 1000;
+    }
+    /* One second: the 10-datagram starting bucket plus 1 MB, within a datagram. */
+    assert_true(sent >= 1000000 && sent <= 1000000 + 11 * 1000);
+    /* Off again: no waiting within the burst. */
+    tern_pacer_set_max_rate(&p, 0);
+    tern_pacer_reset(&p);
+    assert_true(tern_pacer_next_send_time(&p, t, 1000, cwnd, srtt) == t);
+}
+
 static void test_idle_refill_capped_at_burst(void **state)
 {
     (void)state;
@@ -122,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate),
         cmocka_unit_test(test_burst_then_paced),
+        cmocka_unit_test(test_max_rate_ceiling),
         cmocka_unit_test(test_idle_refill_capped_at_burst),
         cmocka_unit_test(test_rate_follows_window),
         cmocka_unit_test(test_burst_sized_to_timer_granularity),

@@ -41,6 +41,9 @@ static const char usage[] =
     "  --retry               answer a client's first Initial with a Retry unless it\n"
     "                        carries a valid address token (RFC 9000 §8.1.2)\n"
     "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
+    "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
+    "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
+    "                        control's)\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -131,9 +134,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         tern_conn_stats st;
         tern_conn_get_stats(ev->conn, &st);
         tl_close_desc(ev, desc, sizeof desc);
-        tl_log("conn %u: closed %s; sent %llu stream bytes, %llu packets (%llu lost), %llu migrations", cc->id, desc,
-               (unsigned long long)st.stream_bytes_sent, (unsigned long long)st.packets_sent,
-               (unsigned long long)st.packets_lost, (unsigned long long)st.migrations);
+        tl_log("conn %u: closed %s; sent %llu stream bytes, %llu packets (%llu lost), %llu migrations, "
+               "%llu key updates",
+               cc->id, desc, (unsigned long long)st.stream_bytes_sent, (unsigned long long)st.packets_sent,
+               (unsigned long long)st.packets_lost, (unsigned long long)st.migrations,
+               (unsigned long long)st.key_updates);
         break;
     }
     default: break;
@@ -205,7 +210,7 @@ static int fail(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY };
-    enum { O_QLOGDIR = 512, O_NO0RTT }; /* qlog, 0-RTT */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE }; /* qlog, 0-RTT, pacing ceiling */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -216,6 +221,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
         /* qlog, 0-RTT */
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
+        {"max-rate", required_argument, NULL, O_MAXRATE},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
@@ -226,6 +232,7 @@ int main(int argc, char **argv)
     bool quiet = false, retry = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
+    uint64_t max_rate = 0; /* bytes per second */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -268,6 +275,16 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
         case O_NO0RTT: no_0rtt = true; break;
+        case O_MAXRATE: {
+            char *end;
+            errno = 0;
+            double mbit = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(mbit > 0) || mbit > 1e6)
+                return fail("bad --max-rate '%s' (want Mbit/s, a number above 0, e.g. 80)", optarg);
+            max_rate = (uint64_t)(mbit * 1e6 / 8);
+            if (!max_rate) max_rate = 1;
+            break;
+        }
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
         }
@@ -321,6 +338,7 @@ int main(int argc, char **argv)
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !no_0rtt;
+    cfg.max_send_rate = max_rate;
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the real-socket tests (ctest labels interop and tools by default) many
+# Runs the real-socket tests (ctest labels interop, tools, io, browser and examples) many
 # times in a row, first on the machine as it is ("idle"), then with every
 # core kept busy by a CPU hog ("loaded"), and prints, per test, how many runs
 # failed in each mode. A test that passes only at one machine speed shows up
@@ -7,7 +7,7 @@
 #
 # Usage: scripts/stress-tests.sh [BUILD_DIR]
 #   RUNS=20          runs per mode
-#   LABELS='interop|tools'   ctest -L regex
+#   LABELS='interop|tools|io|browser|examples'   ctest -L regex (the real-socket tests)
 #   JOBS=2           ctest -j (make check uses 2)
 #   MODES='idle loaded'
 #   LOGDIR=DIR       keep the output of failed runs (default: a temp dir, kept
@@ -15,7 +15,7 @@
 set -u
 BUILD=${1:-build}
 RUNS=${RUNS:-20}
-LABELS=${LABELS:-interop|tools}
+LABELS=${LABELS:-interop|tools|io|browser|examples}
 JOBS=${JOBS:-2}
 MODES=${MODES:-idle loaded}
 [ -f "$BUILD/CTestTestfile.cmake" ] || { echo "stress-tests: $BUILD is not a build directory (run make)" >&2; exit 2; }

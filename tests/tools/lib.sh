@@ -24,6 +24,22 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# udp_black_hole: sets HOLE_PORT to the port of a UDP socket on 127.0.0.1
+# that is bound (before this returns) and never answers; it lives until the
+# test ends. (Not in $(...): the process must be this shell's child.)
+udp_black_hole() {
+    local f=$WORK/black-hole.$RANDOM
+    python3 -c 'import socket,signal,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0))
+print(s.getsockname()[1], flush=True); signal.pause()' > "$f" &
+    PIDS+=($!)
+    for _ in $(seq 400); do
+        [ -s "$f" ] && { HOLE_PORT=$(cat "$f"); return 0; }
+        sleep 0.05
+    done
+    fail "black-hole socket did not start"
+}
+
 # make_file PATH MB: random content.
 make_file() { head -c $(($2 * 1000 * 1000)) /dev/urandom > "$1"; }
 

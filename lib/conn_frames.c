@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "varint.h"
 
 #define MAX_ACK_RANGES 64
 
@@ -171,7 +172,10 @@ tern_err tern_conn_process_frames(tern_conn *c, tern_rx_packet *pkt, const uint8
         tern_frame f;
         size_t used;
         tern_err err = tern_frame_decode(&c->ep->frame_cfg, payload + off, len - off, &f, &used);
-        *err_frame_type = payload[off];
+        /* §19.19: CONNECTION_CLOSE carries the whole frame type, a varint
+         * (SAA's is 4 bytes); a truncated type reports 0 (unknown). */
+        uint64_t type = 0;
+        *err_frame_type = tern_varint_decode(payload + off, len - off, &type) ? type : 0;
         if (err) return err;
         if (!tern_frame_allowed_in(f.type, pkt->type)) return TERN_PROTOCOL_VIOLATION;
         if (tern_frame_is_ack_eliciting(f.type)) pkt->ack_eliciting = true;

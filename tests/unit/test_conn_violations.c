@@ -332,10 +332,42 @@ static void test_every_violation_closes_with_its_code(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* §19.19: the Frame Type of CONNECTION_CLOSE is the whole varint of the
+ * offending frame, not its first byte: a truncated SAA frame (4-byte type
+ * 0x3f5aa001) is reported as 0x3f5aa001. */
+static void test_close_reports_full_frame_type(void **state)
+{
+    (void)state;
+    tern_config cc, sc;
+    h_client_config(&cc);
+    h_server_config(&sc);
+    h_pair *p = h_pair_new(7, TERN_MS(5), 0, 0.0, &cc, &sc);
+    h_pair_connect(p);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    tern_conn *c = p->client.conn;
+    tern_rx_packet pkt = {.type = TERN_PKT_1RTT,
+                          .space = TERN_RECOVERY_SPACE_APPLICATION,
+                          .level = TERN_TLS_LEVEL_APPLICATION,
+                          .path = &c->paths[c->active_path]};
+    static const uint8_t truncated_saa[] = {0xbf, 0x5a, 0xa0, 0x01, 0x01, 198, 18};
+    uint64_t type = 0;
+    assert_int_equal(tern_conn_process_frames(c, &pkt, truncated_saa, sizeof truncated_saa, sim_now(p->s), &type),
+                     TERN_FRAME_ENCODING_ERROR);
+    assert_true(type == 0x3f5aa001);
+    /* A one-byte type as before: a truncated MAX_DATA (0x10). */
+    static const uint8_t truncated_max_data[] = {0x01, 0x10};
+    assert_int_equal(
+        tern_conn_process_frames(c, &pkt, truncated_max_data, sizeof truncated_max_data, sim_now(p->s), &type),
+        TERN_FRAME_ENCODING_ERROR);
+    assert_true(type == 0x10);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_violation_closes_with_its_code),
+        cmocka_unit_test(test_close_reports_full_frame_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,6 +297,13 @@ tern_path *tern_conn_find_path(tern_conn *c, const tern_addr *local, const tern_
 /* A new path with a fresh peer CID when one is available (§9.5). */
 tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now);
 void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now);
+/* The peer CID packets on path p carry, or NULL when p may not be used to
+ * send (§9.5: no CID of its own and sending there would reuse another
+ * path's CID from a different local address). */
+const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p);
+/* A path waiting for a peer CID gets one now that NEW_CONNECTION_ID
+ * brought a spare (§9.5). */
+void tern_migration_on_new_peer_cid(tern_conn *c);
 void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
 /* An authenticated packet arrived on no known path: the path to process it
  * on (new, being validated), or NULL when policy discards it (§9). */

@@ -75,8 +75,10 @@ static tern_err on_new_cid(tern_conn *c, const tern_new_connection_id_frame *f)
     tern_cid cid;
     cid.len = f->cid_len;
     memcpy(cid.data, f->cid, f->cid_len);
-    return tern_cid_manager_on_peer_cid(&c->cids, TERN_CID_SOURCE_NEW_CONNECTION_ID, f->sequence,
-                                        f->retire_prior_to, &cid, f->stateless_reset_token, NULL);
+    tern_err err = tern_cid_manager_on_peer_cid(&c->cids, TERN_CID_SOURCE_NEW_CONNECTION_ID, f->sequence,
+                                                f->retire_prior_to, &cid, f->stateless_reset_token, NULL);
+    if (!err) tern_migration_on_new_peer_cid(c);
+    return err;
 }
 
 static tern_err dispatch(tern_conn *c, tern_rx_packet *pkt, const tern_frame *f, tern_time now)

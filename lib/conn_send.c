@@ -296,15 +296,6 @@ static void write_close(tern_conn *c, writer *wr, pkt_plan *pl)
     put_frame(c, wr, &f);
 }
 
-/* Peer CID to use on a path. */
-static const tern_cid *path_dcid(tern_conn *c, const tern_path *p)
-{
-    const tern_peer_cid *pc = tern_cid_manager_peer_for_path(&c->cids, p->id);
-    if (!pc) pc = tern_cid_manager_peer_for_path(&c->cids, c->active_path);
-    if (!pc) pc = tern_cid_manager_peer_for_path(&c->cids, 0);
-    return pc ? &pc->cid : &c->original_dcid;
-}
-
 typedef enum { BUILD_NORMAL, BUILD_CLOSE, BUILD_PROBE } build_mode;
 
 /* Lays out one packet of `space` at buf[start..cap): header and plaintext
@@ -325,7 +316,8 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     pl->pn = sp->next_pn;
     const tern_recovery_space_state *rs = &c->rec.spaces[space];
     pl->pn_len = tern_pn_encode_len(pl->pn, rs->has_largest_acked ? rs->largest_acked : TERN_PN_NONE);
-    const tern_cid *dcid = path_dcid(c, path);
+    const tern_cid *dcid = tern_conn_path_dcid(c, path);
+    if (!dcid) return false; /* §9.5: no CID of its own for this path yet */
     uint8_t *p = buf + start;
     size_t avail = cap - start;
     if (avail < 64) return false;
@@ -408,7 +400,7 @@ static tern_err finish_packet(tern_conn *c, tern_path *path, uint8_t *buf, size_
     }
     if (c->qlog) {
         /* The plaintext is still in place: its frames as they leave. */
-        const tern_cid *dcid = path_dcid(c, path);
+        const tern_cid *dcid = tern_conn_path_dcid(c, path);
         tern_packet_type type = !pl->is_long                                ? TERN_PKT_1RTT
                                 : pl->space == TERN_RECOVERY_SPACE_INITIAL ? TERN_PKT_INITIAL
                                                                            : TERN_PKT_HANDSHAKE;

@@ -141,6 +141,41 @@ tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_a
     return p;
 }
 
+const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p)
+{
+    const tern_peer_cid *pc = tern_cid_manager_peer_for_path(&c->cids, p->id);
+    if (pc) return &pc->cid;
+    /* Zero-length CIDs link nothing: every path shares the empty one. */
+    if (c->cids.peer_zero_length) {
+        pc = tern_cid_manager_peer_find(&c->cids, 0);
+        return pc ? &pc->cid : &c->original_dcid;
+    }
+    if (p->id == c->active_path) {
+        /* Before the handshake gave us the peer's CID: the one we chose. */
+        pc = tern_cid_manager_peer_for_path(&c->cids, 0);
+        return pc ? &pc->cid : &c->original_dcid;
+    }
+    /* §9.5: after a peer's address change "outside the control of its
+     * peer" (a NAT rebinding) the current CID MAY continue "while still
+     * sending from the same local address"; from another local address it
+     * would link the two paths, so such a path cannot send until a spare
+     * CID arrives. */
+    const tern_path *active = &c->paths[c->active_path];
+    pc = tern_cid_manager_peer_for_path(&c->cids, active->id);
+    if (pc && tern_addr_equal(&p->local, &active->local)) return &pc->cid;
+    return NULL;
+}
+
+void tern_migration_on_new_peer_cid(tern_conn *c)
+{
+    if (c->cids.peer_zero_length) return;
+    for (int i = 0; i < TERN_MAX_PATHS; i++) {
+        tern_path *p = &c->paths[i];
+        if (!p->in_use || i == c->active_path || tern_cid_manager_peer_for_path(&c->cids, p->id)) continue;
+        if (!tern_cid_manager_peer_acquire(&c->cids, p->id)) return;
+    }
+}
+
 /* The path we left is kept for a while: delayed packets on it are still
  * processed (§9.6.2 "MAY continue to process delayed packets"). */
 static void leave_path(tern_conn *c, tern_path *old, tern_time now)
@@ -182,7 +217,7 @@ static void on_validated(tern_conn *c, tern_path *p, tern_time now)
 {
     c->stats.paths_validated++;
     tern_conn_push_path_event(c, p, TERN_PATH_VALIDATED);
-    if (p->switch_on_validation && p->id != c->active_path) {
+    if (p->switch_on_validation && p->id != c->active_path && tern_conn_path_dcid(c, p)) {
         tern_conn_switch_path(c, p, now);
     } else if (p->id == c->active_path && c->fallback_path < TERN_MAX_PATHS) {
         /* The move is confirmed: the fallback is a path we left. */
@@ -258,6 +293,8 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
     /* §9.3: only a packet with the largest number so far moves us; §9.3.3:
      * an older (reordered, replayed) one never does. */
     if (largest != TERN_PN_NONE && pn <= largest) return;
+    /* §9.5: not to a path we could only answer on with another path's CID. */
+    if (!tern_conn_path_dcid(c, p)) return;
     if (!tern_addr_equal(&p->local, &tern_conn_active_path(c)->local) && !p->validated) {
         /* Our own address differs on that path (the peer came to our
          * preferred address): §9.6.2 moves only once the path is validated. */

@@ -33,6 +33,15 @@ typedef struct pref {
     size_t copy_len;
     uint64_t server_rx_before_copy, server_rx_after_copy;
     uint64_t server_sent_from_old_after;
+
+    /* (g): the server's spare client CIDs are used up just before the
+     * client's first datagram to the preferred address arrives; the DCIDs
+     * the server sent from its original address, and how many datagrams
+     * from the preferred address reused one of them (§9.5: must be 0). */
+    bool starve, starved;
+    uint8_t old_dcids[16][8];
+    size_t old_dcid_count;
+    uint64_t server_sent_from_pa, dcid_reuses;
 } pref;
 
 static pref *g_pref;
@@ -133,10 +142,35 @@ static void divert_check(sim *s, void *ctx, tern_time now)
     f->divert_checked = true;
 }
 
+/* (g): DCIDs of the server's short-header datagrams per source address. */
+static void note_server_dcid(pref *f, const sim_trace_event *ev)
+{
+    if (ev->len < 9 || (ev->data[0] & 0x80)) return;
+    const uint8_t *dcid = ev->data + 1; /* the client's CIDs are 8 bytes */
+    if (sim_addr_equal(ev->src, &f->p->saddr)) {
+        for (size_t i = 0; i < f->old_dcid_count; i++)
+            if (!memcmp(f->old_dcids[i], dcid, 8)) return;
+        if (f->old_dcid_count < 16) memcpy(f->old_dcids[f->old_dcid_count++], dcid, 8);
+    } else if (sim_addr_equal(ev->src, &f->pa)) {
+        f->server_sent_from_pa++;
+        for (size_t i = 0; i < f->old_dcid_count; i++)
+            if (!memcmp(f->old_dcids[i], dcid, 8)) f->dcid_reuses++;
+    }
+}
+
 static void pref_trace(void *ctx, const sim_trace_event *ev)
 {
     pref *f = ctx;
     h_pair *p = f->p;
+    if (ev->kind == SIM_TRACE_SEND && ev->node == p->server.node->node) note_server_dcid(f, ev);
+    if (ev->kind == SIM_TRACE_DELIVER && f->starve && !f->starved && ev->node == p->server.node->node &&
+        sim_addr_equal(ev->dst, &f->pa)) {
+        /* Bound to path ids no path has: every spare is taken. */
+        f->starved = true;
+        for (uint64_t id = 200; tern_cid_manager_peer_acquire(&p->server.conn->cids, id); id++) {
+        }
+        assert_int_equal(tern_cid_manager_peer_available_count(&p->server.conn->cids), 0);
+    }
     if (ev->kind == SIM_TRACE_SEND) {
         if (ev->node == p->server.node->node && sim_addr_equal(ev->src, &f->pa) && !f->server_moved) {
             f->server_sent_before++;
@@ -398,6 +432,35 @@ static void test_preferred_then_migrate_despite_disable(void **state)
     pref_free(f);
 }
 
+/* (g) RFC 9000 §9.5: the server has no spare client CID when the client
+ * probes its preferred address. Answering from there with the CID of the
+ * original path would link the two addresses for an observer; the server
+ * sends nothing from the preferred address, the client's validation fails
+ * and it stays on the original address (§9.6.1); the upload is intact. */
+static void test_preferred_no_spare_cid(void **state)
+{
+    (void)state;
+    tern_config sc;
+    server_offering(&sc, "198.18.1.2:443", NULL);
+    pref *f = pref_new(47, NULL, &sc, NULL, NULL, "198.18.1.2:443", NULL);
+    f->starve = true;
+    h_pair *p = f->p;
+    pref_connect_and_start(f);
+    px_finish(p, f->x, TERN_SEC(60));
+    /* Past the validation timeout (max(3 PTO, 6 x initial RTT) = 2 s). */
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(3));
+    assert_true(f->starved);
+    assert_true(f->old_dcid_count >= 1);
+    printf("# no spare CID: server datagrams from the preferred address %llu, CID reuses %llu\n",
+           (unsigned long long)f->server_sent_from_pa, (unsigned long long)f->dcid_reuses);
+    assert_int_equal(f->dcid_reuses, 0);
+    assert_int_equal(f->server_sent_from_pa, 0);
+    assert_true(px_count(f->x, true, TERN_PATH_FAILED, &f->pa) >= 1);
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->remote, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->local, &p->saddr));
+    pref_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_preferred_not_followed),
         cmocka_unit_test(test_preferred_blackholed),
         cmocka_unit_test(test_preferred_then_migrate_despite_disable),
+        cmocka_unit_test(test_preferred_no_spare_cid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,11 @@ void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now);
  * send (§9.5: no CID of its own and sending there would reuse another
  * path's CID from a different local address). */
 const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p);
+/* RFC 9002 §6.2.2.1: the PTO is not armed while the server cannot send on
+ * its active path (anti-amplification, §8.1). Per path: a probe path out of
+ * credit says nothing about the active one. Call after sending, receiving
+ * or switching paths. */
+void tern_conn_update_amplification_blocked(tern_conn *c, tern_time now);
 /* A path waiting for a peer CID gets one now that NEW_CONNECTION_ID
  * brought a spare (§9.5). */
 void tern_migration_on_new_peer_cid(tern_conn *c);

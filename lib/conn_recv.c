@@ -89,7 +89,7 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
         /* §8.1: a Handshake packet validates the client's address; RFC 9001
          * §4.9.1: the server drops its Initial keys. */
         p->validated = true;
-        tern_recovery_set_amplification_blocked(&c->rec, false, now);
+        tern_conn_update_amplification_blocked(c, now);
         tern_conn_discard_space(c, TERN_RECOVERY_SPACE_INITIAL, now);
     }
 
@@ -182,6 +182,6 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
     c->stats.bytes_received += len;
     if (path) {
         path->bytes_received += len;
-        if (!path->validated) tern_recovery_set_amplification_blocked(&c->rec, false, now);
+        if (!path->validated) tern_conn_update_amplification_blocked(c, now);
     }
 }

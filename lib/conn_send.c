@@ -463,8 +463,7 @@ static size_t finish_datagram(tern_conn *c, tern_path *path, uint8_t *buf, size_
     }
     path->bytes_sent += total;
     c->stats.bytes_sent += total;
-    if (!path->validated && tern_path_send_allowance(path) < TERN_DATAGRAM_SIZE)
-        tern_recovery_set_amplification_blocked(&c->rec, true, now);
+    if (!path->validated) tern_conn_update_amplification_blocked(c, now);
     dg->local = path->local;
     dg->remote = path->remote;
     dg->ecn = 0;

@@ -166,6 +166,12 @@ const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p)
     return NULL;
 }
 
+void tern_conn_update_amplification_blocked(tern_conn *c, tern_time now)
+{
+    bool blocked = tern_path_send_allowance(&c->paths[c->active_path]) < TERN_DATAGRAM_SIZE;
+    if (blocked != c->rec.amplification_blocked) tern_recovery_set_amplification_blocked(&c->rec, blocked, now);
+}
+
 void tern_migration_on_new_peer_cid(tern_conn *c)
 {
     if (c->cids.peer_zero_length) return;
@@ -190,6 +196,7 @@ void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
     tern_path *old = tern_conn_active_path(c);
     c->active_path = p->id;
     c->stats.migrations++;
+    tern_conn_update_amplification_blocked(c, now);
     p->switch_on_validation = false;
     p->abandon_at = TERN_TIME_INFINITE;
     if (!tern_addr_equal(&old->local, &p->local)) {
@@ -250,6 +257,7 @@ void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_
         tern_path *p = &c->paths[i];
         if (p->in_use && tern_path_on_response(p, data)) on_validated(c, p, now);
     }
+    tern_conn_update_amplification_blocked(c, now);
 }
 
 /* ---- receive side ---- */

@@ -224,6 +224,36 @@ static void test_replayed_packet_ignored(void **state)
     h_pair_free(p);
 }
 
+/* RFC 9002 §6.2.2.1 applies to the path the server sends on: a probe on
+ * another, unvalidated path that uses up its 3x credit (§8.1) must not
+ * stop the PTO of the connection, whose active path is validated. */
+static void test_probe_out_of_credit_keeps_pto(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(25, TERN_MS(5), 50000000, 0.0, NULL, NULL);
+    px *x = px_new(p, SIZE);
+    px_connect(p);
+    tern_conn *s = p->server.conn;
+    tern_addr elsewhere = sim_addr("198.18.3.4:6666");
+    tern_path *q = tern_conn_new_path(s, &p->saddr, &elsewhere, sim_now(p->s));
+    assert_non_null(q);
+    /* 500 bytes received there: one 1200-byte PATH_CHALLENGE fits the
+     * 1500-byte credit, then the path is blocked. */
+    q->bytes_received = 500;
+    tern_conn_validate_path(s, q, sim_now(p->s));
+    h_kick(p->server.node);
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(1));
+    assert_true(q->challenges_sent >= 1);
+    assert_true(tern_path_send_allowance(q) < 1200);
+    assert_false(s->rec.amplification_blocked);
+    /* And the connection still works. */
+    px_start(p, x);
+    h_kick(p->client.node);
+    px_finish(p, x, TERN_SEC(60));
+    px_free(x);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_spoofed_copy_validation_fails_reverts),
         cmocka_unit_test(test_spoofed_copy_during_transfer),
         cmocka_unit_test(test_replayed_packet_ignored),
+        cmocka_unit_test(test_probe_out_of_credit_keeps_pto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

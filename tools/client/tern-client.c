@@ -794,8 +794,11 @@ static void print_summary(client *cl)
         for (size_t i = 0; i < cl->nreqs; i++) {
             const request *r = &cl->reqs[i];
             char what[400];
-            if (r->settled && !r->fail_code) snprintf(what, sizeof what, "ok, status %d", r->status);
-            else if (r->settled) snprintf(what, sizeof what, "failed: %s", r->error);
+            if (r->settled && !r->fail_code && r->status) snprintf(what, sizeof what, "ok, status %d", r->status);
+            else if (r->settled && !r->fail_code) snprintf(what, sizeof what, "ok");
+            else if (r->settled && r->status)
+                snprintf(what, sizeof what, "failed (status %d, exit status %d)", r->status, r->fail_code);
+            else if (r->settled) snprintf(what, sizeof what, "failed (exit status %d)", r->fail_code);
             else snprintf(what, sizeof what, "incomplete");
             fprintf(stderr, "tern-client:   %s: %s, %llu bytes, %s%s\n", r->url, what, (unsigned long long)r->bytes,
                     r->out.saved ? "saved as " : r->out_path ? "nothing saved" : "body discarded",
@@ -997,6 +1000,11 @@ int main(int argc, char **argv)
     if (output && outdir) return usage_error("%s", "--output and --output-dir exclude each other");
     cl->nreqs = (size_t)(argc - optind);
     if (output && cl->nreqs != 1) return usage_error("%s", "--output takes one URL; use --output-dir for several");
+    if (output) {
+        struct stat sb;
+        if (stat(output, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return usage_error("--output '%s' is a directory (use --output-dir)", output);
+    }
     if (outdir) {
         struct stat sb;
         if (stat(outdir, &sb) == 0 && !S_ISDIR(sb.st_mode))

@@ -32,11 +32,14 @@ same_file() { # same_file EXPECTED GOT WHAT
     [ "$(sha "$1")" = "$(sha "$2")" ] || fail "$3: sha256 differs ($(stat -c %s "$2") bytes received)"
 }
 
-# start_tern_server ROOT [args...]: sets PORT, SRV_LOG, SRV_CERT.
+# start_tern_server ROOT [args...]: sets PORT, SRV_LOG, SRV_CERT, SRV_PID.
+# SRV_PREFIX (an array, optional) is put before the command (e.g.
+# with_default_sigint).
 start_tern_server() {
     local root=$1; shift
     SRV_LOG=$WORK/server.log
-    TMPDIR=$WORK "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" > "$SRV_LOG" 2>&1 &
+    TMPDIR=$WORK ${SRV_PREFIX[@]+"${SRV_PREFIX[@]}"} "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" \
+        > "$SRV_LOG" 2>&1 &
     PIDS+=($!)
     SRV_PID=$!
     for _ in $(seq 100); do
@@ -65,4 +68,32 @@ timed() {
     t1=$(date +%s.%N)
     ELAPSED=$(python3 -c "print(round($t1 - $t0, 3))")
     return $rc
+}
+
+# Runs a command with SIGINT at its default action: a background job of a
+# non-interactive shell starts with SIGINT ignored, which the tools respect.
+# Replaces the (sub)shell: only for a background job, "with_default_sigint cmd &".
+with_default_sigint() {
+    exec python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+
+# wait_until WHAT COMMAND...: polls COMMAND (every 20 ms, at most 20 s)
+# until it succeeds; fails the test with WHAT otherwise. For readiness
+# (a log line, a file), never a fixed sleep.
+wait_until() {
+    local what=$1; shift
+    for _ in $(seq 1000); do
+        "$@" && return 0
+        sleep 0.02
+    done
+    fail "timed out waiting for $what"
+}
+
+# grown GLOB BYTES: one file matches GLOB and holds more than BYTES.
+grown() {
+    local f
+    for f in $1; do
+        [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt "$2" ] && return 0
+    done
+    return 1
 }

@@ -122,6 +122,7 @@ typedef struct client {
     double timeout_s, migrate_after, key_update_after;
     bool json, quiet, progress_tty, progress_lines;
     tern_time t_start, t_handshake, t_end;
+    tern_time t_last_complete; /* last response complete, before its file is synced and renamed */
     tern_time deadline, hs_deadline, migrate_at, key_update_at, key_update_give_up, migrate_give_up, progress_at;
     bool handshake_done, finished, resumed, retried;
     int exit_code;
@@ -390,7 +391,8 @@ static void finish(client *cl, int code, const char *fmt, ...)
     } else if (!fmt && nfailed) {
         snprintf(cl->error, sizeof cl->error, "%zu of %zu requests failed", nfailed, cl->nreqs);
     }
-    cl->t_end = io_now();
+    /* The transfer's time: saving (fsync, rename) the last file not counted. */
+    cl->t_end = !fmt && cl->t_last_complete ? cl->t_last_complete : io_now();
     if (cl->conn && cl->ticket && cl->session_file) save_file(cl->session_file, "session", cl->ticket, cl->ticket_len);
     if (cl->conn && cl->token && cl->token_file) save_file(cl->token_file, "token", cl->token, cl->token_len);
     if (cl->conn) {
@@ -552,6 +554,7 @@ static void on_complete(void *ctx, void *req_user, const tern_http_result *res)
     r->app_error = res->app_error;
     if (res->status) r->status = res->status;
     cl->ndone++;
+    cl->t_last_complete = io_now();
     if (r->settled || cl->finished) return;
     switch (res->outcome) {
     case TERN_HTTP_OK:

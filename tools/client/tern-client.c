@@ -75,6 +75,8 @@ static const char usage[] =
     "  --qlog-dir DIR          write a qlog trace (JSON-SEQ) of the connection to\n"
     "                          DIR/<odcid hex>-client.sqlog (DIR is created)\n"
     "  --json                  print the summary as one JSON object on stdout\n"
+    "                          (each request's ok/status/error/bytes/saved, and\n"
+    "                          migration: requested, done, reason)\n"
     "  --progress              show progress even when stderr is not a terminal\n"
     "                          (one line per second)\n"
     "  --quiet                 no progress, no connection log, no summary on stderr\n"

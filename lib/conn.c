@@ -394,6 +394,10 @@ bool tern_conn_is_established(const tern_conn *c)
 }
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len) { return tern_tls_alpn(c->tls, len); }
 bool tern_conn_is_resumed(const tern_conn *c) { return tern_tls_is_resumed(c->tls); }
+bool tern_conn_peer_disable_active_migration(const tern_conn *c)
+{
+    return c->peer_tp_received && c->peer_tp.disable_active_migration;
+}
 bool tern_conn_early_data_accepted(const tern_conn *c) { return tern_tls_early_data_accepted(c->tls); }
 bool tern_conn_can_send_early_data(const tern_conn *c)
 {

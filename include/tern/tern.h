@@ -257,6 +257,12 @@ tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t 
  * server did not take its address as validated (no token, or one it
  * refused); on a server, the client came back with our Retry token. */
 bool tern_conn_was_retried(const tern_conn *c);
+/* The peer's transport parameters carried disable_active_migration
+ * (RFC 9000 §18.2); false before they are received. On a client this is
+ * why tern_conn_migrate and tern_conn_probe_path answer
+ * TERN_ERR_INVALID_STATE while the connection is on the handshake's server
+ * address. */
+bool tern_conn_peer_disable_active_migration(const tern_conn *c);
 
 void tern_conn_set_user(tern_conn *c, void *user);
 void *tern_conn_user(const tern_conn *c);

@@ -54,11 +54,14 @@ same_file() { # same_file EXPECTED GOT WHAT
 # once tern-server logs its listening address (readiness by log line). Returns
 # 1 if tern-server could not bind a port given in args (taken since
 # free_port chose it: the caller picks another); fails the test otherwise.
+# SRV_PREFIX (an array, optional) is put before the command (e.g.
+# with_default_sigint).
 try_start_tern_server() {
     local root=$1; shift
     SRV_LOG=$WORK/server.log
     PORT=
-    TMPDIR=$WORK "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" > "$SRV_LOG" 2>&1 &
+    TMPDIR=$WORK ${SRV_PREFIX[@]+"${SRV_PREFIX[@]}"} "$SERVER" --listen 127.0.0.1:0 --root "$root" "$@" \
+        > "$SRV_LOG" 2>&1 &
     PIDS+=($!)
     SRV_PID=$!
     for _ in $(seq 400); do
@@ -160,4 +163,32 @@ timed() {
     t1=$(date +%s.%N)
     ELAPSED=$(python3 -c "print(round($t1 - $t0, 3))")
     return $rc
+}
+
+# Runs a command with SIGINT at its default action: a background job of a
+# non-interactive shell starts with SIGINT ignored, which the tools respect.
+# Replaces the (sub)shell: only for a background job, "with_default_sigint cmd &".
+with_default_sigint() {
+    exec python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+
+# wait_until WHAT COMMAND...: polls COMMAND (every 20 ms, at most 20 s)
+# until it succeeds; fails the test with WHAT otherwise. For readiness
+# (a log line, a file), never a fixed sleep.
+wait_until() {
+    local what=$1; shift
+    for _ in $(seq 1000); do
+        "$@" && return 0
+        sleep 0.02
+    done
+    fail "timed out waiting for $what"
+}
+
+# grown GLOB BYTES: one file matches GLOB and holds more than BYTES.
+grown() {
+    local f
+    for f in $1; do
+        [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt "$2" ] && return 0
+    done
+    return 1
 }

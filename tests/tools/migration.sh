@@ -10,7 +10,7 @@ start_tern_server "$WORK/root"
 timeout 20 "$CLIENT" --insecure --json --output "$WORK/got" --migrate-after 0 \
     "https://127.0.0.1:$PORT/f" > "$WORK/s.json" || fail "migrate: exit status $?"
 same_file "$WORK/root/f" "$WORK/got" "migrate"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["migrations"]>=1 and d["paths_used"]==2, d' \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["migrations"]>=1 and d["paths_used"]==2 and d["migration"]=={"requested":True,"done":True,"reason":None}, d' \
     "$WORK/s.json" || { grep "conn .*path" "$SRV_LOG"; fail "migration did not complete"; }
 ok "migration during 40 MB, sha256 ok"
 timeout 20 "$CLIENT" --insecure --json --output "$WORK/got" --key-update-after 0 \

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <arpa/inet.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,11 +17,14 @@
 #include "addr.h"
 #include "app.h"
 #include "event_loop.h"
+#include "output_file.h"
 #include "qlog_dir.h"
 #include "tern/tern.h"
 #include "tl.h"
 
-enum { EXIT_HTTP = 1, EXIT_USAGE = 2, EXIT_CONN = 3, EXIT_TIMEOUT = 4 };
+enum { EXIT_HTTP = 1, EXIT_USAGE = 2, EXIT_CONN = 3, EXIT_TIMEOUT = 4, EXIT_WRITE = 5 };
+/* 128 + the signal's number, as a shell reports a process killed by it. */
+enum { EXIT_SIGINT = 128 + SIGINT, EXIT_SIGTERM = 128 + SIGTERM };
 
 static const char usage[] =
     "usage: tern-client [options] URL...\n"
@@ -27,11 +32,19 @@ static const char usage[] =
     "Downloads each URL (https://HOST[:PORT]/path, all on the same server) over\n"
     "one QUIC connection, with HTTP/3 (ALPN h3) or, with --hq, HTTP/0.9\n"
     "(ALPN hq-interop). Bodies are discarded unless --output/--output-dir.\n"
+    "A body is written to a temporary file beside its destination (.NAME.XXXXXX)\n"
+    "that replaces the destination only when the response is complete with a 2xx\n"
+    "status; on any failure or interruption it is removed and an existing file of\n"
+    "that name is left as it was. One failed request does not stop the others.\n"
     "\n"
     "  --hq                    use hq-interop instead of h3\n"
     "  --output FILE           write the body to FILE (one URL only)\n"
-    "  --output-dir DIR        write each body to DIR/<last path segment>\n"
-    "                          (index.html when the path ends with /)\n"
+    "  --output-dir DIR        write each body to DIR/<last path segment> (DIR is\n"
+    "                          created); the segment is %-decoded, query string\n"
+    "                          stripped, index.html when the path ends with /; a\n"
+    "                          name that decodes to '.', '..' or contains '/', NUL\n"
+    "                          or a control character is refused, and so are two\n"
+    "                          URLs saved under the same name (before connecting)\n"
     "  --insecure              do not verify the server certificate\n"
     "  --ca FILE               trust the certificates in FILE (PEM) instead of\n"
     "                          the system store\n"
@@ -49,7 +62,9 @@ static const char usage[] =
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
-    "                          after the handshake is confirmed (active migration)\n"
+    "                          after the handshake is confirmed (active migration);\n"
+    "                          not done, with one line saying why, when the server\n"
+    "                          sent disable_active_migration (exit status unchanged)\n"
     "  --migrate-to ADDR       migrate to local address ADDR (e.g. 127.0.0.2, or\n"
     "                          ADDR:PORT) instead of a new port; at --migrate-after\n"
     "                          SECONDS, 0 when not given\n"
@@ -60,21 +75,31 @@ static const char usage[] =
     "  --qlog-dir DIR          write a qlog trace (JSON-SEQ) of the connection to\n"
     "                          DIR/<odcid hex>-client.sqlog (DIR is created)\n"
     "  --json                  print the summary as one JSON object on stdout\n"
+    "                          (each request's ok/status/error/bytes/saved, and\n"
+    "                          migration: requested, done, reason)\n"
     "  --progress              show progress even when stderr is not a terminal\n"
     "                          (one line per second)\n"
     "  --quiet                 no progress, no connection log, no summary on stderr\n"
     "  --help                  this text\n"
     "\n"
-    "Exit status: 0 all responses complete with a 2xx status; 1 an HTTP error\n"
-    "status (hq: the stream reset with the status as error code); 2 bad usage\n"
-    "(bad URL, option); 3 connection failure (no answer, TLS or certificate\n"
-    "error, connection closed); 4 overall timeout.\n";
+    "Exit status: 0 all responses complete with a 2xx status (and saved); 1 an\n"
+    "HTTP error status (hq: the stream reset with the status as error code); 2 bad\n"
+    "usage (bad URL, option, refused or colliding --output-dir names); 3\n"
+    "connection failure (no answer, TLS or certificate error, connection closed,\n"
+    "a stream reset or malformed response); 4 overall timeout; 5 local write error\n"
+    "(cannot create the output directory or temporary file, write, or rename it\n"
+    "over the destination); 130 interrupted by SIGINT, 143 by SIGTERM (partial\n"
+    "files removed). With several requests the status is that of the most severe\n"
+    "failure, in the order 130/143, 5, 4, 3, 1; the summary gives each request's.\n";
 
 typedef struct request {
     const char *url;
     char *path;
-    char *out_path;
-    FILE *out;
+    char *out_path; /* destination, NULL: body discarded */
+    tc_out out;     /* its temporary file */
+    bool settled;   /* outcome known (complete, failed, or given up on) */
+    int fail_code;  /* exit status for this request's failure; 0: ok */
+    char error[320];
     uint64_t bytes;
     uint64_t content_length; /* 0: unknown */
     int status;
@@ -92,17 +117,25 @@ typedef struct client {
     tern_conn *conn;
     bool hq;
     request *reqs;
-    size_t nreqs, ndone;
+    size_t nreqs, ndone, nsettled;
     char host[256];
     tern_addr remote, local;
     const char *session_file, *token_file;
     double timeout_s, migrate_after, key_update_after;
     bool json, quiet, progress_tty, progress_lines;
     tern_time t_start, t_handshake, t_end;
+    tern_time t_last_complete; /* last response complete, before its file is synced and renamed */
     tern_time deadline, hs_deadline, migrate_at, key_update_at, key_update_give_up, migrate_give_up, progress_at;
     bool handshake_done, finished, resumed, retried;
     int exit_code;
     char error[512];
+    bool error_printed; /* error is a request's, printed with the requests' */
+    int sig_fd;         /* signalfd (SIGINT, SIGTERM), -1 */
+    /* --migrate-after / --migrate-to: outcome */
+    bool migrate_started, migrate_done;
+    tern_addr migrate_local;
+    const char *migrate_reason; /* why not done, NULL */
+    char migrate_reason_buf[128];
     tern_conn_stats stats;
     bool have_stats;
     tern_addr paths[MAX_PATHS][2];
@@ -313,18 +346,55 @@ static void set_deadline(client *cl)
 
 static void save_file(const char *path, const char *what, const uint8_t *data, size_t len);
 static void finish(client *cl, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Severity of an exit status, for the status of a call with several
+ * failures (see the usage text). */
+static int severity(int code)
+{
+    switch (code) {
+    case 0: return 0;
+    case EXIT_HTTP: return 1;
+    case EXIT_CONN: return 3;
+    case EXIT_TIMEOUT: return 4;
+    case EXIT_WRITE: return 5;
+    case EXIT_SIGINT:
+    case EXIT_SIGTERM: return 6;
+    default: return 2;
+    }
+}
+
+/* Ends the call: code/fmt describe a failure of the call as a whole (0/NULL
+ * when it ends because every request is settled). The exit status is the
+ * most severe of it and the requests' own; what is not saved yet is
+ * removed. */
 static void finish(client *cl, int code, const char *fmt, ...)
 {
     if (cl->finished) return;
     cl->finished = true;
-    cl->exit_code = code;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(cl->error, sizeof cl->error, fmt, ap);
         va_end(ap);
     }
-    cl->t_end = io_now();
+    size_t nfailed = 0;
+    const request *first = NULL;
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        request *r = &cl->reqs[i];
+        tc_out_discard(&r->out); /* no-op once saved */
+        if (!r->fail_code) continue;
+        nfailed++;
+        if (!first) first = r;
+        if (severity(r->fail_code) > severity(code)) code = r->fail_code;
+    }
+    cl->exit_code = code;
+    if (!fmt && nfailed == 1) {
+        snprintf(cl->error, sizeof cl->error, "%s", first->error);
+        cl->error_printed = true;
+    } else if (!fmt && nfailed) {
+        snprintf(cl->error, sizeof cl->error, "%zu of %zu requests failed", nfailed, cl->nreqs);
+    }
+    /* The transfer's time: saving (fsync, rename) the last file not counted. */
+    cl->t_end = !fmt && cl->t_last_complete ? cl->t_last_complete : io_now();
     if (cl->conn && cl->ticket && cl->session_file) save_file(cl->session_file, "session", cl->ticket, cl->ticket_len);
     if (cl->conn && cl->token && cl->token_file) save_file(cl->token_file, "token", cl->token, cl->token_len);
     if (cl->conn) {
@@ -346,6 +416,8 @@ static void try_migrate(client *cl, tern_time now)
         if (idx < 0) {
             char a[IO_ADDR_STRLEN];
             tl_err("migration: cannot open a socket on %s: %s", tl_addr_str(&bind, a, sizeof a), strerror(-idx));
+            snprintf(cl->migrate_reason_buf, sizeof cl->migrate_reason_buf, "socket: %s", strerror(-idx));
+            cl->migrate_reason = cl->migrate_reason_buf;
             return;
         }
         cl->migrate_sock = idx;
@@ -355,6 +427,9 @@ static void try_migrate(client *cl, tern_time now)
     char a[IO_ADDR_STRLEN];
     if (e == TERN_OK) {
         cl->migrate_sock = -1;
+        cl->migrate_started = true;
+        cl->migrate_local = cl->node.socks[idx].bound;
+        cl->migrate_reason = NULL;
         tl_log("migrating to local address %s", tl_addr_str(&cl->node.socks[idx].bound, a, sizeof a));
         return;
     }
@@ -363,8 +438,13 @@ static void try_migrate(client *cl, tern_time now)
      * needs a CID of its own), which follow confirmation within an RTT. */
     if (e == TERN_ERR_CID_BLOCKED && now < cl->migrate_give_up) {
         cl->migrate_at = now + TERN_MS(1);
+    } else if (e == TERN_ERR_INVALID_STATE && tern_conn_peer_disable_active_migration(cl->conn)) {
+        /* RFC 9000 §18.2: the server asked not to be migrated to. */
+        tl_err("migration not done: server sent disable_active_migration");
+        cl->migrate_reason = "disable_active_migration";
     } else {
         tl_err("migration refused by the library: %s", tern_err_name(e));
+        cl->migrate_reason = tern_err_name(e);
     }
 }
 
@@ -435,42 +515,70 @@ static void on_response(void *ctx, void *req_user, int status)
     r->status = status;
 }
 
+/* The request's outcome is known: code 0 (its body saved, if wanted) or its
+ * exit status with a message. Ends the call once every request is settled. */
+static void settle(client *cl, request *r, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void settle(client *cl, request *r, int code, const char *fmt, ...)
+{
+    if (r->settled) return;
+    r->settled = true;
+    r->fail_code = code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->error, sizeof r->error, fmt, ap);
+        va_end(ap);
+    }
+    if (code) tc_out_discard(&r->out);
+    if (++cl->nsettled == cl->nreqs) finish(cl, 0, NULL);
+}
+
 static void on_body(void *ctx, void *req_user, const uint8_t *data, size_t len)
 {
     client *cl = ctx;
     request *r = req_user;
     r->bytes += len;
-    if (r->out && fwrite(data, 1, len, r->out) != len) {
-        finish(cl, EXIT_CONN, "cannot write %s: %s", r->out_path, strerror(errno));
-    }
+    if (!r->out_path || r->settled || cl->finished) return;
+    /* A write error fails this request at once (its temporary file is
+     * removed); the rest of its body is discarded, the others go on. */
+    if (tc_out_write(&r->out, data, len) < 0)
+        settle(cl, r, EXIT_WRITE, "cannot write %s (temporary file for %s): %s", r->out_path, r->url,
+               strerror(r->out.err));
 }
 
 static void on_complete(void *ctx, void *req_user, const tern_http_result *res)
 {
     client *cl = ctx;
     request *r = req_user;
+    if (r->done) return;
     r->done = true;
     r->outcome = res->outcome;
     r->app_error = res->app_error;
     if (res->status) r->status = res->status;
     cl->ndone++;
-    if (r->out && fflush(r->out) != 0) finish(cl, EXIT_CONN, "cannot write %s: %s", r->out_path, strerror(errno));
+    cl->t_last_complete = io_now();
+    if (r->settled || cl->finished) return;
     switch (res->outcome) {
-    case TERN_HTTP_OK: break;
-    case TERN_HTTP_BAD_STATUS: finish(cl, EXIT_HTTP, "HTTP status %d for %s", r->status, r->url); return;
+    case TERN_HTTP_OK:
+        if (r->out_path && tc_out_commit(&r->out) < 0) {
+            settle(cl, r, EXIT_WRITE, "cannot save %s as %s: %s", r->url, r->out_path, strerror(r->out.err));
+            return;
+        }
+        settle(cl, r, 0, NULL);
+        return;
+    case TERN_HTTP_BAD_STATUS: settle(cl, r, EXIT_HTTP, "HTTP status %d for %s", r->status, r->url); return;
     case TERN_HTTP_STREAM_RESET:
         if (cl->hq && res->app_error >= 400 && res->app_error <= 599) {
             r->status = (int)res->app_error;
-            finish(cl, EXIT_HTTP, "HTTP status %d for %s (hq: stream reset with the status)", r->status, r->url);
+            settle(cl, r, EXIT_HTTP, "HTTP status %d for %s (hq: stream reset with the status)", r->status, r->url);
         } else {
-            finish(cl, EXIT_CONN, "server reset the stream of %s (error 0x%llx)", r->url,
+            settle(cl, r, EXIT_CONN, "server reset the stream of %s (error 0x%llx)", r->url,
                    (unsigned long long)res->app_error);
         }
         return;
-    case TERN_HTTP_PROTOCOL_ERROR: finish(cl, EXIT_CONN, "malformed response for %s", r->url); return;
-    case TERN_HTTP_CONN_ERROR: finish(cl, EXIT_CONN, "connection failed during %s", r->url); return;
+    case TERN_HTTP_PROTOCOL_ERROR: settle(cl, r, EXIT_CONN, "malformed response for %s", r->url); return;
+    case TERN_HTTP_CONN_ERROR: settle(cl, r, EXIT_CONN, "connection failed during %s", r->url); return;
     }
-    if (cl->ndone == cl->nreqs) finish(cl, 0, NULL);
 }
 
 static tern_app *make_app(tl_session *s, tern_app_proto proto)
@@ -590,6 +698,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
                tl_path_event_name(ev->path));
         if (ev->path == TERN_PATH_ACTIVE) {
+            if (cl->migrate_started && io_addr_equal(&ev->local, &cl->migrate_local)) cl->migrate_done = true;
             note_path(cl, &ev->local, &ev->remote);
             cl->cur_local = ev->local;
             cl->cur_remote = ev->remote;
@@ -624,6 +733,45 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     tl_session_on_event(&cl->sess, ev);
 }
 
+/* ---- signals ---- */
+
+/* SIGINT and SIGTERM end the call through the loop (a signalfd), so that
+ * temporary files are removed and the server gets a CONNECTION_CLOSE. A
+ * signal inherited as ignored (a background job of a non-interactive
+ * shell) stays ignored. SIGXFSZ is ignored: a file-size limit is then a
+ * write error (EFBIG) like a full disk. Returns 0 or a negative errno. */
+static int signals_init(client *cl)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < 2; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaddset(&set, sigs[i]);
+    }
+    signal(SIGXFSZ, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -errno;
+    cl->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return cl->sig_fd < 0 ? -errno : 0;
+}
+
+static void on_signal(io_loop *loop, int fd, void *arg)
+{
+    (void)loop;
+    client *cl = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (cl->finished) continue;
+        const char *name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+        size_t partial = 0;
+        for (size_t i = 0; i < cl->nreqs; i++)
+            if (cl->reqs[i].out.tmp) partial++;
+        finish(cl, 128 + (int)si.ssi_signo, "download interrupted by %s%s", name,
+               partial ? "; partial files removed" : "");
+    }
+}
+
 /* ---- summary ---- */
 
 static void print_summary(client *cl)
@@ -646,6 +794,21 @@ static void print_summary(client *cl)
                 (unsigned long long)st->packets_lost, (unsigned long long)st->packets_sent,
                 (double)st->smoothed_rtt / 1e6, cl->resumed ? ", resumed" : "",
                 !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
+    }
+    if (!cl->quiet && (cl->handshake_done || cl->nsettled)) {
+        for (size_t i = 0; i < cl->nreqs; i++) {
+            const request *r = &cl->reqs[i];
+            char what[400];
+            if (r->settled && !r->fail_code && r->status) snprintf(what, sizeof what, "ok, status %d", r->status);
+            else if (r->settled && !r->fail_code) snprintf(what, sizeof what, "ok");
+            else if (r->settled && r->status)
+                snprintf(what, sizeof what, "failed (status %d, exit status %d)", r->status, r->fail_code);
+            else if (r->settled) snprintf(what, sizeof what, "failed (exit status %d)", r->fail_code);
+            else snprintf(what, sizeof what, "incomplete");
+            fprintf(stderr, "tern-client:   %s: %s, %llu bytes, %s%s\n", r->url, what, (unsigned long long)r->bytes,
+                    r->out.saved ? "saved as " : r->out_path ? "nothing saved" : "body discarded",
+                    r->out.saved ? r->out_path : "");
+        }
     }
     if (!cl->json) return;
     FILE *f = stdout;
@@ -675,6 +838,19 @@ static void print_summary(client *cl)
             (unsigned long long)st->packets_lost, (unsigned long long)st->bytes_sent,
             (unsigned long long)st->bytes_received, (double)st->smoothed_rtt / 1e6, (double)st->min_rtt / 1e6,
             (unsigned long long)st->cwnd);
+    fprintf(f, ",\"migration\":");
+    if (cl->migrate_after < 0) {
+        fputs("null", f);
+    } else {
+        const char *why = cl->migrate_done       ? NULL
+                          : cl->migrate_reason  ? cl->migrate_reason
+                          : cl->migrate_started ? "not_validated"
+                                                : "not_attempted";
+        fprintf(f, "{\"requested\":true,\"done\":%s,\"reason\":", cl->migrate_done ? "true" : "false");
+        if (why) json_str(f, why);
+        else fputs("null", f);
+        fputc('}', f);
+    }
     fprintf(f, ",\"requests\":[");
     for (size_t i = 0; i < cl->nreqs; i++) {
         request *r = &cl->reqs[i];
@@ -684,10 +860,18 @@ static void print_summary(client *cl)
         fprintf(f, ",\"status\":%d,\"bytes\":%llu,\"complete\":%s,\"outcome\":\"%s\"", r->status,
                 (unsigned long long)r->bytes, r->done ? "true" : "false",
                 r->done ? names[r->outcome] : "incomplete");
+        fprintf(f, ",\"ok\":%s,\"exit_status\":%d,\"error\":", r->settled && !r->fail_code ? "true" : "false",
+                r->settled ? r->fail_code : cl->exit_code);
+        if (r->settled && r->fail_code) json_str(f, r->error);
+        else if (!r->settled) json_str(f, "incomplete");
+        else fputs("null", f);
         if (r->out_path) {
             fprintf(f, ",\"output\":");
             json_str(f, r->out_path);
         }
+        fprintf(f, ",\"saved\":");
+        if (r->out.saved) json_str(f, r->out_path);
+        else fputs("null", f);
         fputc('}', f);
     }
     fprintf(f, "]}\n");
@@ -719,22 +903,18 @@ static int parse_migrate_to(const char *text, tern_addr *out)
     return 0;
 }
 
-static char *output_name(const char *dir, const char *path)
+/* DIR/<name of the URL path> (output_file.h: tc_out_name); NULL with *why
+ * when the name is refused. */
+static char *output_name(const char *dir, const char *path, const char **why)
 {
-    const char *end = path + strcspn(path, "?");
-    const char *base = end;
-    while (base > path && base[-1] != '/') base--;
-    size_t bl = (size_t)(end - base);
     char name[256];
-    if (bl == 0 || bl >= sizeof name || (bl == 1 && base[0] == '.') || (bl == 2 && !strncmp(base, "..", 2)))
-        snprintf(name, sizeof name, "index.html");
-    else {
-        memcpy(name, base, bl);
-        name[bl] = 0;
-    }
-    size_t len = strlen(dir) + strlen(name) + 2;
+    if (tc_out_name(path, name, sizeof name, why) < 0) return NULL;
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    size_t len = dl + strlen(name) + 2;
     char *out = malloc(len);
-    if (out) snprintf(out, len, "%s/%s", dir, name);
+    if (!out) *why = "out of memory";
+    else snprintf(out, len, "%.*s/%s", (int)dl, dir, name);
     return out;
 }
 
@@ -778,6 +958,7 @@ int main(int argc, char **argv)
     cl->timeout_s = 60;
     cl->migrate_after = cl->key_update_after = -1;
     cl->migrate_sock = -1;
+    cl->sig_fd = -1;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -824,9 +1005,14 @@ int main(int argc, char **argv)
     if (output && outdir) return usage_error("%s", "--output and --output-dir exclude each other");
     cl->nreqs = (size_t)(argc - optind);
     if (output && cl->nreqs != 1) return usage_error("%s", "--output takes one URL; use --output-dir for several");
+    if (output) {
+        struct stat sb;
+        if (stat(output, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return usage_error("--output '%s' is a directory (use --output-dir)", output);
+    }
     if (outdir) {
         struct stat sb;
-        if (stat(outdir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        if (stat(outdir, &sb) == 0 && !S_ISDIR(sb.st_mode))
             return usage_error("--output-dir '%s' is not a directory", outdir);
     }
     cl->reqs = calloc(cl->nreqs, sizeof *cl->reqs);
@@ -867,18 +1053,23 @@ int main(int argc, char **argv)
         cl->have_migrate_to = true;
         if (cl->migrate_after < 0) cl->migrate_after = 0;
     }
+    /* Saved names: refused or colliding ones are usage errors, before
+     * anything is created or sent. */
     for (size_t i = 0; i < cl->nreqs; i++) {
         request *r = &cl->reqs[i];
+        const char *why = "out of memory";
         if (output) r->out_path = strdup(output);
-        else if (outdir) r->out_path = output_name(outdir, r->path);
-        if (r->out_path) {
-            r->out = fopen(r->out_path, "wb");
-            if (!r->out) {
-                tl_err("cannot open %s: %s", r->out_path, strerror(errno));
+        else if (outdir) r->out_path = output_name(outdir, r->path, &why);
+        if ((output || outdir) && !r->out_path) {
+            fprintf(stderr, "tern-client: cannot save '%s' in --output-dir: %s (use --output FILE)\n", r->url, why);
+            return EXIT_USAGE;
+        }
+        for (size_t j = 0; outdir && j < i; j++)
+            if (!strcmp(cl->reqs[j].out_path, r->out_path)) {
+                fprintf(stderr, "tern-client: '%s' and '%s' would both be saved as %s (use separate calls)\n",
+                        cl->reqs[j].url, r->url, r->out_path);
                 return EXIT_USAGE;
             }
-            setvbuf(r->out, NULL, _IOFBF, 1 << 20);
-        }
     }
     cl->progress_tty = !cl->quiet && !cl->json && isatty(2);
     if (!cl->progress_tty && force_progress && !cl->quiet) cl->progress_lines = true;
@@ -929,7 +1120,7 @@ int main(int argc, char **argv)
     cfg.enable_0rtt = !cl->no_0rtt;
 
     int exit_code = 0;
-    if (io_loop_init(&cl->loop, true) < 0) {
+    if (io_loop_init(&cl->loop, false) < 0) {
         tl_err("cannot create the event loop: %s", strerror(errno));
         return EXIT_CONN;
     }
@@ -948,6 +1139,31 @@ int main(int argc, char **argv)
         goto out;
     }
     cl->local = cl->node.socks[idx].bound;
+    /* Output: the directory, then one temporary file per body; from here on
+     * SIGINT/SIGTERM go through the loop so that these are removed. */
+    if ((r = signals_init(cl)) < 0) {
+        tl_err("cannot handle SIGINT/SIGTERM: %s", strerror(-r));
+        exit_code = EXIT_CONN;
+        goto out;
+    }
+    if (cl->sig_fd >= 0 && io_loop_add_fd(&cl->loop, cl->sig_fd, on_signal, cl) < 0) {
+        tl_err("cannot watch SIGINT/SIGTERM");
+        exit_code = EXIT_CONN;
+        goto out;
+    }
+    if (outdir && (r = tl_make_dirs(outdir)) < 0) {
+        tl_err("cannot create --output-dir %s: %s", outdir, strerror(-r));
+        exit_code = EXIT_WRITE;
+        goto out;
+    }
+    for (size_t i = 0; i < cl->nreqs; i++) {
+        request *q = &cl->reqs[i];
+        if (q->out_path && (r = tc_out_open(&q->out, q->out_path)) < 0) {
+            tl_err("cannot create a temporary file beside %s: %s", q->out_path, strerror(-r));
+            exit_code = EXIT_WRITE;
+            goto out;
+        }
+    }
     cl->t_start = cl->progress_last_t = io_now();
     cl->deadline = cl->t_start + (tern_time)(cl->timeout_s * 1e9);
     cl->hs_deadline = cl->t_start + (tern_time)((cl->timeout_s < 10.0 ? cl->timeout_s : 10.0) * 1e9);
@@ -987,8 +1203,10 @@ int main(int argc, char **argv)
     tl_node_kick(&cl->node); /* sends the CONNECTION_CLOSE */
     if (cl->progress_tty || cl->progress_lines) draw_progress(cl, true);
     exit_code = cl->exit_code;
-    if (exit_code) tl_err("%s", cl->error);
     print_summary(cl);
+    for (size_t i = 0; i < cl->nreqs; i++)
+        if (cl->reqs[i].fail_code) tl_err("%s", cl->reqs[i].error);
+    if (exit_code && !cl->error_printed) tl_err("%s", cl->error);
 out:
     tl_session_free(&cl->sess);
     tl_node_destroy(&cl->node);
@@ -996,7 +1214,7 @@ out:
     tl_keylog_close(&kl);
     tl_qlog_dir_close(&qd);
     for (size_t i = 0; i < cl->nreqs; i++) {
-        if (cl->reqs[i].out) fclose(cl->reqs[i].out);
+        tc_out_free(&cl->reqs[i].out); /* removes a temporary file left */
         free(cl->reqs[i].out_path);
         free(cl->reqs[i].path);
     }

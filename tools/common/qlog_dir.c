@@ -22,8 +22,7 @@ struct tl_qlog_file {
     bool failed;
 };
 
-/* mkdir -p */
-static int make_dirs(const char *dir)
+int tl_make_dirs(const char *dir)
 {
     char p[PATH_MAX];
     size_t n = strlen(dir);
@@ -46,7 +45,7 @@ int tl_qlog_dir_open(tl_qlog_dir *q, const char *dir, char *err, size_t err_len)
 {
     memset(q, 0, sizeof *q);
     if (!dir) return 0;
-    int r = make_dirs(dir);
+    int r = tl_make_dirs(dir);
     if (r < 0) {
         snprintf(err, err_len, "cannot create --qlog-dir %s: %s", dir, strerror(-r));
         return -1;

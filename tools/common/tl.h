@@ -30,6 +30,11 @@ void tl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *tl_addr_str(const tern_addr *a, char *buf, size_t len);
 
+/* ---- files ---- */
+/* mkdir -p dir (tools/common/qlog_dir.c; --qlog-dir, --output-dir). Returns
+ * 0 or a negative errno (-ENOTDIR when dir exists and is not a directory). */
+int tl_make_dirs(const char *dir);
+
 /* ---- key log (SSLKEYLOGFILE format) ---- */
 typedef struct tl_keylog {
     FILE *f;

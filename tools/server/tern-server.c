@@ -31,7 +31,8 @@ static const char usage[] =
     "  --cert FILE           certificate chain (PEM); with --key\n"
     "  --key FILE            private key (PEM); without --cert/--key a self-signed\n"
     "                        certificate for localhost, 127.0.0.1 and ::1 is generated\n"
-    "                        and written to a temporary directory whose path is printed\n"
+    "                        and written to a temporary directory whose path is\n"
+    "                        printed; it is removed when tern-server exits\n"
     "  --preferred-address ADDR:PORT  offer this address in the preferred_address\n"
     "                        transport parameter (RFC 9000 §9.6) and listen on it;\n"
     "                        at most one IPv4 and one IPv6, port not 0\n"
@@ -44,6 +45,9 @@ static const char usage[] =
     "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
     "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
     "                        control's)\n"
+    "  --disable-active-migration  send the disable_active_migration transport\n"
+    "                        parameter (RFC 9000 §18.2): clients must not move to a\n"
+    "                        new local address (tern-client --migrate-after says so)\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -164,13 +168,31 @@ static int write_file(const char *path, const char *data, char *err, size_t err_
     return 0;
 }
 
-/* Generates a self-signed certificate into a fresh temporary directory. */
+/* The temporary directory of the generated certificate ("" when none). */
+static char g_cert_dir[PATH_MAX - 16];
+
+/* Removes the generated certificate, key and their directory. */
+static void remove_cert_dir(void)
+{
+    if (!g_cert_dir[0]) return;
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/cert.pem", g_cert_dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/key.pem", g_cert_dir);
+    unlink(p);
+    if (rmdir(g_cert_dir) != 0) tl_err("cannot remove %s: %s", g_cert_dir, strerror(errno));
+    g_cert_dir[0] = 0;
+}
+
+/* Generates a self-signed certificate into a fresh temporary directory
+ * (g_cert_dir, removed by remove_cert_dir). */
 static int make_cert(char *cert_path, char *key_path, size_t len, char *err, size_t err_len)
 {
     const char *tmp = getenv("TMPDIR");
-    char dir[PATH_MAX - 16];
-    snprintf(dir, sizeof dir, "%s/tern-server-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *dir = g_cert_dir;
+    snprintf(dir, sizeof g_cert_dir, "%s/tern-server-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
+        dir[0] = 0;
         snprintf(err, err_len, "cannot create a temporary directory: %s", strerror(errno));
         return -1;
     }
@@ -209,7 +231,7 @@ static int fail(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY };
+    enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
     enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE }; /* qlog, 0-RTT, pacing ceiling */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
@@ -218,6 +240,7 @@ int main(int argc, char **argv)
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"preferred-address", required_argument, NULL, O_PREF},
         {"retry", no_argument, NULL, O_RETRY},
+        {"disable-active-migration", no_argument, NULL, O_NODAM},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
         /* qlog, 0-RTT */
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
@@ -229,7 +252,7 @@ int main(int argc, char **argv)
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
     unsigned long max_conn = 0;
-    bool quiet = false, retry = false;
+    bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
@@ -271,6 +294,7 @@ int main(int argc, char **argv)
         }
         case O_QUIET: quiet = true; break;
         case O_RETRY: retry = true; break;
+        case O_NODAM: no_dam = true; break;
         case O_HELP: fputs(usage, stdout); return 0;
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
@@ -299,6 +323,15 @@ int main(int argc, char **argv)
     if (!cert != !key) return fail("%s", "--cert and --key go together");
     tl_log_init("tern-server", quiet);
 
+    /* SIGINT/SIGTERM from here on stop the loop (signalfd) instead of
+     * killing the process, so the generated certificate's directory is
+     * always removed (atexit). */
+    server *srv = &g_srv;
+    if (io_loop_init(&srv->loop, true) < 0) {
+        tl_err("cannot create the event loop: %s", strerror(errno));
+        return 1;
+    }
+    atexit(remove_cert_dir);
     char err[512];
     char cert_path[PATH_MAX], key_path[PATH_MAX];
     if (!cert) {
@@ -335,6 +368,7 @@ int main(int argc, char **argv)
     cfg.preferred_address_v4 = pref_v4;
     cfg.preferred_address_v6 = pref_v6;
     cfg.retry = retry;
+    cfg.disable_active_migration = no_dam;
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !no_0rtt;
@@ -342,14 +376,9 @@ int main(int argc, char **argv)
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
 
-    server *srv = &g_srv;
     srv->root = root;
     srv->max_connections = max_conn;
     srv->accepting = true;
-    if (io_loop_init(&srv->loop, true) < 0) {
-        tl_err("cannot create the event loop: %s", strerror(errno));
-        return 1;
-    }
     if (tl_node_init(&srv->node, &srv->loop, &cfg, on_event, NULL, srv, err, sizeof err)) {
         tl_err("%s", err);
         io_loop_destroy(&srv->loop);

@@ -59,6 +59,7 @@ typedef struct h3_session {
     nghttp3_conn *conn;
     char *authority;
     bool need_resume;
+    tern_http_server_config server_cfg; /* server: on_request and its ctx (root is in app) */
     uint64_t client_bidi_limit; /* server: last value given to nghttp3_conn_set_max_client_streams_bidi */
 } h3_session;
 
@@ -342,6 +343,8 @@ static int submit_status(h3_session *s, h3_stream *st, int status, const char *c
     size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
     nghttp3_data_reader reader = {read_body};
     st->responded = true;
+    if (s->server_cfg.on_request)
+        s->server_cfg.on_request(s->server_cfg.ctx, st->base.id, st->method, st->path, status, length);
     int rv =
         nghttp3_conn_submit_response(s->conn, (int64_t)st->base.id, nva, nvlen, with_body ? &reader : NULL);
     return rv;
@@ -571,6 +574,10 @@ static h3_session *session_new(const tern_app_transport *tp, bool server)
 static void *h3_server_new(const tern_app_transport *tp, const tern_http_server_config *cfg)
 {
     h3_session *s = session_new(tp, true);
+    if (s) {
+        s->server_cfg = *cfg;
+        s->server_cfg.root = NULL;
+    }
     if (s && !(s->app.root = strdup(cfg->root ? cfg->root : "."))) {
         nghttp3_conn_del(s->conn);
         free(s);

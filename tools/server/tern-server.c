@@ -70,10 +70,24 @@ typedef struct server {
 
 static server g_srv;
 
+/* One line per HTTP/3 request: "conn N: h3 stream S: GET /path -> 200, L bytes". */
+static void log_request(void *ctx, uint64_t stream_id, const char *method, const char *path, int status,
+                        uint64_t length)
+{
+    conn_ctx *cc = ctx;
+    char p[256]; /* the client's bytes, control characters masked, cut to fit a line */
+    size_t n = 0;
+    for (const char *c = path ? path : "-"; *c && n < sizeof p - 1; c++)
+        p[n++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    p[n] = '\0';
+    tl_log("conn %u: h3 stream %llu: %s %s -> %d, %llu bytes", cc->id, (unsigned long long)stream_id,
+           method && method[0] ? method : "-", p, status, (unsigned long long)length);
+}
+
 static tern_app *make_app(tl_session *s, tern_app_proto proto)
 {
     conn_ctx *cc = s->user;
-    tern_http_server_config hc = {.root = g_srv.root};
+    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request, .ctx = cc};
     tl_log("conn %u: alpn %s", cc->id, tern_app_proto_alpn(proto));
     return tern_app_server_new(proto, &s->transport, &hc);
 }

@@ -41,6 +41,8 @@ static const char usage[] =
     "  --retry               answer a client's first Initial with a Retry unless it\n"
     "                        carries a valid address token (RFC 9000 §8.1.2)\n"
     "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
+    "  --idle-timeout MS     max_idle_timeout transport parameter (RFC 9000 §10.1;\n"
+    "                        default 30000): idle connections close after it\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -219,7 +221,7 @@ static int fail(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY };
-    enum { O_QLOGDIR = 512, O_NO0RTT }; /* qlog, 0-RTT */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_IDLE }; /* qlog, 0-RTT, idle timeout */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -230,6 +232,7 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
         /* qlog, 0-RTT */
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
     bool quiet = false, retry = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
+    unsigned long idle_ms = 0; /* 0: the library default */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -282,6 +286,14 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
         case O_NO0RTT: no_0rtt = true; break;
+        case O_IDLE: {
+            char *end;
+            errno = 0;
+            idle_ms = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || idle_ms == 0 || idle_ms > 600000)
+                return fail("bad --idle-timeout '%s' (milliseconds, 1..600000)", optarg);
+            break;
+        }
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
         }
@@ -327,6 +339,7 @@ int main(int argc, char **argv)
     cfg.alpn = alpn;
     cfg.alpn_count = 2;
     cfg.cc = cc;
+    if (idle_ms) cfg.max_idle_timeout_ms = idle_ms;
     cfg.initial_max_data = 8u << 20;
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;

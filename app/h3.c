@@ -59,6 +59,8 @@ typedef struct h3_session {
     nghttp3_conn *conn;
     char *authority;
     bool need_resume;
+    tern_http_server_config server_cfg; /* server: on_request and its ctx (root is in app) */
+    uint64_t client_bidi_limit; /* server: last value given to nghttp3_conn_set_max_client_streams_bidi */
 } h3_session;
 
 static h3_stream *find_stream(h3_session *s, uint64_t id)
@@ -88,6 +90,7 @@ static void free_pending(tern_app_pending *p)
 }
 
 static bool is_bidi(uint64_t id) { return (id & 0x2) == 0; }
+static bool is_local_id(const h3_session *s, uint64_t id) { return ((id & 1) != 0) == s->app.is_server; }
 
 /* Fails the whole connection with an H3 code (RFC 9114 §8). */
 static int fail(h3_session *s, uint64_t h3_error, const char *why)
@@ -340,6 +343,8 @@ static int submit_status(h3_session *s, h3_stream *st, int status, const char *c
     size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
     nghttp3_data_reader reader = {read_body};
     st->responded = true;
+    if (s->server_cfg.on_request)
+        s->server_cfg.on_request(s->server_cfg.ctx, st->base.id, st->method, st->path, status, length);
     int rv =
         nghttp3_conn_submit_response(s->conn, (int64_t)st->base.id, nva, nvlen, with_body ? &reader : NULL);
     return rv;
@@ -569,6 +574,10 @@ static h3_session *session_new(const tern_app_transport *tp, bool server)
 static void *h3_server_new(const tern_app_transport *tp, const tern_http_server_config *cfg)
 {
     h3_session *s = session_new(tp, true);
+    if (s) {
+        s->server_cfg = *cfg;
+        s->server_cfg.root = NULL;
+    }
     if (s && !(s->app.root = strdup(cfg->root ? cfg->root : "."))) {
         nghttp3_conn_del(s->conn);
         free(s);
@@ -649,6 +658,24 @@ static int h3_client_request(void *p, const char *method, const char *path, void
 
 static size_t h3_client_outstanding(const void *p) { return ((const h3_session *)p)->app.outstanding; }
 
+/* Server: keeps nghttp3's idea of the client's bidirectional stream limit
+ * current. nghttp3 starts at 0 and rejects, with H3_ID_ERROR, a
+ * PRIORITY_UPDATE (RFC 9218 §7.1) whose Prioritized Element ID names a
+ * request stream beyond it (RFC 9114 §8.1). Browsers send PRIORITY_UPDATE
+ * on the control stream (RFC 9114 §6.2.1, RFC 9218 §7.1), so the limit
+ * must be the one we granted; it only grows (MAX_STREAMS is cumulative,
+ * RFC 9000 §4.6). */
+static void update_client_stream_limit(h3_session *s, uint64_t id)
+{
+    uint64_t limit = s->app.tp.peer_max_streams_bidi ? s->app.tp.peer_max_streams_bidi(s->app.tp.ctx) : 0;
+    if (is_bidi(id) && !is_local_id(s, id) && id / 4 + 1 > limit)
+        limit = id / 4 + 1; /* an opened stream is below the limit by definition */
+    if (limit > s->client_bidi_limit) {
+        s->client_bidi_limit = limit;
+        nghttp3_conn_set_max_client_streams_bidi(s->conn, limit);
+    }
+}
+
 static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t len, bool fin)
 {
     h3_session *s = p;
@@ -657,6 +684,8 @@ static int h3_on_stream_data(void *p, uint64_t id, const uint8_t *data, size_t l
     h3_stream *st = find_stream(s, id);
     if (st && st->base.recv_done)
         return 0; /* after a reset of our reading side, late data is noise */
+    if (s->app.is_server)
+        update_client_stream_limit(s, id);
     nghttp3_ssize n = nghttp3_conn_read_stream(s->conn, (int64_t)id, data, len, fin);
     if (n < 0)
         return fail_lib(s, n);
@@ -681,14 +710,13 @@ static int h3_on_stream_writable(void *p, uint64_t id)
     return settle(s);
 }
 
-static bool is_local(const h3_session *s, uint64_t id) { return ((id & 1) != 0) == s->app.is_server; }
 
 static int h3_on_stream_reset(void *p, uint64_t id, uint64_t app_error)
 {
     h3_session *s = p;
     if (s->app.failed)
         return -1;
-    if (!is_bidi(id) && !is_local(s, id))
+    if (!is_bidi(id) && !is_local_id(s, id))
         /* Critical streams must never be reset (RFC 9114 §6.2.1, RFC 9204 §4.2). */
         return fail(s, NGHTTP3_H3_CLOSED_CRITICAL_STREAM, "peer reset a critical stream");
     int rv = nghttp3_conn_shutdown_stream_read(s->conn, (int64_t)id);

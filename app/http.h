@@ -8,6 +8,12 @@
 
 typedef struct tern_http_server_config {
     const char *root; /* directory served; copied */
+    /* Optional, h3 only: called once per request when its response status
+     * is decided (an access log). path is NULL when the request had none;
+     * length is the content-length sent. */
+    void (*on_request)(void *ctx, uint64_t stream_id, const char *method, const char *path, int status,
+                       uint64_t length);
+    void *ctx;
 } tern_http_server_config;
 
 typedef enum tern_http_outcome {

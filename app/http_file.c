@@ -82,18 +82,31 @@ int tern_http_sanitize_path(const char *target, size_t target_len, char *out, si
 
 const char *tern_http_content_type(const char *path)
 {
+    /* Text types carry charset=utf-8 (RFC 9110 §8.3.2) so browsers do not
+     * guess; application/json has no charset parameter (RFC 8259 §11). */
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"txt", "text/plain; charset=utf-8"}, {"css", "text/css"},
-        {"js", "text/javascript"},            {"json", "application/json"},
-        {"png", "image/png"},                 {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
-        {"svg", "image/svg+xml"},             {"webp", "image/webp"},
-        {"ico", "image/x-icon"},              {"pdf", "application/pdf"},
-        {"wasm", "application/wasm"},         {"xml", "application/xml"},
-        {"mp4", "video/mp4"},                 {"gz", "application/gzip"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},
+        {"webp", "image/webp"},
+        {"ico", "image/x-icon"},
+        {"pdf", "application/pdf"},
+        {"wasm", "application/wasm"},
+        {"xml", "application/xml"},
+        {"mp4", "video/mp4"},
+        {"gz", "application/gzip"},
+        {"bin", "application/octet-stream"},
     };
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');

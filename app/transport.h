@@ -37,6 +37,12 @@ typedef struct tern_app_transport {
      * extends the stream and connection flow-control windows by n
      * (RFC 9000 §4.1). May be NULL if the transport grants credit on read. */
     void (*consumed)(void *ctx, uint64_t stream_id, uint64_t n);
+    /* Server: the cumulative number of bidirectional streams the client may
+     * open so far (initial_max_streams_bidi, raised by each MAX_STREAMS we
+     * sent; RFC 9000 §4.6). h3 checks the stream IDs named by the client's
+     * PRIORITY_UPDATE frames against it (RFC 9218 §7.1). May be NULL: the
+     * server then only accepts IDs of streams the client has opened. */
+    uint64_t (*peer_max_streams_bidi)(void *ctx);
     /* Closes the connection with an application error (RFC 9000 §10.2). */
     void (*close_connection)(void *ctx, uint64_t app_error, const char *reason);
 } tern_app_transport;

@@ -18,6 +18,11 @@ tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *strea
     return TERN_OK;
 }
 
+uint64_t tern_conn_peer_stream_limit(const tern_conn *c, bool bidirectional)
+{
+    return c->streams.remote[bidirectional ? 0 : 1].limit;
+}
+
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                               tern_err *err)
 {

@@ -349,6 +349,11 @@ size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, siz
                         tern_err *err);
 tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+/* The cumulative stream limit granted to the peer so far for its streams of
+ * that direction: the largest MAX_STREAMS we have sent, or the
+ * initial_max_streams_* transport parameter (RFC 9000 §4.6). The peer may
+ * open, and name, only streams below it. */
+uint64_t tern_conn_peer_stream_limit(const tern_conn *c, bool bidirectional);
 
 #ifdef __cplusplus
 }

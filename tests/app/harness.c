@@ -148,6 +148,12 @@ static void tp_consumed(void *ctx, uint64_t id, uint64_t n)
         abort(); /* consumed more than was ever delivered */
 }
 
+static uint64_t tp_peer_max_streams_bidi(void *ctx)
+{
+    side *s = ctx;
+    return s->h->opts.client_bidi_limit ? s->h->opts.client_bidi_limit : 100;
+}
+
 static void tp_close_connection(void *ctx, uint64_t code, const char *reason)
 {
     side *s = ctx;
@@ -220,6 +226,7 @@ harness *harness_new(tern_app_proto proto, const char *root, const harness_optio
         .reset_stream = tp_reset_stream,
         .stop_sending = tp_stop_sending,
         .consumed = tp_consumed,
+        .peer_max_streams_bidi = tp_peer_max_streams_bidi,
         .close_connection = tp_close_connection,
     };
     tp.ctx = &h->sides[0];
@@ -261,6 +268,12 @@ void harness_raise_bidi_limit(harness *h, uint64_t limit)
 {
     h->opts.client_bidi_limit = limit;
     tern_app_on_streams_available(h->sides[0].app);
+}
+
+void harness_client_send_raw(harness *h, uint64_t id, const uint8_t *data, size_t len)
+{
+    get_flow(h, 0, id)->sent += len;
+    push(h, EV_DATA, 1, id, data, len, false, 0);
 }
 
 uint64_t harness_client_bidi_id(unsigned n) { return (uint64_t)n * 4; }

@@ -48,6 +48,9 @@ int64_t harness_conn_error(const harness *h);
 bool harness_credit_balanced(const harness *h);
 /* Raises the client's bidi stream limit, as a MAX_STREAMS frame would. */
 void harness_raise_bidi_limit(harness *h, uint64_t limit);
+/* Appends raw bytes to a client stream as if the client's HTTP layer had
+ * written them (e.g. extra frames on its control stream, id 2). */
+void harness_client_send_raw(harness *h, uint64_t id, const uint8_t *data, size_t len);
 /* Stream id of the n-th client bidirectional stream (0-based). */
 uint64_t harness_client_bidi_id(unsigned n);
 

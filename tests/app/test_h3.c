@@ -33,12 +33,64 @@ static void test_method_not_allowed(void **state)
     harness_free(h);
 }
 
+/* A PRIORITY_UPDATE frame for a request stream (RFC 9218 §7.1, type
+ * 0xF0700) naming stream `elem` with Priority Field Value "u=1". */
+static size_t priority_update(uint8_t *out, uint8_t elem)
+{
+    static const uint8_t head[] = {0x80, 0x0f, 0x07, 0x00, 0x04}; /* 4-byte varint type, length 4 */
+    memcpy(out, head, sizeof head);
+    out[sizeof head] = elem; /* 1-byte varint (elem < 64) */
+    memcpy(out + sizeof head + 1, "u=1", 3);
+    return sizeof head + 4;
+}
+
+/* Browsers (Chromium) send PRIORITY_UPDATE on their control stream for
+ * open streams and for streams not opened yet; both are within the stream
+ * limit the server granted and must be accepted. */
+static void test_priority_update(void **state)
+{
+    fixture *fx = *state;
+    harness *h = harness_new(CASES_PROTO, fx->root, NULL);
+    test_request r1, r2;
+    test_request_init(&r1, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &r1), 0);
+    finish(h);
+    uint8_t frame[16];
+    harness_client_send_raw(h, 2, frame, priority_update(frame, (uint8_t)harness_client_bidi_id(0)));
+    harness_client_send_raw(h, 2, frame, priority_update(frame, (uint8_t)harness_client_bidi_id(5)));
+    finish(h);
+    test_request_init(&r2, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &r2), 0);
+    finish(h);
+    assert_int_equal(r1.result.outcome, TERN_HTTP_OK);
+    assert_int_equal(r2.result.outcome, TERN_HTTP_OK);
+    assert_memory_equal(r2.digest, fx->small_digest, 32);
+    harness_free(h);
+}
+
+/* A PRIORITY_UPDATE naming a stream the client may not open yet is a
+ * connection error H3_ID_ERROR (RFC 9218 §7.1). */
+static void test_priority_update_beyond_limit(void **state)
+{
+    fixture *fx = *state;
+    harness_options opts = {.client_bidi_limit = 2};
+    harness *h = harness_new(CASES_PROTO, fx->root, &opts);
+    harness_run(h);
+    uint8_t frame[16];
+    harness_client_send_raw(h, 2, frame, priority_update(frame, (uint8_t)harness_client_bidi_id(2)));
+    harness_run(h);
+    assert_int_equal(harness_conn_error(h), 0x108); /* H3_ID_ERROR */
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         COMMON_CASES,
         cmocka_unit_test_setup_teardown(test_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority_update_beyond_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,15 @@ static void test_content_type(void **state)
     (void)state;
     assert_string_equal(tern_http_content_type("x/index.HTML"), "text/html; charset=utf-8");
     assert_string_equal(tern_http_content_type("a.png"), "image/png");
+    assert_string_equal(tern_http_content_type("style.css"), "text/css; charset=utf-8");
+    assert_string_equal(tern_http_content_type("app.js"), "text/javascript; charset=utf-8");
+    assert_string_equal(tern_http_content_type("a.txt"), "text/plain; charset=utf-8");
+    assert_string_equal(tern_http_content_type("d.json"), "application/json");
+    assert_string_equal(tern_http_content_type("i.svg"), "image/svg+xml");
+    assert_string_equal(tern_http_content_type("p.JPG"), "image/jpeg");
+    assert_string_equal(tern_http_content_type("m.wasm"), "application/wasm");
+    assert_string_equal(tern_http_content_type("favicon.ico"), "image/x-icon");
+    assert_string_equal(tern_http_content_type("big.bin"), "application/octet-stream");
     assert_string_equal(tern_http_content_type("a.tar.gz"), "application/gzip");
     assert_string_equal(tern_http_content_type("dir.d/noext"), "application/octet-stream");
     assert_string_equal(tern_http_content_type("a.unknown"), "application/octet-stream");

@@ -364,6 +364,12 @@ static void tr_stop(void *ctx, uint64_t id, uint64_t code)
     tern_conn_stream_stop_sending(s->conn, id, code);
 }
 
+static uint64_t tr_peer_max_streams_bidi(void *ctx)
+{
+    tl_session *s = ctx;
+    return tern_conn_peer_stream_limit(s->conn, true);
+}
+
 static void tr_close(void *ctx, uint64_t code, const char *reason)
 {
     tl_session *s = ctx;
@@ -387,6 +393,7 @@ void tl_session_init(tl_session *s, tl_node *n, tern_conn *conn, bool is_server,
         .reset_stream = tr_reset,
         .stop_sending = tr_stop,
         .consumed = NULL, /* tern grants credit as the application reads */
+        .peer_max_streams_bidi = tr_peer_max_streams_bidi,
         .close_connection = tr_close,
     };
 }

@@ -48,6 +48,8 @@ static const char usage[] =
     "  --disable-active-migration  send the disable_active_migration transport\n"
     "                        parameter (RFC 9000 §18.2): clients must not move to a\n"
     "                        new local address (tern-client --migrate-after says so)\n"
+    "  --idle-timeout MS     max_idle_timeout transport parameter (RFC 9000 §10.1;\n"
+    "                        default 30000): idle connections close after it\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -77,10 +79,24 @@ typedef struct server {
 
 static server g_srv;
 
+/* One line per HTTP/3 request: "conn N: h3 stream S: GET /path -> 200, L bytes". */
+static void log_request(void *ctx, uint64_t stream_id, const char *method, const char *path, int status,
+                        uint64_t length)
+{
+    conn_ctx *cc = ctx;
+    char p[256]; /* the client's bytes, control characters masked, cut to fit a line */
+    size_t n = 0;
+    for (const char *c = path ? path : "-"; *c && n < sizeof p - 1; c++)
+        p[n++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    p[n] = '\0';
+    tl_log("conn %u: h3 stream %llu: %s %s -> %d, %llu bytes", cc->id, (unsigned long long)stream_id,
+           method && method[0] ? method : "-", p, status, (unsigned long long)length);
+}
+
 static tern_app *make_app(tl_session *s, tern_app_proto proto)
 {
     conn_ctx *cc = s->user;
-    tern_http_server_config hc = {.root = g_srv.root};
+    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request, .ctx = cc};
     tl_log("conn %u: alpn %s", cc->id, tern_app_proto_alpn(proto));
     return tern_app_server_new(proto, &s->transport, &hc);
 }
@@ -232,7 +248,7 @@ static int fail(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE }; /* qlog, 0-RTT, pacing ceiling */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE }; /* qlog, 0-RTT, pacing ceiling, idle timeout */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -245,6 +261,7 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT */
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {"max-rate", required_argument, NULL, O_MAXRATE},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
@@ -256,6 +273,7 @@ int main(int argc, char **argv)
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
+    unsigned long idle_ms = 0; /* 0: the library default */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -307,6 +325,14 @@ int main(int argc, char **argv)
                 return fail("bad --max-rate '%s' (want Mbit/s, a number above 0, e.g. 80)", optarg);
             max_rate = (uint64_t)(mbit * 1e6 / 8);
             if (!max_rate) max_rate = 1;
+            break;
+        }
+        case O_IDLE: {
+            char *end;
+            errno = 0;
+            idle_ms = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || idle_ms == 0 || idle_ms > 600000)
+                return fail("bad --idle-timeout '%s' (milliseconds, 1..600000)", optarg);
             break;
         }
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
@@ -363,6 +389,7 @@ int main(int argc, char **argv)
     cfg.alpn = alpn;
     cfg.alpn_count = 2;
     cfg.cc = cc;
+    if (idle_ms) cfg.max_idle_timeout_ms = idle_ms;
     cfg.initial_max_data = 8u << 20;
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;

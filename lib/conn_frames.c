@@ -29,13 +29,17 @@ static tern_err on_ack(tern_conn *c, tern_rx_packet *pkt, const tern_ack_frame *
     return err;
 }
 
+/* Edge-triggered STREAM_READABLE (tern.h): one event when the stream goes
+ * from nothing to read to something to read (data, or the FIN once every
+ * byte is in); again only after a read found it drained. */
 static void note_readable(tern_conn *c, uint64_t id)
 {
     tern_stream *s = tern_stream_map_find(&c->streams, id);
-    if (!s) return;
-    if (tern_recv_buffer_readable(&s->recv) > 0 || s->recv_state == TERN_RECV_DATA_RECVD ||
-        s->recv_state == TERN_RECV_SIZE_KNOWN)
+    if (!s || s->app_closed || s->readable_notified || s->fin_read) return;
+    if (tern_recv_buffer_readable(&s->recv) > 0 || s->recv_state == TERN_RECV_DATA_RECVD) {
+        s->readable_notified = true;
         tern_conn_push_event(c, TERN_EVENT_STREAM_READABLE, id);
+    }
 }
 
 static tern_err on_stream(tern_conn *c, const tern_stream_frame *f, tern_time now)

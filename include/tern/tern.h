@@ -185,11 +185,25 @@ typedef enum tern_event_type {
     TERN_EVENT_CONN_NEW,          /* server: a client connection was accepted */
     TERN_EVENT_HANDSHAKE_DONE,    /* handshake complete (client) / confirmed */
     TERN_EVENT_STREAM_OPENED,     /* the peer opened stream_id */
-    TERN_EVENT_STREAM_READABLE,   /* stream_id has data (or FIN) to read */
+    /* stream_id has data (or its FIN) to read. Edge-triggered: it comes
+     * when the stream goes from nothing readable to readable (new in-order
+     * data, or the FIN once every byte is in), and not again until a
+     * tern_conn_stream_read has found the stream drained (returned 0 bytes
+     * with fin false). So after this event read until a read returns 0
+     * bytes or fin=true; stopping earlier, with data left, means no
+     * further READABLE for that stream. At most one per drain; none after
+     * fin was read or the stream was closed (tern_conn_stream_close). A
+     * peer's reset comes as TERN_EVENT_STREAM_RESET instead. */
+    TERN_EVENT_STREAM_READABLE,
     TERN_EVENT_STREAM_WRITABLE,   /* stream_id accepts more data */
     TERN_EVENT_STREAM_RESET,      /* peer sent RESET_STREAM (error_code) */
     TERN_EVENT_STREAM_STOP_SENDING, /* peer sent STOP_SENDING (error_code) */
-    TERN_EVENT_STREAM_CLOSED,     /* both directions done; id may be reused never */
+    /* Both directions of stream_id are done (all data acknowledged / read
+     * or reset); stream IDs are never reused. Once per stream, unless the
+     * application closed it first (tern_conn_stream_close). A stream whose
+     * FIN the application read stays readable (0 bytes, fin=true) until it
+     * calls tern_conn_stream_close, typically now. */
+    TERN_EVENT_STREAM_CLOSED,
     TERN_EVENT_STREAMS_AVAILABLE, /* peer raised MAX_STREAMS */
     TERN_EVENT_SESSION_TICKET,    /* client: data/len is a resumable session */
     TERN_EVENT_PATH,              /* a path changed state (path field) */
@@ -332,10 +346,46 @@ tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *strea
  * stream after the accepted bytes when all of len was accepted. */
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                          tern_err *err);
-/* Reads in-order data; *fin is set once all data up to the final size has
- * been read. Returns bytes read. */
+/* Reads in-order data of a stream with a receiving part (bidirectional,
+ * or a peer's unidirectional stream) into buf[0..len); returns bytes read.
+ * Who/when: the application, any time between the stream's creation
+ * (tern_conn_stream_open, TERN_EVENT_STREAM_OPENED) and its
+ * tern_conn_stream_close, typically after TERN_EVENT_STREAM_READABLE
+ * (edge-triggered: read until it returns 0 or fin=true).
+ * *fin (may be NULL) is set once every byte up to the final size has been
+ * read. End of stream stays readable: once a read has returned fin=true,
+ * every later read returns 0 bytes with fin=true and TERN_OK, until the
+ * application calls tern_conn_stream_close (quinn-like; the stream's state
+ * is kept for this, so a loop "read until 0 bytes, then check fin" works).
+ * Such a stream is freed only by tern_conn_stream_close or with its
+ * connection; its peer's MAX_STREAMS credit is returned as soon as both
+ * directions are done (TERN_EVENT_STREAM_CLOSED), so forgetting to close
+ * costs memory (~300 bytes a stream), not throughput.
+ * Returns 0 with *err (may be NULL):
+ *   TERN_OK                    nothing to read now (fin false: wait for
+ *                              STREAM_READABLE), or end of stream (fin true);
+ *                              also for a stream reset by the peer (after
+ *                              TERN_EVENT_STREAM_RESET) or after
+ *                              tern_conn_stream_stop_sending;
+ *   TERN_ERR_INVALID_ARGUMENT  no such stream: never opened, already
+ *                              closed by the application, or freed (closed
+ *                              without its FIN having been read, e.g.
+ *                              after a reset). */
 size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
                         tern_err *err);
+/* The application is done with the stream: what is unfinished is
+ * abandoned with app_error (a receiving part whose FIN has not been read
+ * gets STOP_SENDING, a sending part whose FIN has not been written gets
+ * RESET_STREAM), while data already written with FIN is still delivered.
+ * The stream ID is then invalid for every tern_conn_stream_* call
+ * (TERN_ERR_INVALID_ARGUMENT) and no more events come for it; its state is
+ * freed once both directions are done (at once when they are). Who/when:
+ * the application, once per stream, any time; usually after reading fin
+ * and writing its own FIN, or on TERN_EVENT_STREAM_CLOSED.
+ * Errors: TERN_ERR_INVALID_ARGUMENT for an unknown stream, one already
+ * closed with this call, or one freed already (closed before its FIN was
+ * read: no call needed then). */
+tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 

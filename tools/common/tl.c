@@ -449,7 +449,11 @@ static void read_stream(tl_session *s, uint64_t id)
 
 void tl_session_on_event(tl_session *s, const tern_event *ev)
 {
-    if (ev->type == TERN_EVENT_STREAM_CLOSED) fin_remove(s, ev->stream_id);
+    if (ev->type == TERN_EVENT_STREAM_CLOSED) {
+        fin_remove(s, ev->stream_id);
+        /* Both directions done: release the stream (tern.h). */
+        (void)tern_conn_stream_close(ev->conn, ev->stream_id, 0);
+    }
     if (ev->type == TERN_EVENT_CONN_CLOSED) {
         free(s->fin_ids);
         s->fin_ids = NULL;

@@ -19,8 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
 #include "tern/error.h"
 #include "tern/types.h"
+#include "tern/version.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,6 +10,17 @@
  *   - drains events (handshake done, stream readable, path validated, ...):
  *                                           tern_endpoint_poll_event()
  * Connections are found by destination connection ID inside the endpoint.
+ *
+ * Streams, as an application sees them:
+ *   - STREAM_READABLE is edge-triggered: after it, read until
+ *     tern_conn_stream_read returns 0 bytes or fin=true;
+ *   - the FIN stays readable (0 bytes, fin=true) until the application
+ *     calls tern_conn_stream_close, which releases the stream (do it once
+ *     done with both directions, e.g. on TERN_EVENT_STREAM_CLOSED, or right
+ *     after writing your FIN: queued data is still delivered).
+ * tern/addr.h converts tern_addr from/to struct sockaddr for the socket
+ * calls; tern/version.h has TERN_VERSION and tern_version(). examples/
+ * has a complete client and server (README.md "Using the library").
  * Every call that can fail returns a tern_err (include/tern/error.h); nothing
  * a peer sends can abort() the process. */
 #ifndef TERN_TERN_H
@@ -341,11 +352,18 @@ void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 /* ---- Streams --------------------------------------------------------------- */
 
 /* Opens a local stream; TERN_STREAM_LIMIT_ERROR when the peer's MAX_STREAMS
- * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE). */
+ * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE);
+ * TERN_ERR_INVALID_ARGUMENT once the connection is closing. */
 tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id);
 /* Queues data (copied); returns bytes accepted (fewer than len when the
  * send buffer is full: wait for TERN_EVENT_STREAM_WRITABLE). fin ends the
- * stream after the accepted bytes when all of len was accepted. */
+ * stream after the accepted bytes when all of len was accepted (len 0 with
+ * fin is always accepted). Who/when: the application, on a stream with a
+ * sending part, until it wrote FIN or called tern_conn_stream_close.
+ * Returns 0 with *err (may be NULL) TERN_ERR_INVALID_ARGUMENT for an
+ * unknown, closed (tern_conn_stream_close) or receive-only stream, after
+ * FIN, after a reset (ours, or the peer's STOP_SENDING), or when the
+ * connection is closing; TERN_OK with 0 when the buffer is full. */
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                          tern_err *err);
 /* Reads in-order data of a stream with a receiving part (bidirectional,
@@ -388,6 +406,11 @@ size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, siz
  * closed with this call, or one freed already (closed before its FIN was
  * read: no call needed then). */
 tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+/* RESET_STREAM (abandon sending) / STOP_SENDING (ask the peer to stop) with
+ * an application error code (RFC 9000 §19.4, §19.5); no-ops when that part
+ * is already finished. The stream stays the application's until
+ * tern_conn_stream_close. Errors: TERN_ERR_INVALID_ARGUMENT for an unknown
+ * or closed stream, or one without that part. */
 tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 

@@ -56,7 +56,7 @@ size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, siz
     if (err) *err = s ? TERN_OK : TERN_ERR_INVALID_ARGUMENT;
     if (s) {
         n = tern_stream_read(s, &c->streams.conn_recv, buf, len, &f);
-        if (f) s->fin_read = true;
+        if (f) s->end_seen = true;
         /* Edge trigger: drained, so the next data (or FIN) is news. */
         if (!f && tern_recv_buffer_readable(&s->recv) == 0) s->readable_notified = false;
         tern_conn_collect_streams(c);
@@ -84,8 +84,16 @@ tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_e
     /* What the application abandons: unread incoming data (STOP_SENDING),
      * a sending part without FIN (RESET_STREAM). Data written with FIN is
      * still delivered. Both are no-ops on finished parts. */
-    if (s->recv_state != TERN_RECV_NONE && !s->fin_read)
+    if (s->recv_state == TERN_RECV_RECV || s->recv_state == TERN_RECV_SIZE_KNOWN) {
         (void)tern_stream_stop_sending(s, &c->streams.conn_recv, app_error);
+    } else if (s->recv_state == TERN_RECV_DATA_RECVD) { /* all in, not all read: drop it */
+        const uint8_t *p;
+        size_t n;
+        while ((n = tern_stream_peek(s, &p)) > 0) tern_stream_consume(s, &c->streams.conn_recv, n);
+    } else if (s->recv_state == TERN_RECV_RESET_RECVD) {
+        uint64_t code;
+        (void)tern_stream_take_peer_reset(s, &code);
+    }
     if ((s->send_state == TERN_SEND_READY || s->send_state == TERN_SEND_SEND) && !s->send.fin_written)
         (void)tern_stream_reset(s, app_error);
     tern_stream_map_release(&c->streams, s);

@@ -108,7 +108,7 @@ struct tern_stream {
     bool write_blocked;           /* engine: a write was short, STREAM_WRITABLE owed */
 
     /* Application view (tern.h, tern_conn_stream_read/close). */
-    bool fin_read;                /* a read returned fin=true: kept until app_closed */
+    bool end_seen;                /* app read fin=true or got STREAM_RESET: kept until app_closed */
     bool app_closed;              /* tern_conn_stream_close was called */
     bool credited;                /* closed: MAX_STREAMS credit given, STREAM_CLOSED pushed */
     bool readable_notified;       /* STREAM_READABLE pushed, not drained since (edge trigger) */

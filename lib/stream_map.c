@@ -467,7 +467,7 @@ void tern_stream_map_collect(tern_stream_map *map)
          * it closes the stream (tern_conn_stream_close). in_closed stays
          * set, so the stream is not filed again; tern_stream_map_release
          * frees it. */
-        if (s->fin_read && !s->app_closed) continue;
+        if (s->end_seen && !s->app_closed) continue;
         table_remove(map, s);
         destroy_stream(s);
     }

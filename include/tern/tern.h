@@ -209,13 +209,18 @@ typedef enum tern_event_type {
      * peer's reset comes as TERN_EVENT_STREAM_RESET instead. */
     TERN_EVENT_STREAM_READABLE,
     TERN_EVENT_STREAM_WRITABLE,   /* stream_id accepts more data */
-    TERN_EVENT_STREAM_RESET,      /* peer sent RESET_STREAM (error_code) */
+    /* The peer reset stream_id's receiving part (RESET_STREAM, error_code):
+     * unread data is gone, reads return 0 bytes with fin false. Once per
+     * stream. Like a read FIN, it keeps the stream until
+     * tern_conn_stream_close. */
+    TERN_EVENT_STREAM_RESET,
     TERN_EVENT_STREAM_STOP_SENDING, /* peer sent STOP_SENDING (error_code) */
     /* Both directions of stream_id are done (all data acknowledged / read
      * or reset); stream IDs are never reused. Once per stream, unless the
      * application closed it first (tern_conn_stream_close). A stream whose
-     * FIN the application read stays readable (0 bytes, fin=true) until it
-     * calls tern_conn_stream_close, typically now. */
+     * FIN the application read (or whose STREAM_RESET it got) is kept, and
+     * reads keep answering, until it calls tern_conn_stream_close,
+     * typically now. */
     TERN_EVENT_STREAM_CLOSED,
     TERN_EVENT_STREAMS_AVAILABLE, /* peer raised MAX_STREAMS */
     TERN_EVENT_SESSION_TICKET,    /* client: data/len is a resumable session */
@@ -384,13 +389,15 @@ size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *d
  * Returns 0 with *err (may be NULL):
  *   TERN_OK                    nothing to read now (fin false: wait for
  *                              STREAM_READABLE), or end of stream (fin true);
- *                              also for a stream reset by the peer (after
- *                              TERN_EVENT_STREAM_RESET) or after
- *                              tern_conn_stream_stop_sending;
+ *                              also, with fin false, for a stream reset by
+ *                              the peer (after TERN_EVENT_STREAM_RESET; kept
+ *                              until tern_conn_stream_close like a FIN),
+ *                              after tern_conn_stream_stop_sending, and for
+ *                              a stream without a receiving part;
  *   TERN_ERR_INVALID_ARGUMENT  no such stream: never opened, already
  *                              closed by the application, or freed (closed
- *                              without its FIN having been read, e.g.
- *                              after a reset). */
+ *                              without the application seeing its end,
+ *                              e.g. after our stop_sending). */
 size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
                         tern_err *err);
 /* The application is done with the stream: what is unfinished is
@@ -402,9 +409,10 @@ size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, siz
  * freed once both directions are done (at once when they are). Who/when:
  * the application, once per stream, any time; usually after reading fin
  * and writing its own FIN, or on TERN_EVENT_STREAM_CLOSED.
- * Errors: TERN_ERR_INVALID_ARGUMENT for an unknown stream, one already
- * closed with this call, or one freed already (closed before its FIN was
- * read: no call needed then). */
+ * Data received but not read is dropped. Errors: TERN_ERR_INVALID_ARGUMENT
+ * for an unknown stream, one already closed with this call, or one freed
+ * already (its end never reached the application, e.g. a local
+ * unidirectional stream whose data was acknowledged: no call needed). */
 tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 /* RESET_STREAM (abandon sending) / STOP_SENDING (ask the peer to stop) with
  * an application error code (RFC 9000 §19.4, §19.5); no-ops when that part

@@ -151,6 +151,65 @@ static void test_close_busy_stream(void **state)
     h_pair_free(p);
 }
 
+/* A peer's reset: one STREAM_RESET, reads then return 0 without fin
+ * (TERN_OK) until the application closes the stream, which frees it once
+ * our own RESET_STREAM for the other direction is acknowledged. */
+typedef struct rst {
+    uint64_t id;
+    unsigned resets;
+    bool closed_by_app;
+    tern_conn *server;
+} rst;
+
+static void rst_event(h_pair *p, bool is_client, const tern_event *ev)
+{
+    rst *r = p->user;
+    if (is_client || ev->type != TERN_EVENT_STREAM_RESET) return;
+    r->resets++;
+    r->server = ev->conn;
+    assert_int_equal(ev->error_code, 7);
+    uint8_t buf[16];
+    for (int i = 0; i < 2; i++) {
+        bool fin = true;
+        tern_err err = -1;
+        assert_int_equal(tern_conn_stream_read(ev->conn, ev->stream_id, buf, sizeof buf, &fin, &err), 0);
+        assert_int_equal(err, TERN_OK);
+        assert_false(fin);
+    }
+    assert_int_equal(tern_conn_stream_close(ev->conn, ev->stream_id, 9), TERN_OK);
+    r->closed_by_app = true;
+}
+
+static bool server_stream_alive(void *ctx)
+{
+    h_pair *p = ctx;
+    rst *r = p->user;
+    return !r->closed_by_app || tern_stream_map_find(&r->server->streams, r->id) != NULL;
+}
+
+static void test_peer_reset_then_close(void **state)
+{
+    (void)state;
+    rst r = {0};
+    h_pair *p = h_pair_new(10, TERN_MS(5), 0, 0.0, NULL, NULL);
+    p->on_event = rst_event;
+    p->user = &r;
+    tern_conn *c = h_pair_connect(p);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(10)));
+    assert_int_equal(tern_conn_stream_open(c, true, &r.id), TERN_OK);
+    tern_err err;
+    assert_int_equal(tern_conn_stream_write(c, r.id, (const uint8_t *)"abc", 3, false, &err), 3);
+    h_kick(p->client.node);
+    assert_true(sim_run_while(p->s, server_not_opened, p, sim_now(p->s) + TERN_SEC(5)));
+    assert_int_equal(tern_conn_stream_reset(c, r.id, 7), TERN_OK);
+    h_kick(p->client.node);
+    assert_true(sim_run_while(p->s, server_stream_alive, p, sim_now(p->s) + TERN_SEC(5)));
+    assert_int_equal(r.resets, 1);
+    /* The client saw our RESET_STREAM for its receiving part. */
+    assert_int_equal(p->client.events[TERN_EVENT_STREAM_RESET], 1);
+    h_pair_free(p);
+}
+
 /* ---- edge-triggered STREAM_READABLE -------------------------------------- */
 
 #define BIG (2u * 1024 * 1024)
@@ -268,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fin_readable_until_close),
         cmocka_unit_test(test_close_busy_stream),
+        cmocka_unit_test(test_peer_reset_then_close),
         cmocka_unit_test(test_readable_edge_triggered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -399,7 +399,8 @@ bool tl_session_proto(const tl_session *s, tern_app_proto *proto)
 }
 
 /* Streams whose FIN was handed to the app: tern keeps reporting fin on
- * later reads (and may repeat STREAM_READABLE), the app must see it once. */
+ * later reads until tern_conn_stream_close (on STREAM_CLOSED below), the
+ * app must see it once. */
 static bool fin_seen(const tl_session *s, uint64_t id)
 {
     for (size_t i = 0; i < s->nfin; i++)

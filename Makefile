@@ -3,8 +3,11 @@ JOBS      ?= 2
 BUILD     ?= build
 ASAN      ?= build-asan
 FUZZ_TIME ?= 30
+PREFIX    ?= /usr/local
 
-.PHONY: all deps configure build test asan fuzz-smoke fuzz check bench bench-compare demo clean
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: library (libtern.a,
+# libtern.so), headers, tern.pc, tern-server and tern-client.
+.PHONY: all deps configure build test install asan fuzz-smoke fuzz check bench bench-compare demo clean
 
 all: build
 
@@ -19,6 +22,9 @@ build: $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # clang build with ASan+UBSan; also holds the libFuzzer targets.
 $(ASAN)/CMakeCache.txt:

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "addr.h"
 
+#include "tern/addr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -9,44 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The conversions are the library's public ones (tern/addr.h). */
 socklen_t io_addr_to_sockaddr(const tern_addr *addr, struct sockaddr_storage *storage)
 {
-    memset(storage, 0, sizeof(*storage));
-    if (addr->family == TERN_AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)storage;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(addr->port);
-        memcpy(&sin->sin_addr, addr->ip, 4);
-        return sizeof(*sin);
-    }
-    if (addr->family == TERN_AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)storage;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(addr->port);
-        memcpy(&sin6->sin6_addr, addr->ip, 16);
-        return sizeof(*sin6);
-    }
-    return 0;
+    socklen_t len = 0;
+    (void)tern_addr_to_sockaddr(addr, storage, &len);
+    return len;
 }
 
 bool io_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, tern_addr *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        out->family = TERN_AF_INET;
-        out->port = ntohs(sin->sin_port);
-        memcpy(out->ip, &sin->sin_addr, 4);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        out->family = TERN_AF_INET6;
-        out->port = ntohs(sin6->sin6_port);
-        memcpy(out->ip, &sin6->sin6_addr, 16);
-        return true;
-    }
-    return false;
+    return tern_addr_from_sockaddr(out, sa, len) == TERN_OK;
 }
 
 static bool parse_port(const char *text, uint16_t *port)
@@ -133,16 +108,7 @@ int io_addr_parse(const char *text, tern_addr *out)
 
 int io_addr_format(const tern_addr *addr, char *buf, size_t buf_len)
 {
-    char ip[INET6_ADDRSTRLEN];
-    if (addr->family == TERN_AF_INET) {
-        inet_ntop(AF_INET, addr->ip, ip, sizeof(ip));
-        return snprintf(buf, buf_len, "%s:%u", ip, (unsigned)addr->port);
-    }
-    if (addr->family == TERN_AF_INET6) {
-        inet_ntop(AF_INET6, addr->ip, ip, sizeof(ip));
-        return snprintf(buf, buf_len, "[%s]:%u", ip, (unsigned)addr->port);
-    }
-    return snprintf(buf, buf_len, "(none)");
+    return tern_addr_format(addr, buf, buf_len);
 }
 
 bool io_addr_equal(const tern_addr *a, const tern_addr *b)

@@ -1,4 +1,6 @@
-/* Conversions between tern_addr, the kernel's sockaddr and text. */
+/* Conversions between tern_addr, the kernel's sockaddr and text. The
+ * sockaddr conversions and the formatting wrap the library's public
+ * tern_addr_* (tern/addr.h); parsing and comparisons are io's own. */
 #ifndef TERN_IO_ADDR_H
 #define TERN_IO_ADDR_H
 
@@ -9,7 +11,7 @@
 #include "tern/types.h"
 
 /* Longest text io_addr_format writes: "[" 45-char IPv6 "]:" 5-digit port NUL. */
-#define IO_ADDR_STRLEN 56
+#define IO_ADDR_STRLEN 56 /* = TERN_ADDR_STRLEN */
 
 /* Fills *storage from addr; returns the sockaddr length, or 0 when addr's
  * family is neither TERN_AF_INET nor TERN_AF_INET6. */

@@ -30,13 +30,17 @@ static tern_err on_ack(tern_conn *c, tern_rx_packet *pkt, const tern_ack_frame *
     return err;
 }
 
+/* Edge-triggered STREAM_READABLE (tern.h): one event when the stream goes
+ * from nothing to read to something to read (data, or the FIN once every
+ * byte is in); again only after a read found it drained. */
 static void note_readable(tern_conn *c, uint64_t id)
 {
     tern_stream *s = tern_stream_map_find(&c->streams, id);
-    if (!s) return;
-    if (tern_recv_buffer_readable(&s->recv) > 0 || s->recv_state == TERN_RECV_DATA_RECVD ||
-        s->recv_state == TERN_RECV_SIZE_KNOWN)
+    if (!s || s->app_closed || s->readable_notified || s->end_seen) return;
+    if (tern_recv_buffer_readable(&s->recv) > 0 || s->recv_state == TERN_RECV_DATA_RECVD) {
+        s->readable_notified = true;
         tern_conn_push_event(c, TERN_EVENT_STREAM_READABLE, id);
+    }
 }
 
 static tern_err on_stream(tern_conn *c, const tern_stream_frame *f, tern_time now)
@@ -103,16 +107,24 @@ static tern_err dispatch(tern_conn *c, tern_rx_packet *pkt, const tern_frame *f,
     case TERN_FRAME_RESET_STREAM: {
         tern_err err = tern_stream_map_on_reset_stream(m, f->u.reset_stream.stream_id, f->u.reset_stream.app_error_code,
                                                        f->u.reset_stream.final_size, now);
-        if (!err) {
+        tern_stream *s = err ? NULL : tern_stream_map_find(m, f->u.reset_stream.stream_id);
+        uint64_t code;
+        /* Only a reset that ended the receiving part is news; telling the
+         * application moves "Reset Recvd" to "Reset Read", so the stream
+         * can close. It is kept, like after a FIN, until the application
+         * closes it (tern.h) - unless it did already. */
+        if (s && s->recv_state == TERN_RECV_RESET_RECVD && tern_stream_take_peer_reset(s, &code) && !s->app_closed) {
+            s->end_seen = true;
             tern_event ev = {.type = TERN_EVENT_STREAM_RESET, .conn = c, .stream_id = f->u.reset_stream.stream_id,
-                             .error_code = f->u.reset_stream.app_error_code};
+                             .error_code = code};
             tern_endpoint_push_event(c->ep, &ev);
         }
         return err;
     }
     case TERN_FRAME_STOP_SENDING: {
         tern_err err = tern_stream_map_on_stop_sending(m, f->u.stop_sending.stream_id, f->u.stop_sending.app_error_code, now);
-        if (!err) {
+        tern_stream *s = err ? NULL : tern_stream_map_find(m, f->u.stop_sending.stream_id);
+        if (s && !s->app_closed) {
             tern_event ev = {.type = TERN_EVENT_STREAM_STOP_SENDING, .conn = c, .stream_id = f->u.stop_sending.stream_id,
                              .error_code = f->u.stop_sending.app_error_code};
             tern_endpoint_push_event(c->ep, &ev);

@@ -106,6 +106,12 @@ struct tern_stream {
 
     void *app_context;            /* free for the application */
     bool write_blocked;           /* engine: a write was short, STREAM_WRITABLE owed */
+
+    /* Application view (tern.h, tern_conn_stream_read/close). */
+    bool end_seen;                /* app read fin=true or got STREAM_RESET: kept until app_closed */
+    bool app_closed;              /* tern_conn_stream_close was called */
+    bool credited;                /* closed: MAX_STREAMS credit given, STREAM_CLOSED pushed */
+    bool readable_notified;       /* STREAM_READABLE pushed, not drained since (edge trigger) */
 };
 
 /* Parameters of a new stream: which parts exist, the peer's initial

@@ -439,16 +439,35 @@ static void peer_stream_closed(tern_stream_map *map, unsigned dir)
     if (max_streams_target(map, dir) >= remote->limit + step) remote->update_pending = true;
 }
 
+void tern_stream_map_release(tern_stream_map *map, tern_stream *s)
+{
+    s->app_closed = true;
+    if (s->credited) { /* closed and kept only for the application: free now */
+        s->closed_next = map->sched.closed;
+        map->sched.closed = s;
+    }
+}
+
 void tern_stream_map_collect(tern_stream_map *map)
 {
     while (map->sched.closed) {
         tern_stream *s = map->sched.closed;
         map->sched.closed = s->closed_next;
-        if (s->in_ready) tern_stream_queue_remove(&map->sched.ready, s);
-        if (!is_local_id(map, s->id)) {
-            accept_queue_remove(map, s);
-            peer_stream_closed(map, dir_of_id(s->id));
+        s->closed_next = NULL;
+        if (!s->credited) {
+            s->credited = true;
+            if (s->in_ready) tern_stream_queue_remove(&map->sched.ready, s);
+            s->in_ready = false;
+            if (!is_local_id(map, s->id)) {
+                accept_queue_remove(map, s);
+                peer_stream_closed(map, dir_of_id(s->id));
+            }
         }
+        /* The application read the FIN: end of stream stays readable until
+         * it closes the stream (tern_conn_stream_close). in_closed stays
+         * set, so the stream is not filed again; tern_stream_map_release
+         * frees it. */
+        if (s->end_seen && !s->app_closed) continue;
         table_remove(map, s);
         destroy_stream(s);
     }

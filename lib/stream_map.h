@@ -154,7 +154,15 @@ bool tern_stream_map_streams_blocked_pending(const tern_stream_map *map, bool bi
 uint64_t tern_stream_map_take_streams_blocked(tern_stream_map *map, bool bidi);
 void tern_stream_map_on_streams_blocked_lost(tern_stream_map *map, bool bidi, uint64_t limit);
 
-/* Frees every closed stream; peer stream closures feed MAX_STREAMS. */
+/* The application is done with s (tern_conn_stream_close): a closed
+ * stream kept because its FIN was read goes back to the closed list, to be
+ * freed by the next tern_stream_map_collect; any other is freed once
+ * closed. */
+void tern_stream_map_release(tern_stream_map *map, tern_stream *s);
+
+/* Frees every closed stream, except those whose FIN the application read
+ * and which it has not released yet (their MAX_STREAMS credit is given
+ * anyway); peer stream closures feed MAX_STREAMS. */
 void tern_stream_map_collect(tern_stream_map *map);
 
 #endif

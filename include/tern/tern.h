@@ -10,6 +10,17 @@
  *   - drains events (handshake done, stream readable, path validated, ...):
  *                                           tern_endpoint_poll_event()
  * Connections are found by destination connection ID inside the endpoint.
+ *
+ * Streams, as an application sees them:
+ *   - STREAM_READABLE is edge-triggered: after it, read until
+ *     tern_conn_stream_read returns 0 bytes or fin=true;
+ *   - the FIN stays readable (0 bytes, fin=true) until the application
+ *     calls tern_conn_stream_close, which releases the stream (do it once
+ *     done with both directions, e.g. on TERN_EVENT_STREAM_CLOSED, or right
+ *     after writing your FIN: queued data is still delivered).
+ * tern/addr.h converts tern_addr from/to struct sockaddr for the socket
+ * calls; tern/version.h has TERN_VERSION and tern_version(). examples/
+ * has a complete client and server (README.md "Using the library").
  * Every call that can fail returns a tern_err (include/tern/error.h); nothing
  * a peer sends can abort() the process. */
 #ifndef TERN_TERN_H
@@ -19,8 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/addr.h"
 #include "tern/error.h"
 #include "tern/types.h"
+#include "tern/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -190,11 +203,30 @@ typedef enum tern_event_type {
     TERN_EVENT_CONN_NEW,          /* server: a client connection was accepted */
     TERN_EVENT_HANDSHAKE_DONE,    /* handshake complete (client) / confirmed */
     TERN_EVENT_STREAM_OPENED,     /* the peer opened stream_id */
-    TERN_EVENT_STREAM_READABLE,   /* stream_id has data (or FIN) to read */
+    /* stream_id has data (or its FIN) to read. Edge-triggered: it comes
+     * when the stream goes from nothing readable to readable (new in-order
+     * data, or the FIN once every byte is in), and not again until a
+     * tern_conn_stream_read has found the stream drained (returned 0 bytes
+     * with fin false). So after this event read until a read returns 0
+     * bytes or fin=true; stopping earlier, with data left, means no
+     * further READABLE for that stream. At most one per drain; none after
+     * fin was read or the stream was closed (tern_conn_stream_close). A
+     * peer's reset comes as TERN_EVENT_STREAM_RESET instead. */
+    TERN_EVENT_STREAM_READABLE,
     TERN_EVENT_STREAM_WRITABLE,   /* stream_id accepts more data */
-    TERN_EVENT_STREAM_RESET,      /* peer sent RESET_STREAM (error_code) */
+    /* The peer reset stream_id's receiving part (RESET_STREAM, error_code):
+     * unread data is gone, reads return 0 bytes with fin false. Once per
+     * stream. Like a read FIN, it keeps the stream until
+     * tern_conn_stream_close. */
+    TERN_EVENT_STREAM_RESET,
     TERN_EVENT_STREAM_STOP_SENDING, /* peer sent STOP_SENDING (error_code) */
-    TERN_EVENT_STREAM_CLOSED,     /* both directions done; id may be reused never */
+    /* Both directions of stream_id are done (all data acknowledged / read
+     * or reset); stream IDs are never reused. Once per stream, unless the
+     * application closed it first (tern_conn_stream_close). A stream whose
+     * FIN the application read (or whose STREAM_RESET it got) is kept, and
+     * reads keep answering, until it calls tern_conn_stream_close,
+     * typically now. */
+    TERN_EVENT_STREAM_CLOSED,
     TERN_EVENT_STREAMS_AVAILABLE, /* peer raised MAX_STREAMS */
     TERN_EVENT_SESSION_TICKET,    /* client: data/len is a resumable session */
     TERN_EVENT_PATH,              /* a path changed state (path field) */
@@ -336,17 +368,68 @@ void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 /* ---- Streams --------------------------------------------------------------- */
 
 /* Opens a local stream; TERN_STREAM_LIMIT_ERROR when the peer's MAX_STREAMS
- * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE). */
+ * does not allow it yet (wait for TERN_EVENT_STREAMS_AVAILABLE);
+ * TERN_ERR_INVALID_ARGUMENT once the connection is closing. */
 tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id);
 /* Queues data (copied); returns bytes accepted (fewer than len when the
  * send buffer is full: wait for TERN_EVENT_STREAM_WRITABLE). fin ends the
- * stream after the accepted bytes when all of len was accepted. */
+ * stream after the accepted bytes when all of len was accepted (len 0 with
+ * fin is always accepted). Who/when: the application, on a stream with a
+ * sending part, until it wrote FIN or called tern_conn_stream_close.
+ * Returns 0 with *err (may be NULL) TERN_ERR_INVALID_ARGUMENT for an
+ * unknown, closed (tern_conn_stream_close) or receive-only stream, after
+ * FIN, after a reset (ours, or the peer's STOP_SENDING), or when the
+ * connection is closing; TERN_OK with 0 when the buffer is full. */
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                          tern_err *err);
-/* Reads in-order data; *fin is set once all data up to the final size has
- * been read. Returns bytes read. */
+/* Reads in-order data of a stream with a receiving part (bidirectional,
+ * or a peer's unidirectional stream) into buf[0..len); returns bytes read.
+ * Who/when: the application, any time between the stream's creation
+ * (tern_conn_stream_open, TERN_EVENT_STREAM_OPENED) and its
+ * tern_conn_stream_close, typically after TERN_EVENT_STREAM_READABLE
+ * (edge-triggered: read until it returns 0 or fin=true).
+ * *fin (may be NULL) is set once every byte up to the final size has been
+ * read. End of stream stays readable: once a read has returned fin=true,
+ * every later read returns 0 bytes with fin=true and TERN_OK, until the
+ * application calls tern_conn_stream_close (quinn-like; the stream's state
+ * is kept for this, so a loop "read until 0 bytes, then check fin" works).
+ * Such a stream is freed only by tern_conn_stream_close or with its
+ * connection; its peer's MAX_STREAMS credit is returned as soon as both
+ * directions are done (TERN_EVENT_STREAM_CLOSED), so forgetting to close
+ * costs memory (~300 bytes a stream), not throughput.
+ * Returns 0 with *err (may be NULL):
+ *   TERN_OK                    nothing to read now (fin false: wait for
+ *                              STREAM_READABLE), or end of stream (fin true);
+ *                              also, with fin false, for a stream reset by
+ *                              the peer (after TERN_EVENT_STREAM_RESET; kept
+ *                              until tern_conn_stream_close like a FIN),
+ *                              after tern_conn_stream_stop_sending, and for
+ *                              a stream without a receiving part;
+ *   TERN_ERR_INVALID_ARGUMENT  no such stream: never opened, already
+ *                              closed by the application, or freed (closed
+ *                              without the application seeing its end,
+ *                              e.g. after our stop_sending). */
 size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin,
                         tern_err *err);
+/* The application is done with the stream: what is unfinished is
+ * abandoned with app_error (a receiving part whose FIN has not been read
+ * gets STOP_SENDING, a sending part whose FIN has not been written gets
+ * RESET_STREAM), while data already written with FIN is still delivered.
+ * The stream ID is then invalid for every tern_conn_stream_* call
+ * (TERN_ERR_INVALID_ARGUMENT) and no more events come for it; its state is
+ * freed once both directions are done (at once when they are). Who/when:
+ * the application, once per stream, any time; usually after reading fin
+ * and writing its own FIN, or on TERN_EVENT_STREAM_CLOSED.
+ * Data received but not read is dropped. Errors: TERN_ERR_INVALID_ARGUMENT
+ * for an unknown stream, one already closed with this call, or one freed
+ * already (its end never reached the application, e.g. a local
+ * unidirectional stream whose data was acknowledged: no call needed). */
+tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_error);
+/* RESET_STREAM (abandon sending) / STOP_SENDING (ask the peer to stop) with
+ * an application error code (RFC 9000 §19.4, §19.5); no-ops when that part
+ * is already finished. The stream stays the application's until
+ * tern_conn_stream_close. Errors: TERN_ERR_INVALID_ARGUMENT for an unknown
+ * or closed stream, or one without that part. */
 tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error);
 /* The cumulative stream limit granted to the peer so far for its streams of

@@ -81,6 +81,7 @@ static const char usage[] =
     "                          (one line per second)\n"
     "  --quiet                 no progress, no connection log, no summary on stderr\n"
     "  --help                  this text\n"
+    "  --version               print \"tern-client VERSION\" and exit\n"
     "\n"
     "Exit status: 0 all responses complete with a 2xx status (and saved); 1 an\n"
     "HTTP error status (hq: the stream reset with the status as error code); 2 bad\n"
@@ -920,6 +921,8 @@ static char *output_name(const char *dir, const char *path, const char **why)
 
 int main(int argc, char **argv)
 {
+    /* --version (alone): the linked library's version, tern_version(). */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-client", tern_version()->str) < 0;
     enum {
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
         O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN,

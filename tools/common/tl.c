@@ -406,7 +406,8 @@ bool tl_session_proto(const tl_session *s, tern_app_proto *proto)
 }
 
 /* Streams whose FIN was handed to the app: tern keeps reporting fin on
- * later reads (and may repeat STREAM_READABLE), the app must see it once. */
+ * later reads until tern_conn_stream_close (on STREAM_CLOSED below), the
+ * app must see it once. */
 static bool fin_seen(const tl_session *s, uint64_t id)
 {
     for (size_t i = 0; i < s->nfin; i++)
@@ -456,7 +457,11 @@ static void read_stream(tl_session *s, uint64_t id)
 
 void tl_session_on_event(tl_session *s, const tern_event *ev)
 {
-    if (ev->type == TERN_EVENT_STREAM_CLOSED) fin_remove(s, ev->stream_id);
+    if (ev->type == TERN_EVENT_STREAM_CLOSED) {
+        fin_remove(s, ev->stream_id);
+        /* Both directions done: release the stream (tern.h). */
+        (void)tern_conn_stream_close(ev->conn, ev->stream_id, 0);
+    }
     if (ev->type == TERN_EVENT_CONN_CLOSED) {
         free(s->fin_ids);
         s->fin_ids = NULL;

@@ -57,6 +57,7 @@ static const char usage[] =
     "                        library rejects replays within its anti-replay window)\n"
     "  --quiet               no per-connection log lines on stderr\n"
     "  --help                this text\n"
+    "  --version             print \"tern-server VERSION\" and exit\n"
     "\n"
     "Stops on SIGINT or SIGTERM.\n";
 
@@ -247,6 +248,8 @@ static int fail(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
+    /* --version (alone): the linked library's version, tern_version(). */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
     enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE }; /* qlog, 0-RTT, pacing ceiling, idle timeout */
     static const struct option opts[] = {

@@ -54,7 +54,10 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     tern_err err;
     if (level == TERN_TLS_LEVEL_APPLICATION) err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
     else err = tern_pp_open_payload(&c->rx[level], pkt, hdr->packet_len, &u);
-    if (err) return dropped(c, hdr, TERN_QLOG_DROP_DECRYPTION_FAILURE, NULL, now);
+    if (err) {
+        c->stats.packets_undecryptable++;
+        return dropped(c, hdr, TERN_QLOG_DROP_DECRYPTION_FAILURE, NULL, now);
+    }
     if (reserved) {
         tern_conn_close_transport(c, TERN_PROTOCOL_VIOLATION, 0, "reserved bits set", now);
         return true;

@@ -316,6 +316,16 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
     pl->pn = sp->next_pn;
     const tern_recovery_space_state *rs = &c->rec.spaces[space];
     pl->pn_len = tern_pn_encode_len(pl->pn, rs->has_largest_acked ? rs->largest_acked : TERN_PN_NONE);
+    /* §17.1 lets the sender use more bytes than A.2's minimum, and it must
+     * when packets cross paths: the peer decodes against the largest number
+     * it has received on any path, and a packet on a slower path can arrive
+     * behind many later ones. A 1-byte number goes wrong after 128 of them,
+     * so 1-RTT packets use at least 2 bytes, and a probe on a path that is
+     * not the active one (padded to 1200 bytes anyway) uses 4. */
+    if (space == TERN_RECOVERY_SPACE_APPLICATION) {
+        size_t floor_len = mode == BUILD_PROBE ? TERN_PN_MAX_LEN : 2;
+        if (pl->pn_len < floor_len) pl->pn_len = floor_len;
+    }
     const tern_cid *dcid = tern_conn_path_dcid(c, path);
     if (!dcid) return false; /* §9.5: no CID of its own for this path yet */
     uint8_t *p = buf + start;

@@ -362,6 +362,9 @@ typedef struct tern_conn_stats {
     uint64_t persistent_congestions; /* collapses to the minimum window (§7.6.2) */
     uint64_t pto_expirations;        /* probe timeouts that fired (§6.2) */
     uint64_t spurious_losses;        /* packets declared lost, acknowledged later */
+    /* Packets with a valid header whose payload failed to authenticate
+     * (RFC 9001 §5.3): forgeries, or a packet number decoded wrongly. */
+    uint64_t packets_undecryptable;
 } tern_conn_stats;
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 

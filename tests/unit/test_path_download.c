@@ -148,11 +148,47 @@ static void test_client_port_migration_during_download(void **state)
     h_pair_free(p);
 }
 
+static void migrate_to_slow_path(sim *s, void *ctx, tern_time now)
+{
+    h_pair *p = ctx;
+    tern_addr fresh = sim_addr("198.18.0.2:40002");
+    /* 50x the old path's delay: the server's probe on the new path arrives
+     * behind ~400 packets it sent later on the old one, although fewer
+     * than 128 are unacknowledged when it is sent (1 ms, 50 Mbit/s). */
+    sim_link_params lp = sim_link_params_symmetric(TERN_MS(50), 50000000);
+    assert_non_null(sim_node_add_addr(s, p->client.node->node, &fresh, &lp));
+    assert_int_equal(tern_conn_migrate(p->client.conn, &fresh, now), TERN_OK);
+    h_kick(p->client.node);
+}
+
+/* RFC 9000 §17.1 / A.2: packets on two paths reorder by far more than the
+ * old path's unacknowledged window. A probe with a 1-byte packet number that
+ * arrives after 128+ later packets decodes to the wrong number and fails to
+ * authenticate; the validation never completes (seen with tern-client
+ * --migrate-after 0 while its old socket was busy). */
+static void test_probe_behind_reordered_old_path(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(33, TERN_MS(1), 50000000, 0.0, NULL, NULL);
+    dl *d = dl_start(p);
+    sim_at(p->s, sim_now(p->s) + TERN_MS(100), migrate_to_slow_path, p);
+    sim_run_while(p->s, dl_not_done, p, sim_now(p->s) + TERN_SEC(20));
+    tern_conn_stats cs, ss;
+    tern_conn_get_stats(p->client.conn, &cs);
+    tern_conn_get_stats(p->server.conn, &ss);
+    assert_int_equal(cs.packets_undecryptable, 0);
+    assert_int_equal(ss.packets_undecryptable, 0);
+    assert_int_equal(cs.migrations, 1);
+    dl_finish(p, d);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nat_rebinding_during_download),
         cmocka_unit_test(test_client_port_migration_during_download),
+        cmocka_unit_test(test_probe_behind_reordered_old_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

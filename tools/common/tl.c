@@ -236,8 +236,12 @@ static void on_readable(io_loop *loop, int fd, void *arg)
         if (n->socks[i].fd == fd) s = &n->socks[i];
     if (!s) return;
     /* A bounded number of batches per wake-up, flushing after each, so ACKs
-     * and responses go out while a flood is being read. */
-    for (int round = 0; round < 8; round++) {
+     * and responses go out while a flood is being read. With several sockets
+     * (a migration in progress) each gets one batch per wake-up: epoll is
+     * level-triggered and reports the others in the same pass, so a probe on
+     * the new socket does not wait behind thousands of old-path datagrams. */
+    int rounds = n->nsocks > 1 ? 1 : 8;
+    for (int round = 0; round < rounds; round++) {
         int r = io_udp_recv(s, n->rx);
         if (r <= 0) break;
         tern_time now = io_now();

@@ -156,10 +156,10 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         tern_conn_get_stats(ev->conn, &st);
         tl_close_desc(ev, desc, sizeof desc);
         tl_log("conn %u: closed %s; sent %llu stream bytes, %llu packets (%llu lost), %llu migrations, "
-               "%llu key updates",
+               "%llu key updates, %llu undecryptable",
                cc->id, desc, (unsigned long long)st.stream_bytes_sent, (unsigned long long)st.packets_sent,
                (unsigned long long)st.packets_lost, (unsigned long long)st.migrations,
-               (unsigned long long)st.key_updates);
+               (unsigned long long)st.key_updates, (unsigned long long)st.packets_undecryptable);
         break;
     }
     default: break;

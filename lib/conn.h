@@ -148,6 +148,9 @@ struct tern_conn {
      * (with the new keys) of the packet that started it. */
     bool peer_update_acked;
     tern_time rx_prev_discard_at;
+    /* The 4-tuple the largest 1-RTT packet number arrived on: a packet on
+     * another one may have been overtaken across paths (lib/conn_recv.c). */
+    tern_addr rx_largest_local, rx_largest_remote;
 
     tern_pn_space spaces[TERN_RECOVERY_SPACE_COUNT];
     tern_recovery rec;
@@ -228,6 +231,9 @@ struct tern_conn {
     uint8_t test_inject[256];
     size_t test_inject_len;
     int test_inject_space;
+    /* Tests: packet numbers as short as RFC 9000 A.2 allows, as some peers
+     * send them (lib/conn_send.c otherwise uses at least 2 bytes). */
+    bool test_minimal_pn_len;
     /* Test hook: set the reserved bits of the next 1-RTT packet (§17.3.1). */
     bool test_set_reserved_bits;
 };

@@ -8,6 +8,14 @@
 #include "conn.h"
 #include "packet_number.h"
 
+/* Largest 1-RTT ciphertext kept aside for a second decoding of its packet
+ * number (process_packet): probes are 1200 bytes, datagrams rarely above
+ * 1500; larger packets get no second try. */
+#define TERN_SPARE_CIPHERTEXT_MAX 1500
+/* Most lower windows tried for one packet (4,096 packets of overtaking
+ * with 1-byte numbers): bounds the work a forged packet can cause. */
+#define TERN_PN_REDECODE_MAX 16
+
 static bool level_of(tern_packet_type type, tern_tls_level *level)
 {
     switch (type) {
@@ -52,8 +60,44 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     tern_header_bits bits;
     tern_err reserved = tern_packet_unprotected_bits(pkt[0], &bits);
     tern_err err;
-    if (level == TERN_TLS_LEVEL_APPLICATION) err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
-    else err = tern_pp_open_payload(&c->rx[level], pkt, hdr->packet_len, &u);
+    if (level == TERN_TLS_LEVEL_APPLICATION) {
+        /* RFC 9000 §A.3 decodes against the largest number received on any
+         * path, and packets on two paths reorder by more than half a short
+         * encoding's window: a peer's PATH_RESPONSE on our new path, sent
+         * with a 1-byte number (ngtcp2 does), is read after hundreds of
+         * later packets of the old path and decodes too high. For a packet
+         * on another 4-tuple than the largest, keep the ciphertext and, if
+         * it fails to open, try lower windows: the AEAD (the number is in
+         * the nonce, RFC 9001 §5.3) tells which is right. How far down:
+         * to the path's floor when it has one (a path we probed: the peer
+         * answers only after our challenge, so above what we had received
+         * then), else one window; never more than TERN_PN_REDECODE_MAX. */
+        uint8_t spare[TERN_SPARE_CIPHERTEXT_MAX];
+        size_t body = hdr->packet_len - u.header_len;
+        uint64_t win = (uint64_t)1 << (8 * u.pn_len);
+        bool retry = u.pn_len < TERN_PN_MAX_LEN && largest != TERN_PN_NONE && u.pn >= win && body <= sizeof spare &&
+                     !(tern_addr_equal(local, &c->rx_largest_local) && tern_addr_equal(remote, &c->rx_largest_remote));
+        if (retry) memcpy(spare, pkt + u.header_len, body);
+        err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
+        if (err == TERN_ERR_DECRYPT && retry) {
+            const tern_path *known = *pathp;
+            uint64_t floor = known && known->rx_pn_floor != TERN_PN_NONE ? known->rx_pn_floor
+                             : u.pn >= 2 * win                           ? u.pn - 2 * win
+                                                                         : 0;
+            uint64_t first = u.pn;
+            for (int k = 0; k < TERN_PN_REDECODE_MAX && err == TERN_ERR_DECRYPT && !tern_conn_is_closing(c) &&
+                            u.pn >= win && u.pn - win > floor;
+                 k++) {
+                memcpy(pkt + u.header_len, spare, body);
+                u.pn -= win;
+                err = tern_conn_open_1rtt(c, pkt, hdr->packet_len, bits.key_phase, &u, now);
+            }
+            if (!err) c->stats.packets_pn_redecoded++;
+            else u.pn = first;
+        }
+    } else {
+        err = tern_pp_open_payload(&c->rx[level], pkt, hdr->packet_len, &u);
+    }
     if (err) {
         c->stats.packets_undecryptable++;
         return dropped(c, hdr, TERN_QLOG_DROP_DECRYPTION_FAILURE, NULL, now);
@@ -111,6 +155,10 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     }
     c->stats.packets_received++;
     if (tern_conn_is_closing(c)) return true;
+    if (level == TERN_TLS_LEVEL_APPLICATION && (largest == TERN_PN_NONE || u.pn > largest)) {
+        c->rx_largest_local = *local;
+        c->rx_largest_remote = *remote;
+    }
     if (!sp->discarded) tern_ack_tracker_on_packet_received(&sp->ack, u.pn, rp.ack_eliciting, (tern_ecn_mark)ecn, now);
     tern_conn_reset_idle(c, now);
     c->ack_eliciting_since_recv = false;

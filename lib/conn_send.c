@@ -322,7 +322,7 @@ static bool build_packet(tern_conn *c, tern_path *path, tern_recovery_space spac
      * behind many later ones. A 1-byte number goes wrong after 128 of them,
      * so 1-RTT packets use at least 2 bytes, and a probe on a path that is
      * not the active one (padded to 1200 bytes anyway) uses 4. */
-    if (space == TERN_RECOVERY_SPACE_APPLICATION) {
+    if (space == TERN_RECOVERY_SPACE_APPLICATION && !c->test_minimal_pn_len) {
         size_t floor_len = mode == BUILD_PROBE ? TERN_PN_MAX_LEN : 2;
         if (pl->pn_len < floor_len) pl->pn_len = floor_len;
     }

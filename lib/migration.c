@@ -74,6 +74,16 @@ static tern_time validation_timeout(tern_conn *c)
     return pto3 > init6 ? pto3 : init6;
 }
 
+/* A path we probe ourselves: the peer sends on it only after our challenge
+ * arrives, so every packet number it uses there is above the largest we
+ * have received by now (used to decode overtaken packets, conn_recv.c). */
+static void mark_rx_floor(tern_conn *c, tern_path *p)
+{
+    uint64_t largest = TERN_PN_NONE;
+    tern_ack_tracker_largest_received(&c->spaces[TERN_RECOVERY_SPACE_APPLICATION].ack, &largest, NULL);
+    p->rx_pn_floor = largest;
+}
+
 void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now)
 {
     uint8_t challenge[TERN_PATH_DATA_LEN];
@@ -342,6 +352,7 @@ static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move,
      * limit towards it (§8.1 protects third parties, not this peer). */
     p->remote_trusted = true;
     p->switch_on_validation = move;
+    if (p->rx_pn_floor == TERN_PN_NONE) mark_rx_floor(c, p);
     tern_conn_validate_path(c, p, now);
     return TERN_OK;
 }
@@ -393,6 +404,7 @@ void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now)
      * §21.5: non-active paths carry probes only). */
     p->remote_trusted = true;
     p->switch_on_validation = true;
+    mark_rx_floor(c, p);
     tern_conn_validate_path(c, p, now);
 }
 

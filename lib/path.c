@@ -1,6 +1,8 @@
 /* Network paths: validation and anti-amplification (RFC 9000 §8, §9). */
 #include "path.h"
 
+#include "packet_number.h"
+
 #include <string.h>
 
 bool tern_addr_same_ip(const tern_addr *a, const tern_addr *b)
@@ -26,6 +28,7 @@ void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern
     p->validation_deadline = TERN_TIME_INFINITE;
     p->abandon_at = TERN_TIME_INFINITE;
     p->last_received = now;
+    p->rx_pn_floor = TERN_PN_NONE;
     tern_path_recovery_init(&p->rec, cc, initial_rtt, now);
 }
 

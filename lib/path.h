@@ -54,6 +54,11 @@ typedef struct tern_path {
 
     tern_path_recovery rec;
     tern_time last_received;
+    /* Largest 1-RTT packet number received when we started probing this
+     * path ourselves: the peer's packets on it come later, so their numbers
+     * are above it (a bound for decoding overtaken packets, conn_recv.c).
+     * TERN_PN_NONE when the peer opened the path. */
+    uint64_t rx_pn_floor;
 } tern_path;
 
 void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern_addr *remote,

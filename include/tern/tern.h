@@ -365,6 +365,10 @@ typedef struct tern_conn_stats {
     /* Packets with a valid header whose payload failed to authenticate
      * (RFC 9001 §5.3): forgeries, or a packet number decoded wrongly. */
     uint64_t packets_undecryptable;
+    /* 1-RTT packets overtaken across paths by more than half their packet
+     * number window, recovered by decoding them in the previous window
+     * (RFC 9000 §A.3; docs/protocol.md §9). */
+    uint64_t packets_pn_redecoded;
 } tern_conn_stats;
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 

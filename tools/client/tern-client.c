@@ -835,11 +835,12 @@ static void print_summary(client *cl)
     fprintf(f,
             ",\"packets_sent\":%llu,\"packets_received\":%llu,\"packets_lost\":%llu,\"udp_bytes_sent\":%llu,"
             "\"udp_bytes_received\":%llu,\"smoothed_rtt_ms\":%.3f,\"min_rtt_ms\":%.3f,\"cwnd\":%llu,"
-            "\"packets_undecryptable\":%llu",
+            "\"packets_undecryptable\":%llu,\"packets_pn_redecoded\":%llu",
             (unsigned long long)st->packets_sent, (unsigned long long)st->packets_received,
             (unsigned long long)st->packets_lost, (unsigned long long)st->bytes_sent,
             (unsigned long long)st->bytes_received, (double)st->smoothed_rtt / 1e6, (double)st->min_rtt / 1e6,
-            (unsigned long long)st->cwnd, (unsigned long long)st->packets_undecryptable);
+            (unsigned long long)st->cwnd, (unsigned long long)st->packets_undecryptable,
+            (unsigned long long)st->packets_pn_redecoded);
     fprintf(f, ",\"migration\":");
     if (cl->migrate_after < 0) {
         fputs("null", f);

@@ -54,7 +54,6 @@
 /* Ranges of peer sequence numbers remembered as seen. */
 #define TERN_CID_SEEN_RANGES 8
 
-#define TERN_PATH_ID_NONE UINT64_MAX
 
 /* How a CID reached (or reaches) the other side. */
 typedef enum tern_cid_source {

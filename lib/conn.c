@@ -49,7 +49,7 @@ static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)
     if (path_id != TERN_PATH_ID_NONE) tern_cid_manager_peer_acquire(&c->cids, path_id);
 }
 
-tern_path *tern_conn_active_path(tern_conn *c) { return &c->paths[c->active_path]; }
+tern_path *tern_conn_active_path(tern_conn *c) { return tern_path_set_active(&c->paths); }
 
 uint64_t tern_conn_datagram_size(const tern_conn *c)
 {
@@ -112,10 +112,9 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     cc.kind = (tern_cc_kind)cfg->cc;
     cc.max_datagram_size = TERN_DATAGRAM_SIZE;
     cc.max_send_rate = cfg->max_send_rate;
-    tern_path_init(&c->paths[0], 0, local, remote, &cc, TERN_MS(cfg->initial_rtt_ms), now);
+    tern_path *first = tern_path_set_init(&c->paths, local, remote, &cc, TERN_MS(cfg->initial_rtt_ms), now);
     /* §8.1: a client has no amplification limit towards the server. */
-    c->paths[0].validated = !is_server;
-    c->fallback_path = TERN_MAX_PATHS;
+    first->tuple.validated = !is_server;
     c->handshake_remote = *remote;
 
     uint64_t limit = cfg->active_connection_id_limit;
@@ -191,7 +190,7 @@ void tern_conn_push_event(tern_conn *c, tern_event_type type, uint64_t stream_id
 
 void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event what)
 {
-    tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .local = p->local, .remote = p->remote};
+    tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .local = p->tuple.local, .remote = p->tuple.remote};
     tern_endpoint_push_event(c->ep, &ev);
     if (c->qlog) tern_conn_qlog_path_event(c, p, what);
 }
@@ -316,7 +315,7 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     t = tmin(t, c->rx_prev_discard_at);
     t = tmin(t, tern_conn_early_next_timer(c));
     /* ACK timers, unless the amplification limit would stop the ACK. */
-    if (tern_path_send_allowance(&c->paths[c->active_path]) >= 64)
+    if (tern_path_send_allowance(tern_path_set_active_const(&c->paths)) >= 64)
         for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
             tern_tls_level level;
             /* A server acknowledges 0-RTT in 1-RTT packets, once it may send them. */
@@ -407,7 +406,7 @@ bool tern_conn_can_send_early_data(const tern_conn *c)
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st)
 {
     *st = c->stats;
-    const tern_path *p = &c->paths[c->active_path];
+    const tern_path *p = tern_path_set_active_const(&c->paths);
     st->smoothed_rtt = p->rec.rtt.smoothed;
     st->min_rtt = p->rec.rtt.min;
     st->cwnd = tern_cc_window(&p->rec.cc);

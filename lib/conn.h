@@ -23,7 +23,7 @@
 #include "frame.h"
 #include "packet_header.h"
 #include "packet_protection.h"
-#include "path.h"
+#include "path_set.h"
 #include "qlog.h"
 #include "recovery.h"
 #include "recv_buffer.h"
@@ -156,12 +156,8 @@ struct tern_conn {
     tern_recovery rec;
     tern_sent_frames sent_frames;
 
-    tern_path paths[TERN_MAX_PATHS];
-    uint8_t active_path;
-    /* Migration (lib/migration.c). The path we moved away from while the
-     * new one was not validated yet: we return to it if validation fails
-     * (§9.3.2). TERN_MAX_PATHS when none. */
-    uint8_t fallback_path;
+    /* Paths (lib/path_set.h); migration policy in lib/migration.c. */
+    tern_path_set paths;
     tern_addr handshake_remote;    /* §18.2 disable_active_migration scope */
     tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
     bool has_left_local;
@@ -333,6 +329,8 @@ void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_
 /* A PTO fired: after TERN_PATH_DEAD_PTOS in a row the active path is dead
  * and a validated standby takes over. */
 void tern_migration_on_pto(tern_conn *c, tern_time now);
+/* A packet sent on path_id was acknowledged: that path is alive. */
+void tern_migration_on_packet_acked(tern_conn *c, tern_path_id path_id);
 void tern_migration_on_peer_tp(tern_conn *c);
 void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now);
 tern_time tern_migration_next_timer(const tern_conn *c);
@@ -370,7 +368,7 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
 void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
 void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
 void tern_conn_on_packet_discarded_cb(void *user, tern_recovery_space space, const tern_sent_packet *p);
-tern_path_recovery *tern_conn_path_lookup_cb(void *user, uint8_t path_id);
+tern_path_recovery *tern_conn_path_lookup_cb(void *user, tern_path_id path_id);
 
 /* ---- conn_qlog.c: the connection's qlog (docs/qlog.md) ---- */
 /* Asks tern_config.qlog_open for a trace and writes its first events

@@ -62,8 +62,8 @@ static tern_err on_path_challenge(tern_conn *c, tern_rx_packet *pkt, const tern_
 {
     /* §8.2.2: PATH_RESPONSE on the path the challenge came on. */
     (void)c;
-    pkt->path->response_pending = true;
-    memcpy(pkt->path->response, f->data, TERN_PATH_DATA_LEN);
+    pkt->path->tuple.response_pending = true;
+    memcpy(pkt->path->tuple.response, f->data, TERN_PATH_DATA_LEN);
     return TERN_OK;
 }
 

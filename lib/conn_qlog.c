@@ -30,10 +30,10 @@ typedef struct tern_conn_qlog {
     tern_time newest_acked_sent;
     /* Paths and migration. */
     uint8_t path_state[TERN_MAX_PATHS]; /* tern_qlog_path_state or PATH_UNASSIGNED */
-    uint8_t active_path;
+    tern_path_id active_path;
     tern_qlog_migration_state migration;
-    uint8_t migrating_to;             /* path of the migration in progress */
-    uint8_t migrating_from;
+    tern_path_id migrating_to;        /* path of the migration in progress */
+    tern_path_id migrating_from;
     bool active_failed;               /* the active path was declared dead */
     uint64_t rx_generation;           /* generation of the peer's 1-RTT keys */
 } tern_conn_qlog;
@@ -82,7 +82,7 @@ void tern_conn_qlog_start(tern_conn *c, tern_time now)
     l->conn_state = TERN_QLOG_CONN_ATTEMPTED;
     memset(l->path_state, PATH_UNASSIGNED, sizeof l->path_state);
     l->migration = TERN_QLOG_MIGRATION_COMPLETE;
-    l->migrating_to = TERN_MAX_PATHS;
+    l->migrating_to = TERN_PATH_ID_NONE;
     c->qlog = l;
     tern_qlog_config qc = {.write = writer_sink, .ctx = c,
                            .vantage_point = is_server ? TERN_QLOG_VANTAGE_SERVER : TERN_QLOG_VANTAGE_CLIENT,
@@ -91,18 +91,18 @@ void tern_conn_qlog_start(tern_conn *c, tern_time now)
                            .qvis_names = cfg->qlog_qvis_names};
     tern_qlog_init(&l->q, &qc);
 
-    const tern_path *p = &c->paths[0];
+    const tern_path *p = tern_path_set_active_const(&c->paths);
     /* The DCID of the client's Initials: after a Retry, the Retry's SCID. */
     const tern_cid *dcid = is_server && c->retried ? &c->retry_scid : &c->original_dcid;
-    tern_qlog_connection_started(&l->q, now, &p->local, &p->remote, &c->local_initial_scid, dcid);
+    tern_qlog_connection_started(&l->q, now, &p->tuple.local, &p->tuple.remote, &c->local_initial_scid, dcid);
     tern_conn_qlog_state(c, now, TERN_QLOG_CONN_HANDSHAKE_STARTED);
     tern_qlog_parameters_set(&l->q, now, false, &c->local_tp);
     /* RFC 9001 §5.2: the Initial keys exist from the start. */
     tern_qlog_key_updated(&l->q, now, key_type(c, TERN_TLS_LEVEL_INITIAL, true), 0, TERN_QLOG_KEY_TRIGGER_TLS);
     tern_qlog_key_updated(&l->q, now, key_type(c, TERN_TLS_LEVEL_INITIAL, false), 0, TERN_QLOG_KEY_TRIGGER_TLS);
     l->path_state[0] = TERN_QLOG_PATH_ACTIVE;
-    tern_qlog_path_assigned(&l->q, now, 0, &p->local, &p->remote);
-    tern_qlog_path_updated(&l->q, now, 0, &p->local, &p->remote, TERN_QLOG_PATH_NEW, TERN_QLOG_PATH_ACTIVE);
+    tern_qlog_path_assigned(&l->q, now, 0, &p->tuple.local, &p->tuple.remote);
+    tern_qlog_path_updated(&l->q, now, 0, &p->tuple.local, &p->tuple.remote, TERN_QLOG_PATH_NEW, TERN_QLOG_PATH_ACTIVE);
 }
 
 void tern_conn_qlog_finish(tern_conn *c)
@@ -246,7 +246,7 @@ void tern_conn_qlog_lost(tern_conn *c, tern_recovery_space space, const tern_sen
 void tern_conn_qlog_acked(tern_conn *c, const tern_sent_packet *p)
 {
     tern_conn_qlog *l = c->qlog;
-    if (l && p->path_id == c->active_path && p->time_sent > l->newest_acked_sent) l->newest_acked_sent = p->time_sent;
+    if (l && p->path_id == tern_path_set_active_const(&c->paths)->id && p->time_sent > l->newest_acked_sent) l->newest_acked_sent = p->time_sent;
 }
 
 static tern_qlog_cc_state cc_state(const tern_conn_qlog *l, const tern_cc *cc)
@@ -300,25 +300,25 @@ static tern_qlog_migration_kind migration_kind(const tern_conn *c, const tern_pa
     /* A client moving to another server address took the server's
      * preferred_address (RFC 9000 §9.6); otherwise the client moved its
      * own end (§9.2), seen from either side. */
-    if (c->role == TERN_ROLE_CLIENT && !tern_addr_equal(&p->remote, &c->handshake_remote))
+    if (c->role == TERN_ROLE_CLIENT && !tern_addr_equal(&p->tuple.remote, &c->handshake_remote))
         return TERN_QLOG_MIGRATION_PREFERRED_ADDRESS;
     return TERN_QLOG_MIGRATION_CLIENT;
 }
 
-static void migration(tern_conn *c, tern_time now, const tern_path *p, uint8_t from, tern_qlog_migration_state s)
+static void migration(tern_conn *c, tern_time now, const tern_path *p, tern_path_id from, tern_qlog_migration_state s)
 {
     tern_conn_qlog *l = c->qlog;
-    tern_qlog_migration_state_updated(&l->q, now, l->migration, s, migration_kind(c, p), from, p->id, &p->local,
-                                      &p->remote);
+    tern_qlog_migration_state_updated(&l->q, now, l->migration, s, migration_kind(c, p), from, p->id, &p->tuple.local,
+                                      &p->tuple.remote);
     l->migration = s;
 }
 
 void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event what)
 {
     tern_conn_qlog *l = c->qlog;
-    if (!l || p->id >= TERN_MAX_PATHS) return;
+    if (!l) return;
     tern_time now = event_time(l, c->now);
-    uint8_t *st = &l->path_state[p->id];
+    uint8_t *st = &l->path_state[tern_path_set_slot(&c->paths, p)];
     bool fresh = *st == PATH_UNASSIGNED || *st == TERN_QLOG_PATH_ABANDONED;
     tern_qlog_path_state old = fresh ? TERN_QLOG_PATH_NEW : (tern_qlog_path_state)*st, next = old;
     switch (what) {
@@ -328,11 +328,11 @@ void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event
     case TERN_PATH_ACTIVE: next = TERN_QLOG_PATH_ACTIVE; break;
     case TERN_PATH_ABANDONED: next = TERN_QLOG_PATH_ABANDONED; break;
     }
-    if (fresh && what != TERN_PATH_ABANDONED) tern_qlog_path_assigned(&l->q, now, p->id, &p->local, &p->remote);
-    tern_qlog_path_updated(&l->q, now, p->id, &p->local, &p->remote, old, next);
+    if (fresh && what != TERN_PATH_ABANDONED) tern_qlog_path_assigned(&l->q, now, p->id, &p->tuple.local, &p->tuple.remote);
+    tern_qlog_path_updated(&l->q, now, p->id, &p->tuple.local, &p->tuple.remote, old, next);
     *st = (uint8_t)next;
 
-    bool is_active = p->id == c->active_path;
+    bool is_active = p == tern_path_set_active_const(&c->paths);
     switch (what) {
     case TERN_PATH_PROBING:
         if (!is_active) {
@@ -348,7 +348,7 @@ void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event
         } else {
             /* We moved before the path was validated (§9.3): now it is. */
             migration(c, now, p, l->migrating_from, TERN_QLOG_MIGRATION_COMPLETE);
-            l->migrating_to = TERN_MAX_PATHS;
+            l->migrating_to = TERN_PATH_ID_NONE;
         }
         break;
     case TERN_PATH_FAILED:
@@ -356,25 +356,25 @@ void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event
             /* §9.3.2: validation of the path we probed or moved to failed. */
             migration(c, now, p, l->migrating_from,
                       is_active ? TERN_QLOG_MIGRATION_ABANDONED : TERN_QLOG_MIGRATION_PROBING_ABANDONED);
-            l->migrating_to = TERN_MAX_PATHS;
+            l->migrating_to = TERN_PATH_ID_NONE;
         } else if (p->id == l->active_path) {
             /* Declared dead: the next move is a failover (profile §2). */
             l->active_failed = true;
         }
         break;
     case TERN_PATH_ACTIVE: {
-        uint8_t from = l->active_path;
+        tern_path_id from = l->active_path;
         l->active_path = p->id;
         l->newest_acked_sent = 0;
-        bool done = p->validated || p->remote_trusted;
+        bool done = p->tuple.validated || p->tuple.remote_trusted;
         migration(c, now, p, from, done ? TERN_QLOG_MIGRATION_COMPLETE : TERN_QLOG_MIGRATION_STARTED);
-        l->migrating_to = done ? TERN_MAX_PATHS : p->id;
+        l->migrating_to = done ? TERN_PATH_ID_NONE : p->id;
         l->migrating_from = from;
         l->active_failed = false;
         break;
     }
     case TERN_PATH_ABANDONED:
-        if (p->id == l->migrating_to) l->migrating_to = TERN_MAX_PATHS;
+        if (p->id == l->migrating_to) l->migrating_to = TERN_PATH_ID_NONE;
         break;
     }
 }

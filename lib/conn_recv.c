@@ -135,7 +135,7 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     if (hdr->type == TERN_PKT_HANDSHAKE && c->role == TERN_ROLE_SERVER) {
         /* §8.1: a Handshake packet validates the client's address; RFC 9001
          * §4.9.1: the server drops its Initial keys. */
-        p->validated = true;
+        p->tuple.validated = true;
         tern_conn_update_amplification_blocked(c, now);
         tern_conn_discard_space(c, TERN_RECOVERY_SPACE_INITIAL, now);
     }
@@ -232,7 +232,7 @@ void tern_conn_recv_datagram(tern_conn *c, const tern_addr *local, const tern_ad
     tern_conn_collect_streams(c);
     c->stats.bytes_received += len;
     if (path) {
-        path->bytes_received += len;
-        if (!path->validated) tern_conn_update_amplification_blocked(c, now);
+        path->tuple.bytes_received += len;
+        if (!path->tuple.validated) tern_conn_update_amplification_blocked(c, now);
     }
 }

@@ -45,8 +45,7 @@ void tern_conn_on_retry(tern_conn *c, const tern_packet_header *hdr, tern_time n
      * in flight (packet numbers continue, §17.2.5.3) and send the
      * ClientHello again in a new Initial carrying the token. */
     tern_recovery_reset(&c->rec, now);
-    for (int i = 0; i < TERN_MAX_PATHS; i++)
-        if (c->paths[i].in_use) tern_path_recovery_reset(&c->paths[i].rec, now);
+    for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) tern_path_recovery_reset(&p->rec, now);
     tern_pn_space *sp = &c->spaces[TERN_RECOVERY_SPACE_INITIAL];
     if (sp->crypto_send.sent_end) tern_send_buffer_on_lost(&sp->crypto_send, 0, sp->crypto_send.sent_end, false);
 }
@@ -76,5 +75,5 @@ void tern_conn_on_new_token(tern_conn *c, const uint8_t *token, size_t len)
 
 size_t tern_conn_make_new_token(tern_conn *c, const tern_path *path, uint8_t *out, size_t cap)
 {
-    return tern_token_make(c->ep, TERN_TOKEN_NEW_TOKEN, &path->remote, NULL, c->now, out, cap);
+    return tern_token_make(c->ep, TERN_TOKEN_NEW_TOKEN, &path->tuple.remote, NULL, c->now, out, cap);
 }

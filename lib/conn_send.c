@@ -175,23 +175,20 @@ static void write_stream_frames(tern_conn *c, writer *wr, pkt_plan *pl, tern_tim
 
 static void write_path_frames(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *path, tern_time now)
 {
-    if (path->response_pending && room(wr) > 9) {
+    if (path->tuple.response_pending && room(wr) > 9) {
         tern_frame f = {.type = TERN_FRAME_PATH_RESPONSE};
-        memcpy(f.u.path.data, path->response, TERN_PATH_DATA_LEN);
+        memcpy(f.u.path.data, path->tuple.response, TERN_PATH_DATA_LEN);
         if (put_frame(c, wr, &f)) {
-            path->response_pending = false;
+            path->tuple.response_pending = false;
             pl->has_path_frame = true;
         }
         pl->ack_eliciting = true;
     }
-    if (path->challenge_pending && room(wr) > 9) {
+    if (path->tuple.pv.pending && room(wr) > 9) {
         tern_frame f = {.type = TERN_FRAME_PATH_CHALLENGE};
-        memcpy(f.u.path.data, path->challenge, TERN_PATH_DATA_LEN);
+        memcpy(f.u.path.data, path->tuple.pv.challenge, TERN_PATH_DATA_LEN);
         if (put_frame(c, wr, &f)) {
-            path->challenge_pending = false;
-            path->challenge_outstanding = true;
-            path->challenge_sent_at = now;
-            path->challenges_sent++;
+            tern_path_validation_on_sent(&path->tuple.pv, now);
             pl->has_path_frame = true;
             record(c, pl, TERN_SF_PATH_CHALLENGE, path->id, 0, 0);
         }
@@ -471,11 +468,11 @@ static size_t finish_datagram(tern_conn *c, tern_path *path, uint8_t *buf, size_
         if (c->role == TERN_ROLE_CLIENT && plans[i].space == TERN_RECOVERY_SPACE_HANDSHAKE)
             tern_conn_discard_space(c, TERN_RECOVERY_SPACE_INITIAL, now);
     }
-    path->bytes_sent += total;
+    path->tuple.bytes_sent += total;
     c->stats.bytes_sent += total;
-    if (!path->validated) tern_conn_update_amplification_blocked(c, now);
-    dg->local = path->local;
-    dg->remote = path->remote;
+    if (!path->tuple.validated) tern_conn_update_amplification_blocked(c, now);
+    dg->local = path->tuple.local;
+    dg->remote = path->tuple.remote;
     dg->ecn = 0;
     dg->data = buf;
     dg->len = total;
@@ -529,9 +526,8 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
     c->pacing_timer = TERN_TIME_INFINITE;
 
     if (c->handshake_complete && c->has_tx[TERN_TLS_LEVEL_APPLICATION])
-        for (int i = 0; i < TERN_MAX_PATHS; i++) {
-            tern_path *p = &c->paths[i];
-            if (i != c->active_path && p->in_use && (p->challenge_pending || p->response_pending)) {
+        for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) {
+            if (p != tern_conn_active_path(c) && (p->tuple.pv.pending || p->tuple.response_pending)) {
                 size_t n = send_probe(c, p, now, buf, cap, dg);
                 if (n) return n;
             }
@@ -575,11 +571,11 @@ size_t tern_conn_send_datagram(tern_conn *c, tern_time now, uint8_t *buf, size_t
 
 /* ---- recovery callbacks ---- */
 
-tern_path_recovery *tern_conn_path_lookup_cb(void *user, uint8_t path_id)
+tern_path_recovery *tern_conn_path_lookup_cb(void *user, tern_path_id path_id)
 {
     tern_conn *c = user;
-    if (path_id >= TERN_MAX_PATHS || !c->paths[path_id].in_use) return NULL;
-    return &c->paths[path_id].rec;
+    tern_path *p = tern_path_set_by_id(&c->paths, path_id);
+    return p ? &p->rec : NULL;
 }
 
 void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const tern_sent_packet *p)
@@ -587,6 +583,7 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
     tern_conn *c = user;
     tern_sent_frames *pool = &c->sent_frames;
     tern_pn_space *sp = &c->spaces[space];
+    tern_migration_on_packet_acked(c, p->path_id);
     for (uint32_t h = (uint32_t)p->frames; h;) {
         tern_sent_frame *r = tern_sent_frames_get(pool, h);
         h = r->next;
@@ -654,10 +651,11 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
         case TERN_SF_RETIRE_CID: tern_cid_manager_on_retire_frame_lost(&c->cids, r->id); break;
         case TERN_SF_HANDSHAKE_DONE: c->handshake_done_pending = true; break;
         case TERN_SF_NEW_TOKEN: c->new_token_pending = true; break; /* a fresh one */
-        case TERN_SF_PATH_CHALLENGE:
-            if (r->id < TERN_MAX_PATHS && c->paths[r->id].in_use && c->paths[r->id].challenge_outstanding)
-                c->paths[r->id].challenge_pending = true;
+        case TERN_SF_PATH_CHALLENGE: {
+            tern_path *path = tern_path_set_by_id(&c->paths, r->id);
+            if (path) tern_path_validation_on_lost(&path->tuple.pv);
             break;
+        }
         default: break;
         }
     }

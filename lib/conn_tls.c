@@ -97,9 +97,8 @@ static void on_handshake_complete(void *owner)
     if (c->qlog) tern_conn_qlog_state(c, c->now, TERN_QLOG_CONN_HANDSHAKE_COMPLETE);
     /* Both sides' transport parameters are known: 1-RTT datagrams may use
      * the larger size (window and pacer burst are in datagrams, §7.2). */
-    for (int i = 0; i < TERN_MAX_PATHS; i++)
-        if (c->paths[i].in_use)
-            tern_path_recovery_set_max_datagram_size(&c->paths[i].rec, tern_conn_datagram_size(c));
+    for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));)
+        tern_path_recovery_set_max_datagram_size(&p->rec, tern_conn_datagram_size(c));
     /* New CIDs for the peer (§5.1.1), in 1-RTT packets from now on. */
     tern_cid_manager_local_replenish(&c->cids);
     if (c->role == TERN_ROLE_SERVER) {

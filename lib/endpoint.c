@@ -302,7 +302,7 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     tern_endpoint_route_add(ep, &dcid, c);
     if (tok != TERN_TOKEN_INVALID) {
         /* §8.1: the token validated the address: no amplification limit. */
-        c->paths[0].validated = true;
+        tern_conn_active_path(c)->tuple.validated = true;
     }
     if (tok == TERN_TOKEN_VALID_RETRY) {
         /* §7.3: original_destination_connection_id is the DCID before the
@@ -332,7 +332,7 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
     if (!c && hdr.dcid_len == 0) {
         /* Zero-length local CIDs: route by address. */
         for (tern_conn *it = ep->conns; it; it = it->next)
-            if (tern_addr_equal(&tern_conn_active_path(it)->local, local)) c = it;
+            if (tern_addr_equal(&tern_conn_active_path(it)->tuple.local, local)) c = it;
     }
     if (!c) {
         if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)

@@ -136,9 +136,8 @@ static bool detect_stateless_reset(tern_endpoint *ep, const tern_addr *remote, c
     if (len < RESET_MIN_LEN || (data[0] & TERN_HEADER_FORM_BIT)) return false;
     for (tern_conn *c = ep->conns; c; c = c->next) {
         if (tern_conn_is_closing(c)) continue;
-        for (int i = 0; i < TERN_MAX_PATHS; i++) {
-            const tern_path *p = &c->paths[i];
-            if (!p->in_use || !tern_addr_equal(&p->remote, remote)) continue;
+        for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) {
+            if (!tern_addr_equal(&p->tuple.remote, remote)) continue;
             tern_conn_check_stateless_reset(c, data, len, now);
             if (tern_conn_is_closing(c)) return true;
             break;

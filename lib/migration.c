@@ -43,8 +43,8 @@ static tern_err local_move_allowed(const tern_conn *c)
     /* §18.2: disable_active_migration forbids a new local address towards
      * the address used during the handshake only; after a move to the
      * preferred address migration is allowed again. */
-    const tern_path *active = &c->paths[c->active_path];
-    if (c->peer_tp.disable_active_migration && tern_addr_equal(&active->remote, &c->handshake_remote))
+    const tern_path *active = tern_path_set_active_const(&c->paths);
+    if (c->peer_tp.disable_active_migration && tern_addr_equal(&active->tuple.remote, &c->handshake_remote))
         return TERN_ERR_INVALID_STATE;
     return TERN_OK;
 }
@@ -60,11 +60,7 @@ static bool drop_newer_on_left_local(const tern_conn *c) { return c->role == TER
 
 tern_path *tern_conn_find_path(tern_conn *c, const tern_addr *local, const tern_addr *remote)
 {
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (p->in_use && tern_addr_equal(&p->local, local) && tern_addr_equal(&p->remote, remote)) return p;
-    }
-    return NULL;
+    return tern_path_set_find(&c->paths, local, remote);
 }
 
 static tern_time validation_timeout(tern_conn *c)
@@ -72,6 +68,14 @@ static tern_time validation_timeout(tern_conn *c)
     /* Profile §2 / RFC 9000 §8.2.4: max(3 PTO, 6 x initial RTT). */
     tern_time pto3 = 3 * tern_conn_pto(c), init6 = 6 * TERN_MS(c->ep->cfg.initial_rtt_ms);
     return pto3 > init6 ? pto3 : init6;
+}
+
+void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now)
+{
+    uint8_t challenge[TERN_PATH_DATA_LEN];
+    tern_endpoint_random(c->ep, challenge, sizeof challenge);
+    tern_path_validation_start(&p->tuple.pv, challenge, now, validation_timeout(c));
+    tern_conn_push_path_event(c, p, TERN_PATH_PROBING);
 }
 
 /* A path we probe ourselves: the peer sends on it only after our challenge
@@ -84,49 +88,43 @@ static void mark_rx_floor(tern_conn *c, tern_path *p)
     p->rx_pn_floor = largest;
 }
 
-void tern_conn_validate_path(tern_conn *c, tern_path *p, tern_time now)
-{
-    uint8_t challenge[TERN_PATH_DATA_LEN];
-    tern_endpoint_random(c->ep, challenge, sizeof challenge);
-    tern_path_start_validation(p, challenge, now, validation_timeout(c));
-    tern_conn_push_path_event(c, p, TERN_PATH_PROBING);
-}
+static bool is_active(const tern_conn *c, const tern_path *p) { return p == tern_path_set_active_const(&c->paths); }
 
 static void abandon_path(tern_conn *c, tern_path *p)
 {
-    if (!p->in_use || p->id == c->active_path) return;
+    if (!tern_path_in_use(p) || is_active(c, p)) return;
     /* §9.5: the CID used on a path we leave is retired, never reused. */
     tern_cid_manager_peer_release(&c->cids, p->id);
-    if (c->fallback_path == p->id) c->fallback_path = TERN_MAX_PATHS;
-    p->in_use = false;
+    tern_path_validation_stop(&p->tuple.pv);
     tern_conn_push_path_event(c, p, TERN_PATH_ABANDONED);
+    tern_path_set_release(&c->paths, p);
 }
 
 static tern_path *new_path_without_cid(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_time now)
 {
-    tern_path *slot = NULL;
-    for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
-        if (!c->paths[i].in_use) slot = &c->paths[i];
-    /* Table full: reuse a path we are leaving, else a non-active one other
-     * than the fallback. */
-    for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
-        if (i != c->active_path && c->paths[i].abandon_at != TERN_TIME_INFINITE) slot = &c->paths[i];
-    for (int i = 0; i < TERN_MAX_PATHS && !slot; i++)
-        if (i != c->active_path && i != c->fallback_path) slot = &c->paths[i];
-    if (!slot) return NULL;
-    if (slot->in_use) abandon_path(c, slot);
     const tern_path *active = tern_conn_active_path(c);
-    uint8_t id = (uint8_t)(slot - c->paths);
-    tern_path_init(slot, id, local, remote, NULL, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
-    if (tern_addr_same_ip(&active->remote, remote) && tern_addr_equal(&active->local, local)) {
+    /* Set full: make room from a path we are leaving, else a standby or
+     * probing one; never the active path or the fallback (§9.3.2). */
+    static const tern_path_state evictable[] = {TERN_PATH_STATE_LEAVING, TERN_PATH_STATE_STANDBY,
+                                                TERN_PATH_STATE_PROBING};
+    tern_path *slot = tern_path_set_alloc(&c->paths, local, remote, NULL, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
+    for (size_t k = 0; !slot && k < sizeof evictable / sizeof evictable[0]; k++) {
+        for (tern_path *q = NULL; (q = tern_path_set_next(&c->paths, q));) {
+            if (q->state != evictable[k]) continue;
+            abandon_path(c, q);
+            break;
+        }
+        slot = tern_path_set_alloc(&c->paths, local, remote, NULL, TERN_MS(c->ep->cfg.initial_rtt_ms), now);
+    }
+    if (!slot) return NULL;
+    if (tern_addr_same_ip(&active->tuple.remote, remote) && tern_addr_equal(&active->tuple.local, local)) {
         /* §9.4: only the peer's port changed (typically a NAT rebinding):
          * the congestion state can be kept. */
         slot->rec = active->rec;
         /* Not the old path's bytes in flight, though: its packets carry the
          * old path's id, so their acks and losses drain the old path's
          * counter, never this one (a copy would keep the window full for
-         * good). The epoch also keeps packets sent earlier on a reused slot
-         * from touching this path. */
+         * good). */
         slot->rec.cc.bytes_in_flight = 0;
         slot->rec.epoch_start = now;
     } else {
@@ -151,6 +149,14 @@ tern_path *tern_conn_new_path(tern_conn *c, const tern_addr *local, const tern_a
     return p;
 }
 
+/* Undoes a path just created that cannot be used (no CID): no event was
+ * reported for it yet. */
+static void drop_new_path(tern_conn *c, tern_path *p)
+{
+    tern_cid_manager_peer_release(&c->cids, p->id);
+    tern_path_set_release(&c->paths, p);
+}
+
 const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p)
 {
     const tern_peer_cid *pc = tern_cid_manager_peer_for_path(&c->cids, p->id);
@@ -160,7 +166,8 @@ const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p)
         pc = tern_cid_manager_peer_find(&c->cids, 0);
         return pc ? &pc->cid : &c->original_dcid;
     }
-    if (p->id == c->active_path) {
+    const tern_path *active = tern_path_set_active_const(&c->paths);
+    if (p == active) {
         /* Before the handshake gave us the peer's CID: the one we chose. */
         pc = tern_cid_manager_peer_for_path(&c->cids, 0);
         return pc ? &pc->cid : &c->original_dcid;
@@ -170,24 +177,22 @@ const tern_cid *tern_conn_path_dcid(const tern_conn *c, const tern_path *p)
      * sending from the same local address"; from another local address it
      * would link the two paths, so such a path cannot send until a spare
      * CID arrives. */
-    const tern_path *active = &c->paths[c->active_path];
     pc = tern_cid_manager_peer_for_path(&c->cids, active->id);
-    if (pc && tern_addr_equal(&p->local, &active->local)) return &pc->cid;
+    if (pc && tern_addr_equal(&p->tuple.local, &active->tuple.local)) return &pc->cid;
     return NULL;
 }
 
 void tern_conn_update_amplification_blocked(tern_conn *c, tern_time now)
 {
-    bool blocked = tern_path_send_allowance(&c->paths[c->active_path]) < TERN_DATAGRAM_SIZE;
+    bool blocked = tern_path_send_allowance(tern_conn_active_path(c)) < TERN_DATAGRAM_SIZE;
     if (blocked != c->rec.amplification_blocked) tern_recovery_set_amplification_blocked(&c->rec, blocked, now);
 }
 
 void tern_migration_on_new_peer_cid(tern_conn *c)
 {
     if (c->cids.peer_zero_length) return;
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (!p->in_use || i == c->active_path || tern_cid_manager_peer_for_path(&c->cids, p->id)) continue;
+    for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) {
+        if (is_active(c, p) || tern_cid_manager_peer_for_path(&c->cids, p->id)) continue;
         if (!tern_cid_manager_peer_acquire(&c->cids, p->id)) return;
     }
 }
@@ -196,34 +201,37 @@ void tern_migration_on_new_peer_cid(tern_conn *c)
  * processed (§9.6.2 "MAY continue to process delayed packets"). */
 static void leave_path(tern_conn *c, tern_path *old, tern_time now)
 {
-    if (old->in_use && old->id != c->active_path) old->abandon_at = now + 3 * tern_conn_pto(c);
+    if (!tern_path_in_use(old) || is_active(c, old)) return;
+    tern_path_set_state(old, TERN_PATH_STATE_LEAVING);
+    old->abandon_at = now + 3 * tern_conn_pto(c);
 }
 
 /* §9.3: move non-probing traffic to path p. */
 void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
 {
-    if (p->id == c->active_path) return;
+    if (is_active(c, p)) return;
     tern_path *old = tern_conn_active_path(c);
-    c->active_path = p->id;
+    bool confirmed = p->tuple.validated || p->tuple.remote_trusted;
+    tern_path *prev_fallback = tern_path_set_fallback(&c->paths);
+    if (prev_fallback == p) prev_fallback = NULL;
+    /* §9.3.2: until the new address is validated the old path stays, to go
+     * back to if validation fails (an off-path attacker's copy). */
+    tern_path_set_make_active(&c->paths, p, confirmed ? TERN_PATH_STATE_LEAVING : TERN_PATH_STATE_FALLBACK);
     c->stats.migrations++;
     tern_conn_update_amplification_blocked(c, now);
-    p->switch_on_validation = false;
+    p->tuple.pv.switch_on_success = false;
     p->abandon_at = TERN_TIME_INFINITE;
-    if (!tern_addr_equal(&old->local, &p->local)) {
-        c->left_local = old->local;
+    p->pto_count = 0;
+    if (!tern_addr_equal(&old->tuple.local, &p->tuple.local)) {
+        c->left_local = old->tuple.local;
         c->has_left_local = true;
     }
-    if (c->fallback_path == p->id) c->fallback_path = TERN_MAX_PATHS;
     tern_conn_push_path_event(c, p, TERN_PATH_ACTIVE);
-    if (p->validated || p->remote_trusted) {
-        leave_path(c, old, now);
+    if (confirmed) {
+        old->abandon_at = now + 3 * tern_conn_pto(c);
     } else {
-        /* §9.3.2: until the new address is validated the old path stays, to
-         * go back to if validation fails (an off-path attacker's copy). */
-        if (c->fallback_path < TERN_MAX_PATHS && c->fallback_path != old->id)
-            leave_path(c, &c->paths[c->fallback_path], now);
-        c->fallback_path = old->id;
         old->abandon_at = TERN_TIME_INFINITE;
+        if (prev_fallback) leave_path(c, prev_fallback, now);
     }
     /* Send on the new path at once, so the peer sees the move and the
      * packets in flight on the old path get acknowledged or declared lost. */
@@ -233,29 +241,28 @@ void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
 static void on_validated(tern_conn *c, tern_path *p, tern_time now)
 {
     c->stats.paths_validated++;
+    p->tuple.validated = true;
     tern_conn_push_path_event(c, p, TERN_PATH_VALIDATED);
-    if (p->switch_on_validation && p->id != c->active_path && tern_conn_path_dcid(c, p)) {
+    if (p->tuple.pv.switch_on_success && !is_active(c, p) && tern_conn_path_dcid(c, p)) {
         tern_conn_switch_path(c, p, now);
-    } else if (p->id == c->active_path && c->fallback_path < TERN_MAX_PATHS) {
-        /* The move is confirmed: the fallback is a path we left. */
-        tern_path *fb = &c->paths[c->fallback_path];
-        c->fallback_path = TERN_MAX_PATHS;
-        leave_path(c, fb, now);
+        return;
     }
+    p->tuple.pv.switch_on_success = false;
+    if (p->state == TERN_PATH_STATE_PROBING) tern_path_set_state(p, TERN_PATH_STATE_STANDBY);
+    tern_path *fb = tern_path_set_fallback(&c->paths);
+    /* The move is confirmed: the fallback is a path we left. */
+    if (is_active(c, p) && fb) leave_path(c, fb, now);
 }
 
 static void on_validation_failed(tern_conn *c, tern_path *p, tern_time now)
 {
-    p->validation_deadline = TERN_TIME_INFINITE;
-    p->challenge_pending = p->challenge_outstanding = false;
-    p->switch_on_validation = false;
+    tern_path_validation_stop(&p->tuple.pv);
     tern_conn_push_path_event(c, p, TERN_PATH_FAILED);
-    if (p->id == c->active_path) {
-        if (c->fallback_path >= TERN_MAX_PATHS || !c->paths[c->fallback_path].in_use) return;
+    if (is_active(c, p)) {
+        tern_path *fb = tern_path_set_fallback(&c->paths);
+        if (!fb) return;
         /* §9.3.2: "If validation fails, the endpoint MUST revert to the
          * last validated peer address" (well, the previous one). */
-        tern_path *fb = &c->paths[c->fallback_path];
-        c->fallback_path = TERN_MAX_PATHS;
         tern_conn_switch_path(c, fb, now);
     }
     abandon_path(c, p);
@@ -263,10 +270,8 @@ static void on_validation_failed(tern_conn *c, tern_path *p, tern_time now)
 
 void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_DATA_LEN], tern_time now)
 {
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (p->in_use && tern_path_on_response(p, data)) on_validated(c, p, now);
-    }
+    for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));)
+        if (tern_path_validation_on_response(&p->tuple.pv, data)) on_validated(c, p, now);
     tern_conn_update_amplification_blocked(c, now);
 }
 
@@ -293,8 +298,8 @@ bool tern_migration_accept_packet(tern_conn *c, const tern_path *p, uint64_t pn,
     /* §9.6.2: once moved away from a local address, "newer packets ...
      * received on the old IP address" are dropped; delayed ones are still
      * processed (their data is useful). */
-    if (!drop_newer_on_left_local(c) || !c->has_left_local || p->id == c->active_path ||
-        !tern_addr_equal(&c->left_local, &p->local))
+    if (!drop_newer_on_left_local(c) || !c->has_left_local || is_active(c, p) ||
+        !tern_addr_equal(&c->left_local, &p->tuple.local))
         return true;
     return largest == TERN_PN_NONE || pn < largest;
 }
@@ -302,7 +307,7 @@ bool tern_migration_accept_packet(tern_conn *c, const tern_path *p, uint64_t pn,
 void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint64_t pn, uint64_t largest,
                               tern_time now)
 {
-    if (!non_probing || p->id == c->active_path) return;
+    if (!non_probing || is_active(c, p)) return;
     /* §9.6.2: a server keeps sending non-probing packets from its original
      * address until it has validated the preferred one; a client that
      * moved there must not follow them back. The client chooses its paths
@@ -313,10 +318,10 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
     if (largest != TERN_PN_NONE && pn <= largest) return;
     /* §9.5: not to a path we could only answer on with another path's CID. */
     if (!tern_conn_path_dcid(c, p)) return;
-    if (!tern_addr_equal(&p->local, &tern_conn_active_path(c)->local) && !p->validated) {
+    if (!tern_addr_equal(&p->tuple.local, &tern_conn_active_path(c)->tuple.local) && !p->tuple.validated) {
         /* Our own address differs on that path (the peer came to our
          * preferred address): §9.6.2 moves only once the path is validated. */
-        p->switch_on_validation = true;
+        p->tuple.pv.switch_on_success = true;
         return;
     }
     tern_conn_switch_path(c, p, now);
@@ -331,10 +336,10 @@ static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move,
     tern_err allowed = local_move_allowed(c);
     if (allowed) return allowed;
     const tern_path *active = tern_conn_active_path(c);
-    if (tern_addr_equal(&active->local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
-    tern_addr remote = active->remote;
+    if (tern_addr_equal(&active->tuple.local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
+    tern_addr remote = active->tuple.remote;
     tern_path *p = tern_conn_find_path(c, new_local, &remote);
-    if (p && p->validated) {
+    if (p && p->tuple.validated) {
         if (move) tern_conn_switch_path(c, p, now);
         return TERN_OK;
     }
@@ -344,16 +349,16 @@ static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move,
         p = tern_conn_new_path(c, new_local, &remote, now);
         if (!p) return TERN_ERR_INVALID_STATE; /* every path slot busy */
         if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) {
-            p->in_use = false;
+            drop_new_path(c, p);
             return TERN_ERR_CID_BLOCKED;
         }
     }
     /* The peer's address is the one we already talk to: no amplification
      * limit towards it (§8.1 protects third parties, not this peer). */
-    p->remote_trusted = true;
-    p->switch_on_validation = move;
+    p->tuple.remote_trusted = true;
     if (p->rx_pn_floor == TERN_PN_NONE) mark_rx_floor(c, p);
     tern_conn_validate_path(c, p, now);
+    p->tuple.pv.switch_on_success = move;
     return TERN_OK;
 }
 
@@ -388,38 +393,46 @@ void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now)
     c->preferred_address_done = true;
     const tern_path *active = tern_conn_active_path(c);
     /* §9.6.3: an address of the family we already use. */
-    const tern_addr *target = active->remote.family == TERN_AF_INET6 ? &tp->preferred_address.ipv6
-                                                                      : &tp->preferred_address.ipv4;
-    if (target->family == TERN_AF_NONE || tern_addr_equal(target, &active->remote)) return;
-    tern_addr local = active->local;
+    const tern_addr *target = active->tuple.remote.family == TERN_AF_INET6 ? &tp->preferred_address.ipv6
+                                                                            : &tp->preferred_address.ipv4;
+    if (target->family == TERN_AF_NONE || tern_addr_equal(target, &active->tuple.remote)) return;
+    tern_addr local = active->tuple.local;
     tern_path *p = new_path_without_cid(c, &local, target, now);
     if (!p) return;
     if (tern_cid_manager_peer_acquire_sequence(&c->cids, 1, p->id, NULL) != TERN_OK &&
         !tern_cid_manager_peer_acquire(&c->cids, p->id)) {
-        p->in_use = false;
+        drop_new_path(c, p);
         return;
     }
     /* The address comes from the authenticated server: no amplification
      * limit, but only probing frames go there until validated (§9.6.1,
      * §21.5: non-active paths carry probes only). */
-    p->remote_trusted = true;
-    p->switch_on_validation = true;
+    p->tuple.remote_trusted = true;
     mark_rx_floor(c, p);
     tern_conn_validate_path(c, p, now);
+    p->tuple.pv.switch_on_success = true;
 }
 
 /* ---- failover and timers ---- */
 
+void tern_migration_on_packet_acked(tern_conn *c, tern_path_id path_id)
+{
+    tern_path *p = tern_path_set_by_id(&c->paths, path_id);
+    if (p) p->pto_count = 0;
+}
+
 void tern_migration_on_pto(tern_conn *c, tern_time now)
 {
-    if (!c->handshake_confirmed || tern_recovery_pto_count(&c->rec) < TERN_PATH_DEAD_PTOS) return;
+    tern_path *active = tern_conn_active_path(c);
+    active->pto_count++;
+    if (!c->handshake_confirmed || active->pto_count < TERN_PATH_DEAD_PTOS) return;
     /* The active path is dead (profile §2 fault tolerance): take a validated
      * standby, not a path we are leaving. */
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (i == c->active_path || !p->in_use || !p->validated || p->abandon_at != TERN_TIME_INFINITE) continue;
+    for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) {
+        if ((p->state != TERN_PATH_STATE_STANDBY && p->state != TERN_PATH_STATE_FALLBACK) || !p->tuple.validated)
+            continue;
         if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) continue;
-        tern_conn_push_path_event(c, tern_conn_active_path(c), TERN_PATH_FAILED);
+        tern_conn_push_path_event(c, active, TERN_PATH_FAILED);
         tern_conn_switch_path(c, p, now);
         return;
     }
@@ -428,10 +441,10 @@ void tern_migration_on_pto(tern_conn *c, tern_time now)
 tern_time tern_migration_next_timer(const tern_conn *c)
 {
     tern_time t = TERN_TIME_INFINITE;
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        const tern_path *p = &c->paths[i];
-        if (!p->in_use) continue;
-        if (p->validation_deadline < t) t = p->validation_deadline;
+    for (size_t i = 0; i < TERN_MAX_PATHS; i++) {
+        const tern_path *p = &c->paths.slots[i];
+        if (!tern_path_in_use(p)) continue;
+        if (p->tuple.pv.deadline < t) t = p->tuple.pv.deadline;
         if (p->abandon_at < t) t = p->abandon_at;
     }
     return t;
@@ -439,9 +452,9 @@ tern_time tern_migration_next_timer(const tern_conn *c)
 
 void tern_migration_on_timer(tern_conn *c, tern_time now)
 {
-    for (int i = 0; i < TERN_MAX_PATHS; i++) {
-        tern_path *p = &c->paths[i];
-        if (p->in_use && p->validation_deadline <= now) on_validation_failed(c, p, now);
-        if (p->in_use && p->abandon_at <= now) abandon_path(c, p);
+    for (size_t i = 0; i < TERN_MAX_PATHS; i++) {
+        tern_path *p = &c->paths.slots[i];
+        if (tern_path_in_use(p) && p->tuple.pv.deadline <= now) on_validation_failed(c, p, now);
+        if (tern_path_in_use(p) && p->abandon_at <= now) abandon_path(c, p);
     }
 }

@@ -1,9 +1,10 @@
-/* Network paths: validation and anti-amplification (RFC 9000 §8, §9). */
+/* Network paths: tuple, state and anti-amplification (RFC 9000 §8, §9). */
 #include "path.h"
 
-#include "packet_number.h"
-
+#include <assert.h>
 #include <string.h>
+
+#include "packet_number.h"
 
 bool tern_addr_same_ip(const tern_addr *a, const tern_addr *b)
 {
@@ -17,45 +18,61 @@ bool tern_addr_equal(const tern_addr *a, const tern_addr *b)
     return tern_addr_same_ip(a, b) && a->port == b->port;
 }
 
-void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern_addr *remote,
-                    const tern_cc_config *cc, tern_time initial_rtt, tern_time now)
+void tern_path_init(tern_path *p, tern_path_id id, tern_path_state state, const tern_addr *local,
+                    const tern_addr *remote, const tern_cc_config *cc, tern_time initial_rtt, tern_time now)
 {
     memset(p, 0, sizeof *p);
-    p->in_use = true;
     p->id = id;
-    p->local = *local;
-    p->remote = *remote;
-    p->validation_deadline = TERN_TIME_INFINITE;
+    p->state = state;
+    p->tuple.local = *local;
+    p->tuple.remote = *remote;
+    tern_path_validation_init(&p->tuple.pv);
     p->abandon_at = TERN_TIME_INFINITE;
     p->last_received = now;
     p->rx_pn_floor = TERN_PN_NONE;
     tern_path_recovery_init(&p->rec, cc, initial_rtt, now);
 }
 
+/* Legal moves, by current state (bit per next state). */
+#define BIT(s) (1u << (s))
+static const unsigned legal_next[] = {
+    [TERN_PATH_STATE_FREE] = BIT(TERN_PATH_STATE_PROBING) | BIT(TERN_PATH_STATE_ACTIVE),
+    [TERN_PATH_STATE_PROBING] = BIT(TERN_PATH_STATE_STANDBY) | BIT(TERN_PATH_STATE_ACTIVE) | BIT(TERN_PATH_STATE_FREE),
+    [TERN_PATH_STATE_STANDBY] = BIT(TERN_PATH_STATE_ACTIVE) | BIT(TERN_PATH_STATE_LEAVING) | BIT(TERN_PATH_STATE_FREE),
+    /* The active path is never freed directly: it is left first. */
+    [TERN_PATH_STATE_ACTIVE] = BIT(TERN_PATH_STATE_FALLBACK) | BIT(TERN_PATH_STATE_LEAVING),
+    [TERN_PATH_STATE_FALLBACK] = BIT(TERN_PATH_STATE_ACTIVE) | BIT(TERN_PATH_STATE_LEAVING) | BIT(TERN_PATH_STATE_FREE),
+    /* §9.3.3: the peer may come back to a path we were leaving. */
+    [TERN_PATH_STATE_LEAVING] = BIT(TERN_PATH_STATE_ACTIVE) | BIT(TERN_PATH_STATE_FREE),
+};
+
+bool tern_path_set_state(tern_path *p, tern_path_state next)
+{
+    if (p->state == next) return true;
+    if (!(legal_next[p->state] & BIT(next))) {
+        assert(!"illegal path state transition");
+        return false;
+    }
+    p->state = next;
+    return true;
+}
+
+const char *tern_path_state_name(tern_path_state s)
+{
+    switch (s) {
+    case TERN_PATH_STATE_FREE: return "free";
+    case TERN_PATH_STATE_PROBING: return "probing";
+    case TERN_PATH_STATE_STANDBY: return "standby";
+    case TERN_PATH_STATE_ACTIVE: return "active";
+    case TERN_PATH_STATE_FALLBACK: return "fallback";
+    case TERN_PATH_STATE_LEAVING: return "leaving";
+    }
+    return "?";
+}
+
 uint64_t tern_path_send_allowance(const tern_path *p)
 {
-    if (p->validated || p->remote_trusted) return UINT64_MAX;
-    uint64_t credit = 3 * p->bytes_received;
-    return credit > p->bytes_sent ? credit - p->bytes_sent : 0;
-}
-
-void tern_path_start_validation(tern_path *p, const uint8_t challenge[TERN_PATH_DATA_LEN], tern_time now,
-                                tern_time timeout)
-{
-    memcpy(p->challenge, challenge, TERN_PATH_DATA_LEN);
-    p->challenge_pending = true;
-    p->challenge_outstanding = false;
-    p->challenges_sent = 0;
-    p->validation_deadline = now + timeout;
-}
-
-bool tern_path_on_response(tern_path *p, const uint8_t data[TERN_PATH_DATA_LEN])
-{
-    if (!p->challenge_outstanding && !p->challenge_pending) return false;
-    if (memcmp(p->challenge, data, TERN_PATH_DATA_LEN) != 0) return false;
-    p->challenge_pending = false;
-    p->challenge_outstanding = false;
-    p->validated = true;
-    p->validation_deadline = TERN_TIME_INFINITE;
-    return true;
+    if (p->tuple.validated || p->tuple.remote_trusted) return UINT64_MAX;
+    uint64_t credit = 3 * p->tuple.bytes_received;
+    return credit > p->tuple.bytes_sent ? credit - p->tuple.bytes_sent : 0;
 }

@@ -1,12 +1,18 @@
-/* A network path of a connection (RFC 9000 §9): our local address, the
- * peer's address, its validation state (§8.2), anti-amplification credit
- * (§8.1, §9.3.1), its own RTT/congestion/pacing state (§9.4) and the peer
- * CID used on it (§9.5, held in the cid_manager under the path's id).
+/* A network path of a connection (RFC 9000 §9), in two parts, as
+ * picoquic separates them:
+ *   - the tuple: our local address and the peer's, whether the peer's
+ *     address is validated (§8.2) with the validation object, the
+ *     anti-amplification credit (§8.1, §9.3.1) and the PATH_RESPONSE owed
+ *     on it (§8.2.2); the peer CID it uses (§9.5) is held by the
+ *     cid_manager under the path's id;
+ *   - the path: a stable 64-bit id (never reused within a connection, so
+ *     packets sent on a path that is gone can never touch a newer one), an
+ *     explicit state, and its own RTT/congestion/pacing (§9.4).
  *
  * Role-symmetric on purpose (profile §2-§3): a client probing a new local
  * address, a server seeing a client's new address, and a server moving to
- * a new address of its own all use the same structure. A connection has a
- * few of them; one is active (carries non-probing traffic). */
+ * a new address of its own all use the same structure. The paths of a
+ * connection live in its path set (lib/path_set.h). */
 #ifndef TERN_PATH_H
 #define TERN_PATH_H
 
@@ -14,66 +20,70 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "path_validation.h"
 #include "recovery.h"
 #include "tern/types.h"
 
-#define TERN_MAX_PATHS 4
-
-typedef struct tern_path {
-    bool in_use;
-    uint8_t id;                  /* index in the connection's table */
+typedef struct tern_path_tuple {
     tern_addr local, remote;
-
-    /* §8.1/§8.2: once validated the path has no amplification limit. */
+    /* §8.1/§8.2: once validated the peer's address has no amplification
+     * limit. */
     bool validated;
     /* The peer's address is the one already validated (we moved our own
      * end, e.g. a client migrating): no amplification limit applies. */
     bool remote_trusted;
-    uint64_t bytes_received;     /* anti-amplification credit, §8.1 */
+    uint64_t bytes_received; /* anti-amplification credit, §8.1 */
     uint64_t bytes_sent;
-
-    /* Our PATH_CHALLENGE (§8.2.1). */
-    bool challenge_pending;      /* to be sent */
-    bool challenge_outstanding;  /* sent, waiting for PATH_RESPONSE */
-    uint8_t challenge[TERN_PATH_DATA_LEN];
-    tern_time challenge_sent_at;
-    tern_time validation_deadline; /* INFINITE when not validating */
-    unsigned challenges_sent;
-
-    /* PATH_RESPONSE owed to the peer (§8.2.2), sent on this path. */
+    tern_path_validation pv; /* our PATH_CHALLENGE (§8.2.1) */
+    /* PATH_RESPONSE owed to the peer (§8.2.2), sent on this tuple. */
     bool response_pending;
     uint8_t response[TERN_PATH_DATA_LEN];
+} tern_path_tuple;
 
-    /* Migration state (lib/migration.c). */
-    bool switch_on_validation;   /* we probed it to move there (§9.2, §9.6.1),
-                                    or the peer moved there while our own
-                                    address on it is new (§9.6.2) */
-    tern_time abandon_at;        /* a path we left: forgotten then (§9.5);
-                                    INFINITE for the active path, a fallback
-                                    and a validated standby */
+/* What a path is for. Which transitions are legal is checked in
+ * tern_path_set_state (debug builds assert). */
+typedef enum tern_path_state {
+    TERN_PATH_STATE_FREE = 0, /* not a path (an unused slot of the set) */
+    TERN_PATH_STATE_PROBING,  /* new: probes only, until validated or switched to */
+    TERN_PATH_STATE_STANDBY,  /* validated, probes only: a failover target */
+    TERN_PATH_STATE_ACTIVE,   /* carries the non-probing traffic (exactly one) */
+    TERN_PATH_STATE_FALLBACK, /* the previous active path, kept while the new
+                                 one is not validated (§9.3.2) */
+    TERN_PATH_STATE_LEAVING,  /* left: delayed packets still processed until
+                                 abandon_at, then freed and its CID retired (§9.5) */
+} tern_path_state;
 
+typedef struct tern_path {
+    tern_path_id id;
+    tern_path_state state;
+    tern_path_tuple tuple;
     tern_path_recovery rec;
     tern_time last_received;
+    tern_time abandon_at; /* LEAVING: freed then; INFINITE otherwise */
     /* Largest 1-RTT packet number received when we started probing this
      * path ourselves: the peer's packets on it come later, so their numbers
      * are above it (a bound for decoding overtaken packets, conn_recv.c).
      * TERN_PN_NONE when the peer opened the path. */
     uint64_t rx_pn_floor;
+    /* PTOs in a row that fired while this path was active, without an
+     * acknowledgement of a packet sent on it (path death, profile §2). */
+    unsigned pto_count;
 } tern_path;
+/* A connection holds TERN_MAX_PATHS of them inline: keep it small (msquic
+ * keeps the same check). Measured 472 bytes, most of it recovery. */
+_Static_assert(sizeof(tern_path) <= 512, "tern_path grew");
 
-void tern_path_init(tern_path *p, uint8_t id, const tern_addr *local, const tern_addr *remote,
-                    const tern_cc_config *cc, tern_time initial_rtt, tern_time now);
+void tern_path_init(tern_path *p, tern_path_id id, tern_path_state state, const tern_addr *local,
+                    const tern_addr *remote, const tern_cc_config *cc, tern_time initial_rtt, tern_time now);
+/* Changes the state; false (and no change) for a transition that is not
+ * one of the table in path.c. */
+bool tern_path_set_state(tern_path *p, tern_path_state next);
+const char *tern_path_state_name(tern_path_state s);
+static inline bool tern_path_in_use(const tern_path *p) { return p->state != TERN_PATH_STATE_FREE; }
 
 /* Bytes the anti-amplification limit still allows on this path (§8.1: three
  * times what was received until the address is validated). */
 uint64_t tern_path_send_allowance(const tern_path *p);
-
-/* Starts validating the path: a fresh challenge is queued. */
-void tern_path_start_validation(tern_path *p, const uint8_t challenge[TERN_PATH_DATA_LEN], tern_time now,
-                                tern_time timeout);
-
-/* A PATH_RESPONSE arrived: true when it answers this path's challenge. */
-bool tern_path_on_response(tern_path *p, const uint8_t data[TERN_PATH_DATA_LEN]);
 
 bool tern_addr_equal(const tern_addr *a, const tern_addr *b);
 /* Same IP, possibly another port: §9.4 lets a port-only change keep the

@@ -60,7 +60,7 @@ void tern_recovery_config_init(tern_recovery_config *cfg, bool is_server)
     cfg->initial_rtt = TERN_INITIAL_RTT_DEFAULT;
 }
 
-static tern_path_recovery *lookup_path(tern_recovery *rec, uint8_t path_id)
+static tern_path_recovery *lookup_path(tern_recovery *rec, tern_path_id path_id)
 {
     return rec->cb.path_lookup ? rec->cb.path_lookup(rec->cb.user, path_id) : NULL;
 }
@@ -76,7 +76,7 @@ static tern_path_recovery *path_of_packet(tern_recovery *rec, const tern_sent_pa
     return path;
 }
 
-static const tern_rtt *rtt_of_path(tern_recovery *rec, uint8_t path_id)
+static const tern_rtt *rtt_of_path(tern_recovery *rec, tern_path_id path_id)
 {
     tern_path_recovery *path = lookup_path(rec, path_id);
     return path ? &path->rtt : &rec->fallback_rtt;
@@ -331,7 +331,7 @@ tern_err tern_recovery_on_packet_sent(tern_recovery *rec, tern_recovery_space sp
  * acknowledged packet in between. */
 typedef struct loss_batch {
     tern_path_recovery *path;
-    uint8_t path_id;
+    tern_path_id path_id;
     bool active;
     bool has_in_flight_loss;
     tern_time latest_lost_sent;

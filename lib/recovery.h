@@ -73,7 +73,7 @@ typedef struct tern_recovery_callbacks {
     void *user;
     /* The state of path `path_id`, or NULL if the path is gone (its packets
      * are then still reported acked/lost, but touch no RTT or window). */
-    tern_path_recovery *(*path_lookup)(void *user, uint8_t path_id);
+    tern_path_recovery *(*path_lookup)(void *user, tern_path_id path_id);
     /* Newly acknowledged packet. */
     void (*on_acked)(void *user, tern_recovery_space space, const tern_sent_packet *packet);
     /* Packet declared lost: retransmit its frames as needed. */
@@ -134,10 +134,10 @@ typedef struct tern_recovery_space_state {
     bool has_sent;
     uint64_t largest_acked;
     bool has_largest_acked;
-    uint8_t largest_acked_path;     /* path the largest acked packet was sent on */
+    tern_path_id largest_acked_path;    /* path the largest acked packet was sent on */
     bool discarded;
     tern_time time_of_last_ack_eliciting;
-    uint8_t last_ack_eliciting_path;
+    tern_path_id last_ack_eliciting_path;
     tern_time loss_time;            /* TERN_TIME_INFINITE when unset */
     size_t ack_eliciting_in_flight;
     uint64_t bytes_in_flight;
@@ -153,7 +153,7 @@ typedef struct tern_recovery {
     unsigned pto_count;
     tern_time timer;                /* TERN_TIME_INFINITE when not armed */
     tern_timeout_kind timer_kind;
-    uint8_t last_path_id;           /* path of the latest packet sent */
+    tern_path_id last_path_id;         /* path of the latest packet sent */
     bool handshake_confirmed;
     bool has_handshake_keys;
     bool handshake_ack_received;

@@ -31,12 +31,14 @@ typedef struct tern_sent_packet {
     uint64_t pn;
     tern_time time_sent;
     uint64_t frames;      /* caller's handle to its frame records; opaque here */
+    tern_path_id path_id; /* caller's path identifier */
     uint32_t size;        /* bytes, as counted in bytes_in_flight */
-    uint8_t path_id;      /* caller's path identifier */
     bool ack_eliciting;
     bool in_flight;       /* ack-eliciting or PADDING: counts in bytes_in_flight */
     uint8_t state;        /* tern_sent_state (ring bookkeeping) */
 } tern_sent_packet;
+/* One per packet in flight, in a ring: keep it at five words. */
+_Static_assert(sizeof(tern_sent_packet) <= 40, "tern_sent_packet grew");
 
 typedef struct tern_sent_packets {
     tern_sent_packet *slots;

@@ -27,6 +27,11 @@ typedef struct tern_addr {
     uint8_t ip[16]; /* first 4 bytes used for IPv4 */
 } tern_addr;
 
+/* A path of a connection (RFC 9000 §9): ids start at 0 (the handshake's
+ * path), grow by one per new path and are never reused in a connection. */
+typedef uint64_t tern_path_id;
+#define TERN_PATH_ID_NONE UINT64_MAX
+
 /* Time: the application passes the current time in; the library never reads
  * a clock. Monotonic nanoseconds, origin chosen by the application. */
 typedef uint64_t tern_time;

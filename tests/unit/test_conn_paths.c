@@ -114,12 +114,12 @@ static void test_nat_rebinding(void **state)
     finish(p, x);
     tern_conn *s = p->server.conn;
     tern_path *active = tern_conn_active_path(s);
-    assert_false(sim_addr_equal(&active->remote, &before));
+    assert_false(sim_addr_equal(&active->tuple.remote, &before));
     /* The server probed the new address, validated it and moved to it. */
     assert_true(x->path_events[TERN_PATH_PROBING] >= 1);
     assert_true(x->path_events[TERN_PATH_VALIDATED] >= 1);
     assert_true(x->path_events[TERN_PATH_ACTIVE] >= 1);
-    assert_true(active->validated);
+    assert_true(active->tuple.validated);
     tern_conn_stats st;
     tern_conn_get_stats(s, &st);
     assert_true(st.migrations >= 1);
@@ -162,8 +162,8 @@ static void test_client_migration(void **state)
     sim_at(p->s, sim_now(p->s) + TERN_MS(400), drop_old, &m);
     finish(p, x);
     tern_conn *c = p->client.conn;
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &m.new_local));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->remote, &m.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &m.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.remote, &m.new_local));
     assert_true(x->client_path_events[TERN_PATH_VALIDATED] >= 1);
     assert_true(x->client_path_events[TERN_PATH_ACTIVE] >= 1);
     free_xfer(x);

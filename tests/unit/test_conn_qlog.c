@@ -271,7 +271,7 @@ static void test_transfer_loss_migration(void **state)
     sim_at(p->s, sim_now(p->s) + TERN_MS(20), migrate, &m);
     assert_true(sim_run_while(p->s, not_done, p, sim_now(p->s) + TERN_SEC(120)));
     assert_int_equal(x.received, SIZE);
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->local, &m.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.local, &m.new_local));
 
     tern_conn_stats st;
     tern_conn_get_stats(p->client.conn, &st);

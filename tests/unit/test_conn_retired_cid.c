@@ -77,7 +77,7 @@ static void test_late_packet_with_retired_cid_no_reset(void **state)
     px_connect(p);
     late_ctx l = {.p = p, .new_local = sim_addr("198.18.0.3:40001"), .migrate_result = TERN_ERR_INVALID_ARGUMENT};
     tern_conn *c = p->client.conn, *s = p->server.conn;
-    const tern_peer_cid *old = tern_cid_manager_peer_for_path(&c->cids, c->active_path);
+    const tern_peer_cid *old = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
     assert_non_null(old);
     l.old_cid = old->cid;
     assert_true(l.old_cid.len > 0);
@@ -90,7 +90,7 @@ static void test_late_packet_with_retired_cid_no_reset(void **state)
     sim_at(p->s, sim_now(p->s) + TERN_MS(100), migrate, &l);
     assert_true(sim_run_while(p->s, server_still_has_old_cid, &l, sim_now(p->s) + TERN_SEC(10)));
     assert_int_equal(l.migrate_result, TERN_OK);
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &l.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &l.new_local));
     /* Retirement done mid-transfer, with a packet from the old path held. */
     assert_false(x->fin);
     assert_true(l.held_len > 0);

@@ -348,7 +348,7 @@ static void test_close_reports_full_frame_type(void **state)
     tern_rx_packet pkt = {.type = TERN_PKT_1RTT,
                           .space = TERN_RECOVERY_SPACE_APPLICATION,
                           .level = TERN_TLS_LEVEL_APPLICATION,
-                          .path = &c->paths[c->active_path]};
+                          .path = tern_conn_active_path(c)};
     static const uint8_t truncated_saa[] = {0xbf, 0x5a, 0xa0, 0x01, 0x01, 198, 18};
     uint64_t type = 0;
     assert_int_equal(tern_conn_process_frames(c, &pkt, truncated_saa, sizeof truncated_saa, sim_now(p->s), &type),

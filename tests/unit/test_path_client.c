@@ -29,8 +29,8 @@ static void test_client_migration_unlinkable(void **state)
     px *x = px_new(p, SIZE);
     px_connect(p);
     tern_conn *c = p->client.conn, *s = p->server.conn;
-    const tern_peer_cid *old_c = tern_cid_manager_peer_for_path(&c->cids, c->active_path);
-    const tern_peer_cid *old_s = tern_cid_manager_peer_for_path(&s->cids, s->active_path);
+    const tern_peer_cid *old_c = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
+    const tern_peer_cid *old_s = tern_cid_manager_peer_for_path(&s->cids, tern_conn_active_path(s)->id);
     assert_non_null(old_c);
     assert_non_null(old_s);
     tern_cid client_old_dcid = old_c->cid, server_old_dcid = old_s->cid;
@@ -44,11 +44,11 @@ static void test_client_migration_unlinkable(void **state)
     /* Let the old path's retirement run (3 PTO) and the RETIRE frame land. */
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(2));
 
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &m.new_local));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &m.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &m.new_local));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &m.new_local));
     /* Unlinkability: neither side uses the old DCID on the new path. */
-    const tern_peer_cid *new_c = tern_cid_manager_peer_for_path(&c->cids, c->active_path);
-    const tern_peer_cid *new_s = tern_cid_manager_peer_for_path(&s->cids, s->active_path);
+    const tern_peer_cid *new_c = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
+    const tern_peer_cid *new_s = tern_cid_manager_peer_for_path(&s->cids, tern_conn_active_path(s)->id);
     assert_non_null(new_c);
     assert_non_null(new_s);
     assert_false(new_c->cid.len == client_old_dcid.len &&
@@ -109,9 +109,9 @@ static void test_unknown_server_address_discarded(void **state)
     /* Never a path to that address, never moved. */
     assert_int_equal(px_count(x, true, TERN_PATH_PROBING, &a.addr), 0);
     assert_int_equal(px_count(x, true, TERN_PATH_ACTIVE, NULL), 0);
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->remote, &p->saddr));
-    for (int i = 0; i < TERN_MAX_PATHS; i++)
-        assert_false(c->paths[i].in_use && sim_addr_equal(&c->paths[i].remote, &a.addr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.remote, &p->saddr));
+    for (tern_path *q = NULL; (q = tern_path_set_next(&c->paths, q));)
+        assert_false(sim_addr_equal(&q->tuple.remote, &a.addr));
     /* Nothing was sent to the unknown address either. */
     assert_int_equal(a.bytes_in, 0);
     px_free(x);
@@ -167,7 +167,7 @@ static void test_migrate_errors(void **state)
     assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
     sim_run_until(p->s, sim_now(p->s) + TERN_MS(50));
     assert_int_equal(tern_conn_probe_path(p->server.conn, &a, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
-    assert_int_equal(tern_conn_migrate(c, &tern_conn_active_path(c)->local, sim_now(p->s)),
+    assert_int_equal(tern_conn_migrate(c, &tern_conn_active_path(c)->tuple.local, sim_now(p->s)),
                      TERN_ERR_INVALID_ARGUMENT);
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     sim_node_add_addr(p->s, p->client.node->node, &a, &lp);

@@ -34,7 +34,7 @@ static void test_failed_validation_stays(void **state)
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(3));
     tern_conn *c = p->client.conn;
     assert_true(tern_conn_is_established(c));
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &p->caddr));
     const px_path_event *probing = px_find(x, true, TERN_PATH_PROBING, NULL);
     const px_path_event *failed = px_find(x, true, TERN_PATH_FAILED, NULL);
     assert_non_null(probing);
@@ -79,8 +79,8 @@ static void test_path_dies_failover(void **state)
     sim_at(p->s, kill_at, kill_path, p);
     px_finish(p, x, TERN_SEC(60));
     tern_conn *c = p->client.conn;
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &nl));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->remote, &nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.remote, &nl));
     const px_path_event *active = px_find(x, true, TERN_PATH_ACTIVE, NULL);
     assert_non_null(active);
     assert_true(px_count(x, true, TERN_PATH_FAILED, &p->saddr) >= 1);
@@ -143,8 +143,8 @@ static void test_migration_50mb(void **state)
         printf(" ]\n");
     }
     if (getenv("PX_NO_MIGRATE")) return; /* baseline measurement only */
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &m.nl));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->remote, &m.nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &m.nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.remote, &m.nl));
     /* Issue 4: no stall longer than 1 RTT + 1 PTO. Two engine bugs made it
      * 98.36 ms with 371 packets declared lost: the client dropped the
      * server's ACKs still arriving at its old address (a §9.6.2 rule meant

@@ -64,7 +64,7 @@ static void pref_on_path(h_pair *p, bool is_client, const tern_event *ev)
          * its preferred address and until the server has validated the new
          * path". */
         const tern_path *sp = tern_conn_active_path(p->server.conn);
-        assert_true(sp->validated);
+        assert_true(sp->tuple.validated);
         assert_true(f->client_moved);
         f->server_moved = true;
         f->server_moved_at = sim_now(p->s);
@@ -220,10 +220,10 @@ static void assert_moved(pref *f)
     assert_true(f->client_moved);
     assert_true(f->server_moved);
     assert_true(f->client_moved_at <= f->server_moved_at);
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->remote, &f->pa));
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &p->caddr));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->local, &f->pa));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.remote, &f->pa));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.local, &f->pa));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &p->caddr));
     /* Only padded probes went to / came from the preferred address before
      * each side moved there. */
     assert_true(f->client_sent_before >= 1);
@@ -231,7 +231,7 @@ static void assert_moved(pref *f)
     assert_int_equal(f->client_small_before, 0);
     assert_int_equal(f->server_small_before, 0);
     /* §5.1.1: the client uses the CID of sequence 1 from the parameter. */
-    const tern_peer_cid *pc = tern_cid_manager_peer_for_path(&c->cids, c->active_path);
+    const tern_peer_cid *pc = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
     assert_non_null(pc);
     assert_int_equal(pc->sequence, 1);
     assert_memory_equal(pc->cid.data, c->peer_tp.preferred_address.cid.data, pc->cid.len);
@@ -336,8 +336,8 @@ static void test_preferred_not_followed(void **state)
     px_finish(p, f->x, TERN_SEC(60));
     assert_true(p->client.conn->peer_tp.has_preferred_address); /* it was offered */
     assert_int_equal(px_count(f->x, true, TERN_PATH_PROBING, NULL), 0);
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->remote, &p->saddr));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->local, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.local, &p->saddr));
     assert_int_equal(sim_link_counters(f->palink, SIM_DOWN)->sent_packets, 0);
     pref_free(f);
 }
@@ -369,8 +369,8 @@ static void test_preferred_blackholed(void **state)
     assert_true(failed->at - probing->at <= bound);
     assert_false(f->client_moved);
     assert_false(f->server_moved);
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->remote, &p->saddr));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->local, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.remote, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.local, &p->saddr));
     assert_int_equal(c->stats.migrations, 0);
     /* Still usable: a second stream after the failure. */
     uint64_t id;
@@ -424,10 +424,10 @@ static void test_preferred_then_migrate_despite_disable(void **state)
     assert_true(f->client_moved && f->server_moved);
     assert_int_equal(m.result, TERN_OK);
     tern_conn *c = p->client.conn, *s = p->server.conn;
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->local, &nl));
-    assert_true(sim_addr_equal(&tern_conn_active_path(c)->remote, &f->pa));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->local, &f->pa));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.local, &nl));
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.remote, &f->pa));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.local, &f->pa));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &nl));
     assert_int_equal(c->stats.migrations, 2);
     pref_free(f);
 }
@@ -456,8 +456,8 @@ static void test_preferred_no_spare_cid(void **state)
     assert_int_equal(f->dcid_reuses, 0);
     assert_int_equal(f->server_sent_from_pa, 0);
     assert_true(px_count(f->x, true, TERN_PATH_FAILED, &f->pa) >= 1);
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->remote, &p->saddr));
-    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->local, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &p->saddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.local, &p->saddr));
     pref_free(f);
 }
 

@@ -64,8 +64,8 @@ static void run_rebinding(bool change_ip, bool disable_migration)
     tern_addr after;
     assert_true(sim_nat_lookup(p->s, nat, &p->caddr, &after));
     assert_false(sim_addr_equal(&after, &before));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &after));
-    assert_true(tern_conn_active_path(s)->validated);
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &after));
+    assert_true(tern_conn_active_path(s)->tuple.validated);
     assert_true(px_count(x, false, TERN_PATH_PROBING, &after) >= 1);
     assert_true(px_count(x, false, TERN_PATH_VALIDATED, &after) >= 1);
     assert_int_equal(px_count(x, false, TERN_PATH_ACTIVE, &after), 1);
@@ -136,7 +136,7 @@ static void test_spoofed_copy_validation_fails_reverts(void **state)
     assert_true(a.sent);
     tern_conn *s = p->server.conn;
     /* The copy (largest PN, non-probing) moved the server, pending validation. */
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &a.addr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &a.addr));
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(4));
     const px_path_event *probing = px_find(x, false, TERN_PATH_PROBING, &a.addr);
     const px_path_event *failed = px_find(x, false, TERN_PATH_FAILED, &a.addr);
@@ -150,13 +150,13 @@ static void test_spoofed_copy_validation_fails_reverts(void **state)
            (unsigned long long)a.bytes_out);
     assert_true(failed->at - probing->at <= bound);
     /* Back on the client's address, never more than 3x to the attacker. */
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &p->caddr));
     assert_true(a.bytes_in <= 3 * a.bytes_out);
     assert_true(a.bytes_in > 0); /* the server did probe it */
     /* The client comes back and the connection is alive. */
     sim_link_set_blackhole(p->clink, false, false);
     px_finish(p, x, TERN_SEC(60));
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &p->caddr));
     px_free(x);
     h_pair_free(p);
 }
@@ -184,7 +184,7 @@ static void test_spoofed_copy_during_transfer(void **state)
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(3));
     assert_true(a.sent);
     tern_conn *s = p->server.conn;
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &p->caddr));
     assert_true(px_count(x, false, TERN_PATH_PROBING, &a.addr) >= 1);
     assert_true(px_count(x, false, TERN_PATH_FAILED, &a.addr) >= 1);
     assert_int_equal(px_count(x, false, TERN_PATH_VALIDATED, &a.addr), 0);
@@ -219,7 +219,7 @@ static void test_replayed_packet_ignored(void **state)
     tern_conn *s = p->server.conn;
     assert_int_equal(px_count(x, false, TERN_PATH_PROBING, &a.addr), 0);
     assert_int_equal(a.bytes_in, 0);
-    assert_true(sim_addr_equal(&tern_conn_active_path(s)->remote, &p->caddr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.remote, &p->caddr));
     px_free(x);
     h_pair_free(p);
 }
@@ -239,11 +239,11 @@ static void test_probe_out_of_credit_keeps_pto(void **state)
     assert_non_null(q);
     /* 500 bytes received there: one 1200-byte PATH_CHALLENGE fits the
      * 1500-byte credit, then the path is blocked. */
-    q->bytes_received = 500;
+    q->tuple.bytes_received = 500;
     tern_conn_validate_path(s, q, sim_now(p->s));
     h_kick(p->server.node);
     sim_run_until(p->s, sim_now(p->s) + TERN_MS(1));
-    assert_true(q->challenges_sent >= 1);
+    assert_true(q->tuple.pv.sent_count >= 1);
     assert_true(tern_path_send_allowance(q) < 1200);
     assert_false(s->rec.amplification_blocked);
     /* And the connection still works. */

@@ -27,7 +27,7 @@ typedef struct harness {
     size_t n_order;
 } harness;
 
-static tern_path_recovery *lookup(void *user, uint8_t path_id)
+static tern_path_recovery *lookup(void *user, tern_path_id path_id)
 {
     harness *h = user;
     return path_id < 2 && !h->path_gone[path_id] ? &h->paths[path_id] : NULL;

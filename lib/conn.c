@@ -190,7 +190,8 @@ void tern_conn_push_event(tern_conn *c, tern_event_type type, uint64_t stream_id
 
 void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event what)
 {
-    tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .local = p->tuple.local, .remote = p->tuple.remote};
+    tern_event ev = {.type = TERN_EVENT_PATH, .conn = c, .path = what, .path_id = p->id, .local = p->tuple.local,
+                     .remote = p->tuple.remote};
     tern_endpoint_push_event(c->ep, &ev);
     if (c->qlog) tern_conn_qlog_path_event(c, p, what);
 }

@@ -329,47 +329,69 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
 
 /* ---- local moves ---- */
 
-static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move, tern_time now)
+/* A server address the server itself gave us: the handshake's or its
+ * preferred_address (§9.6). Only those may be probed on request (§21.5). */
+static bool server_gave_address(const tern_conn *c, const tern_addr *a)
+{
+    if (tern_addr_equal(a, &c->handshake_remote)) return true;
+    const tern_transport_params *tp = &c->peer_tp;
+    if (!c->peer_tp_received || !tp->has_preferred_address) return false;
+    return tern_addr_equal(a, &tp->preferred_address.ipv4) || tern_addr_equal(a, &tp->preferred_address.ipv6);
+}
+
+static tern_err probe(tern_conn *c, const tern_addr *local, const tern_addr *remote, bool move, tern_path_id *id,
+                      tern_time now)
 {
     c->now = now;
-    if (!new_local || new_local->family == TERN_AF_NONE) return TERN_ERR_INVALID_ARGUMENT;
+    if (!local || local->family == TERN_AF_NONE) return TERN_ERR_INVALID_ARGUMENT;
     tern_err allowed = local_move_allowed(c);
     if (allowed) return allowed;
     const tern_path *active = tern_conn_active_path(c);
-    if (tern_addr_equal(&active->tuple.local, new_local)) return TERN_ERR_INVALID_ARGUMENT;
-    tern_addr remote = active->tuple.remote;
-    tern_path *p = tern_conn_find_path(c, new_local, &remote);
+    if (!remote) remote = &active->tuple.remote;
+    if (remote->family != local->family) return TERN_ERR_INVALID_ARGUMENT;
+    if (!tern_addr_equal(remote, &active->tuple.remote) && !server_gave_address(c, remote))
+        return TERN_ERR_INVALID_ARGUMENT;
+    if (tern_addr_equal(&active->tuple.local, local) && tern_addr_equal(&active->tuple.remote, remote))
+        return TERN_ERR_INVALID_ARGUMENT;
+    tern_addr peer = *remote;
+    tern_path *p = tern_conn_find_path(c, local, &peer);
     if (p && p->tuple.validated) {
         if (move) tern_conn_switch_path(c, p, now);
+        if (id) *id = p->id;
         return TERN_OK;
     }
     if (!p) {
         /* §9.5: never a CID already used on another path. */
         if (tern_cid_manager_peer_available_count(&c->cids) == 0) return TERN_ERR_CID_BLOCKED;
-        p = tern_conn_new_path(c, new_local, &remote, now);
+        p = tern_conn_new_path(c, local, &peer, now);
         if (!p) return TERN_ERR_INVALID_STATE; /* every path slot busy */
         if (!tern_cid_manager_peer_for_path(&c->cids, p->id)) {
             drop_new_path(c, p);
             return TERN_ERR_CID_BLOCKED;
         }
     }
-    /* The peer's address is the one we already talk to: no amplification
-     * limit towards it (§8.1 protects third parties, not this peer). */
+    /* The peer's address is one the authenticated server gave us: no
+     * amplification limit towards it (§8.1 protects third parties, not this
+     * peer), but only probing frames go there until validated (§9.6.1). */
     p->tuple.remote_trusted = true;
     if (p->rx_pn_floor == TERN_PN_NONE) mark_rx_floor(c, p);
     tern_conn_validate_path(c, p, now);
     p->tuple.pv.switch_on_success = move;
+    if (id) *id = p->id;
     return TERN_OK;
 }
 
-tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now)
+tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_path_id *path_id, tern_time now)
 {
-    return probe_local(c, new_local, true, now);
+    if (new_local && tern_addr_equal(new_local, &tern_conn_active_path(c)->tuple.local))
+        return TERN_ERR_INVALID_ARGUMENT;
+    return probe(c, new_local, NULL, true, path_id, now);
 }
 
-tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *new_local, tern_time now)
+tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_path_id *path_id,
+                              tern_time now)
 {
-    return probe_local(c, new_local, false, now);
+    return probe(c, local, remote, false, path_id, now);
 }
 
 /* ---- preferred_address (§9.6) ---- */

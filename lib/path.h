@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "path_validation.h"
 #include "recovery.h"
+#include "tern/path.h"
 #include "tern/types.h"
 
 typedef struct tern_path_tuple {
@@ -40,18 +41,8 @@ typedef struct tern_path_tuple {
     uint8_t response[TERN_PATH_DATA_LEN];
 } tern_path_tuple;
 
-/* What a path is for. Which transitions are legal is checked in
- * tern_path_set_state (debug builds assert). */
-typedef enum tern_path_state {
-    TERN_PATH_STATE_FREE = 0, /* not a path (an unused slot of the set) */
-    TERN_PATH_STATE_PROBING,  /* new: probes only, until validated or switched to */
-    TERN_PATH_STATE_STANDBY,  /* validated, probes only: a failover target */
-    TERN_PATH_STATE_ACTIVE,   /* carries the non-probing traffic (exactly one) */
-    TERN_PATH_STATE_FALLBACK, /* the previous active path, kept while the new
-                                 one is not validated (§9.3.2) */
-    TERN_PATH_STATE_LEAVING,  /* left: delayed packets still processed until
-                                 abandon_at, then freed and its CID retired (§9.5) */
-} tern_path_state;
+/* tern_path_state (include/tern/path.h): which transitions are legal is
+ * checked in tern_path_set_state (debug builds assert). */
 
 typedef struct tern_path {
     tern_path_id id;
@@ -78,7 +69,6 @@ void tern_path_init(tern_path *p, tern_path_id id, tern_path_state state, const 
 /* Changes the state; false (and no change) for a transition that is not
  * one of the table in path.c. */
 bool tern_path_set_state(tern_path *p, tern_path_state next);
-const char *tern_path_state_name(tern_path_state s);
 static inline bool tern_path_in_use(const tern_path *p) { return p->state != TERN_PATH_STATE_FREE; }
 
 /* Bytes the anti-amplification limit still allows on this path (§8.1: three

@@ -32,6 +32,7 @@
 
 #include "tern/addr.h"
 #include "tern/error.h"
+#include "tern/path.h"
 #include "tern/types.h"
 #include "tern/version.h"
 
@@ -267,6 +268,7 @@ typedef struct tern_event {
     bool app_error;             /* CONN_CLOSED: error_code is an application code */
     bool closed_by_peer;        /* CONN_CLOSED */
     tern_path_event path;       /* PATH */
+    tern_path_id path_id;       /* PATH: which path (include/tern/path.h) */
     tern_addr local, remote;    /* PATH: the path's 4-tuple */
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;
@@ -329,23 +331,40 @@ tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
 /* Client active migration (RFC 9000 §9.2): probes the path from new_local to
  * the current server address with a fresh connection ID (§9.5), and moves
  * to it once validated (TERN_EVENT_PATH: PROBING, VALIDATED, ACTIVE).
+ * *path_id (may be NULL) receives the id of that path, the one the events
+ * name. An already validated path to new_local is switched to at once.
  * Who: a client, once TERN_EVENT_HANDSHAKE_CONFIRMED has come. Errors:
  *   TERN_ERR_INVALID_ARGUMENT  called on a server; new_local absent or the
  *                              active path's own local address;
  *   TERN_ERR_INVALID_STATE     handshake not confirmed yet, connection
  *                              closing, the server sent
  *                              disable_active_migration (§18.2), or every
- *                              path slot is in use;
+ *                              path slot is in use (TERN_MAX_PATHS, 4, with
+ *                              the active one and its fallback never
+ *                              evicted): wait for a TERN_PATH_ABANDONED;
  *   TERN_ERR_CID_BLOCKED       no unused connection ID from the server yet
  *                              (§9.5: a new path needs its own); it comes in
  *                              NEW_CONNECTION_ID frames, usually within an
  *                              RTT of confirmation: retry later. */
-tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now);
-/* Same caller, checks and errors, but only validates the path (TERN_EVENT_PATH: PROBING,
- * VALIDATED) and keeps it as a standby: when the active path dies (3
- * consecutive PTOs without an acknowledgement) the connection moves to a
- * validated standby (FAILED for the dead path, then ACTIVE). */
-tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *new_local, tern_time now);
+tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_path_id *path_id, tern_time now);
+/* Validates the path from local to remote and keeps it as a standby: when
+ * the active path dies (3 consecutive PTOs without an acknowledgement of a
+ * packet sent on it) the connection moves to a validated standby (FAILED
+ * for the dead path, then ACTIVE). remote NULL means the current server
+ * address; otherwise it must be an address the server itself gave (the
+ * handshake's, or its preferred_address, §9.6): a client never probes an
+ * address it merely learned from the network (§21.5 request forgery).
+ * local may be the active path's own local address when remote differs.
+ * Who, when and errors: as tern_conn_migrate, plus INVALID_ARGUMENT for a
+ * remote the server did not give, or the active path's own 4-tuple. */
+tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_path_id *path_id,
+                              tern_time now);
+/* Reads one path. Any time, either role. TERN_ERR_INVALID_ARGUMENT for an
+ * id that is not (or no longer) a path of c. */
+tern_err tern_conn_path_info(const tern_conn *c, tern_path_id id, tern_path_info *info);
+/* Copies up to max of the connection's paths (active first) into out and
+ * returns how many there are (possibly more than max). */
+size_t tern_conn_paths(const tern_conn *c, tern_path_info *out, size_t max);
 
 typedef struct tern_conn_stats {
     uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */

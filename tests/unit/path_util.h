@@ -25,6 +25,7 @@ typedef struct px_path_event {
     tern_path_event what;
     tern_addr local, remote;
     tern_time at;
+    tern_path_id path_id;
 } px_path_event;
 
 typedef struct px {
@@ -66,7 +67,7 @@ static inline void px_on_event(h_pair *p, bool is_client, const tern_event *ev)
     px *x = p->user;
     if (ev->type == TERN_EVENT_PATH) {
         if (x->event_count < PX_MAX_EVENTS)
-            x->events[x->event_count++] = (px_path_event){is_client, ev->path, ev->local, ev->remote, sim_now(p->s)};
+            x->events[x->event_count++] = (px_path_event){is_client, ev->path, ev->local, ev->remote, sim_now(p->s), ev->path_id};
         if (x->on_path) x->on_path(p, is_client, ev);
     }
     if (is_client && ev->type == TERN_EVENT_STREAM_WRITABLE) {

@@ -137,7 +137,7 @@ static void migrate(sim *s, void *ctx, tern_time now)
     mig_ctx *m = ctx;
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     sim_node_add_addr(s, m->p->client.node->node, &m->new_local, &lp);
-    assert_int_equal(tern_conn_migrate(m->p->client.conn, &m->new_local, now), TERN_OK);
+    assert_int_equal(tern_conn_migrate(m->p->client.conn, &m->new_local, NULL, now), TERN_OK);
     h_kick(m->p->client.node);
 }
 

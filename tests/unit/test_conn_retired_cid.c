@@ -56,7 +56,7 @@ static void migrate(sim *s, void *ctx, tern_time now)
     late_ctx *l = ctx;
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), RATE);
     sim_node_add_addr(s, l->p->client.node->node, &l->new_local, &lp);
-    l->migrate_result = tern_conn_migrate(l->p->client.conn, &l->new_local, now);
+    l->migrate_result = tern_conn_migrate(l->p->client.conn, &l->new_local, NULL, now);
     l->migrated = true;
     h_kick(l->p->client.node);
 }

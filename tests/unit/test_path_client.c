@@ -9,6 +9,8 @@ typedef struct mig_ctx {
     h_pair *p;
     tern_addr new_local;
     tern_err result;
+    tern_path_id path_id;
+    tern_path_info info_after; /* the new path, right after the call */
 } mig_ctx;
 
 static void migrate(sim *s, void *ctx, tern_time now)
@@ -16,7 +18,9 @@ static void migrate(sim *s, void *ctx, tern_time now)
     mig_ctx *m = ctx;
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     sim_node_add_addr(s, m->p->client.node->node, &m->new_local, &lp);
-    m->result = tern_conn_migrate(m->p->client.conn, &m->new_local, now);
+    m->path_id = TERN_PATH_ID_NONE;
+    m->result = tern_conn_migrate(m->p->client.conn, &m->new_local, &m->path_id, now);
+    if (m->result == TERN_OK) assert_int_equal(tern_conn_path_info(m->p->client.conn, m->path_id, &m->info_after), TERN_OK);
     h_kick(m->p->client.node);
 }
 
@@ -76,6 +80,32 @@ static void test_client_migration_unlinkable(void **state)
     assert_true(sim_addr_equal(&active->local, &m.new_local));
     assert_true(sim_addr_equal(&abandoned->local, &p->caddr));
     assert_true(probing->at <= validated->at && validated->at <= active->at && active->at <= abandoned->at);
+    /* Path ids: the call returned the id the events name; the new path was
+     * PROBING right after it, is ACTIVE now, and the old path (id 0) is gone
+     * for good. */
+    assert_int_equal(m.path_id, 1);
+    assert_int_equal(probing->path_id, m.path_id);
+    assert_int_equal(validated->path_id, m.path_id);
+    assert_int_equal(active->path_id, m.path_id);
+    assert_int_equal(abandoned->path_id, 0);
+    assert_int_equal(m.info_after.state, TERN_PATH_STATE_PROBING);
+    assert_true(m.info_after.validating && !m.info_after.validated);
+    tern_path_info infos[TERN_MAX_PATHS];
+    assert_int_equal(tern_conn_paths(c, infos, TERN_MAX_PATHS), 1);
+    assert_int_equal(infos[0].id, m.path_id);
+    assert_int_equal(infos[0].state, TERN_PATH_STATE_ACTIVE);
+    assert_true(infos[0].validated && !infos[0].validating);
+    assert_true(sim_addr_equal(&infos[0].local, &m.new_local));
+    tern_path_info gone_info;
+    assert_int_equal(tern_conn_path_info(c, 0, &gone_info), TERN_ERR_INVALID_ARGUMENT);
+    /* A second move takes the freed slot of path 0 but never its id. */
+    mig_ctx m2 = {.p = p, .new_local = sim_addr("198.18.0.4:40001"), .result = TERN_ERR_INVALID_ARGUMENT};
+    migrate(p->s, &m2, sim_now(p->s));
+    assert_int_equal(m2.result, TERN_OK);
+    assert_int_equal(m2.path_id, 2);
+    assert_int_equal(tern_path_set_slot(&c->paths, tern_path_set_by_id(&c->paths, 2)), 0);
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_int_equal(tern_conn_active_path(c)->id, 2);
     /* Server side: it saw the new client address, validated and moved. */
     assert_int_equal(px_count(x, false, TERN_PATH_ACTIVE, &m.new_local), 1);
     assert_true(px_count(x, false, TERN_PATH_VALIDATED, &m.new_local) >= 1);
@@ -130,8 +160,8 @@ static void test_disable_active_migration_client_refuses(void **state)
     px *x = px_new(p, SIZE);
     px_connect(p);
     tern_addr nl = sim_addr("198.18.0.3:40001");
-    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_STATE);
-    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, NULL, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, NULL, NULL, sim_now(p->s)), TERN_ERR_INVALID_STATE);
     px_start(p, x);
     h_kick(p->client.node);
     px_finish(p, x, TERN_SEC(60));
@@ -145,7 +175,7 @@ static void test_disable_active_migration_client_refuses(void **state)
     px_connect(p);
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     sim_node_add_addr(p->s, p->client.node->node, &nl, &lp);
-    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, sim_now(p->s)), TERN_OK);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, NULL, sim_now(p->s)), TERN_OK);
     px_free(x);
     h_pair_free(p);
 }
@@ -163,17 +193,29 @@ static void test_migrate_errors(void **state)
     h_pair *p = h_pair_new(14, TERN_MS(5), 50000000, 0.0, &cc, NULL);
     tern_conn *c = h_pair_connect(p);
     tern_addr a = sim_addr("198.18.0.3:40001"), b = sim_addr("198.18.0.4:40001");
-    assert_int_equal(tern_conn_migrate(c, &a, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_migrate(c, &a, NULL, sim_now(p->s)), TERN_ERR_INVALID_STATE);
     assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
     sim_run_until(p->s, sim_now(p->s) + TERN_MS(50));
-    assert_int_equal(tern_conn_probe_path(p->server.conn, &a, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
-    assert_int_equal(tern_conn_migrate(c, &tern_conn_active_path(c)->tuple.local, sim_now(p->s)),
+    assert_int_equal(tern_conn_probe_path(p->server.conn, &a, NULL, NULL, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_migrate(c, &tern_conn_active_path(c)->tuple.local, NULL, sim_now(p->s)),
                      TERN_ERR_INVALID_ARGUMENT);
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     sim_node_add_addr(p->s, p->client.node->node, &a, &lp);
     sim_node_add_addr(p->s, p->client.node->node, &b, &lp);
-    assert_int_equal(tern_conn_probe_path(c, &a, sim_now(p->s)), TERN_OK);
-    assert_int_equal(tern_conn_probe_path(c, &b, sim_now(p->s)), TERN_ERR_CID_BLOCKED);
+    /* §21.5: only server addresses the server gave may be probed; the
+     * active 4-tuple itself is not a new path. */
+    tern_addr stranger = sim_addr("198.18.0.99:443");
+    const tern_path *act = tern_conn_active_path(c);
+    assert_int_equal(tern_conn_probe_path(c, &act->tuple.local, &stranger, NULL, sim_now(p->s)),
+                     TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_probe_path(c, &act->tuple.local, &act->tuple.remote, NULL, sim_now(p->s)),
+                     TERN_ERR_INVALID_ARGUMENT);
+    tern_addr v6 = sim_addr("[2001:db8::1]:40001");
+    assert_int_equal(tern_conn_probe_path(c, &v6, NULL, NULL, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    tern_path_id id = TERN_PATH_ID_NONE;
+    assert_int_equal(tern_conn_probe_path(c, &a, &act->tuple.remote, &id, sim_now(p->s)), TERN_OK);
+    assert_int_equal(id, 1);
+    assert_int_equal(tern_conn_probe_path(c, &b, NULL, NULL, sim_now(p->s)), TERN_ERR_CID_BLOCKED);
     h_pair_free(p);
 }
 

@@ -132,7 +132,7 @@ static void migrate(sim *s, void *ctx, tern_time now)
     tern_addr fresh = sim_addr("198.18.0.2:40001");
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), 50000000);
     assert_non_null(sim_node_add_addr(s, p->client.node->node, &fresh, &lp));
-    assert_int_equal(tern_conn_migrate(p->client.conn, &fresh, now), TERN_OK);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &fresh, NULL, now), TERN_OK);
     h_kick(p->client.node);
 }
 
@@ -157,7 +157,7 @@ static void migrate_to_slow_path(sim *s, void *ctx, tern_time now)
      * than 128 are unacknowledged when it is sent (1 ms, 50 Mbit/s). */
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(50), 50000000);
     assert_non_null(sim_node_add_addr(s, p->client.node->node, &fresh, &lp));
-    assert_int_equal(tern_conn_migrate(p->client.conn, &fresh, now), TERN_OK);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &fresh, NULL, now), TERN_OK);
     h_kick(p->client.node);
 }
 

@@ -28,7 +28,7 @@ static void test_failed_validation_stays(void **state)
     add_addr(p, &nl, true);
     tern_time pto = tern_conn_pto(p->client.conn);
     px_start(p, x);
-    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, sim_now(p->s)), TERN_OK);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &nl, NULL, sim_now(p->s)), TERN_OK);
     h_kick(p->client.node);
     px_finish(p, x, TERN_SEC(60));
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(3));
@@ -68,7 +68,7 @@ static void test_path_dies_failover(void **state)
     px_connect(p);
     tern_addr nl = sim_addr("198.18.0.3:40001");
     add_addr(p, &nl, false);
-    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, sim_now(p->s)), TERN_OK);
+    assert_int_equal(tern_conn_probe_path(p->client.conn, &nl, NULL, NULL, sim_now(p->s)), TERN_OK);
     h_kick(p->client.node);
     sim_run_until(p->s, sim_now(p->s) + TERN_MS(100));
     assert_int_equal(px_count(x, true, TERN_PATH_VALIDATED, NULL), 1);
@@ -103,7 +103,7 @@ static void migrate(sim *s, void *ctx, tern_time now)
     add_addr(m->p, &m->nl, false);
     m->rtt = tern_conn_active_path(m->p->client.conn)->rec.rtt.smoothed;
     m->pto = tern_conn_pto(m->p->client.conn);
-    assert_int_equal(tern_conn_migrate(m->p->client.conn, &m->nl, now), TERN_OK);
+    assert_int_equal(tern_conn_migrate(m->p->client.conn, &m->nl, NULL, now), TERN_OK);
     h_kick(m->p->client.node);
 }
 

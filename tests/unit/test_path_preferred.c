@@ -389,7 +389,7 @@ static void migrate_later(sim *s, void *ctx, tern_time now)
     later_mig *m = ctx;
     sim_link_params lp = sim_link_params_symmetric(TERN_MS(5), RATE);
     sim_node_add_addr(s, m->f->p->client.node->node, &m->nl, &lp);
-    m->result = tern_conn_migrate(m->f->p->client.conn, &m->nl, now);
+    m->result = tern_conn_migrate(m->f->p->client.conn, &m->nl, NULL, now);
     h_kick(m->f->p->client.node);
 }
 
@@ -411,7 +411,7 @@ static void test_preferred_then_migrate_despite_disable(void **state)
     pref_connect_and_start(f);
     sim_run_until(f->p->s, sim_now(f->p->s) + TERN_MS(100));
     tern_addr nl = sim_addr("198.18.0.3:40001");
-    assert_int_equal(tern_conn_migrate(f->p->client.conn, &nl, sim_now(f->p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_migrate(f->p->client.conn, &nl, NULL, sim_now(f->p->s)), TERN_ERR_INVALID_STATE);
     pref_free(f);
 
     /* Following: once at the preferred address the client may migrate. */

@@ -424,7 +424,7 @@ static void try_migrate(client *cl, tern_time now)
         cl->migrate_sock = idx;
     }
     int idx = cl->migrate_sock;
-    tern_err e = tern_conn_migrate(cl->conn, &cl->node.socks[idx].bound, now);
+    tern_err e = tern_conn_migrate(cl->conn, &cl->node.socks[idx].bound, NULL, now);
     char a[IO_ADDR_STRLEN];
     if (e == TERN_OK) {
         cl->migrate_sock = -1;

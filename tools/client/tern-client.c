@@ -696,7 +696,8 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         tl_log("server rejected 0-RTT; the requests are sent again after the handshake");
         break;
     case TERN_EVENT_PATH:
-        tl_log("path %s -> %s %s", tl_addr_str(&ev->local, a, sizeof a), tl_addr_str(&ev->remote, b, sizeof b),
+        tl_log("path %llu %s -> %s %s", (unsigned long long)ev->path_id, tl_addr_str(&ev->local, a, sizeof a),
+               tl_addr_str(&ev->remote, b, sizeof b),
                tl_path_event_name(ev->path));
         if (ev->path == TERN_PATH_ACTIVE) {
             if (cl->migrate_started && io_addr_equal(&ev->local, &cl->migrate_local)) cl->migrate_done = true;

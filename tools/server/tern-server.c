@@ -148,7 +148,8 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
         break;
     case TERN_EVENT_PATH:
-        tl_log("conn %u: path %s -> %s %s", cc->id, tl_addr_str(&ev->remote, a, sizeof a),
+        tl_log("conn %u: path %llu %s -> %s %s", cc->id, (unsigned long long)ev->path_id,
+               tl_addr_str(&ev->remote, a, sizeof a),
                tl_addr_str(&ev->local, b, sizeof b), tl_path_event_name(ev->path));
         break;
     case TERN_EVENT_CONN_CLOSED: {

@@ -60,6 +60,19 @@ static void test_refill_is_exact(void **state)
     assert_int_equal(tern_token_bucket_available(&b, t0 + MS(550)), 3);
     /* ...which completes 50 ms later: the fraction was kept. */
     assert_int_equal(tern_token_bucket_available(&b, t0 + MS(600)), 4);
+
+    /* 3 per second: a token takes 333333333.3 ns, so it is there after
+     * 333333334 ns and not one nanosecond before. */
+    assert_int_equal(tern_token_bucket_init(&b, 3, 1), TERN_OK);
+    assert_true(tern_token_bucket_take(&b, t0));
+    assert_false(tern_token_bucket_take(&b, t0 + 333333333));
+    assert_true(tern_token_bucket_take(&b, t0 + 333333334));
+    assert_int_equal(tern_token_bucket_init(&b, 3, 1), TERN_OK);
+    assert_true(tern_token_bucket_take(&b, t0));
+    assert_int_equal(tern_token_bucket_available(&b, t0 + 333333333), 0); /* one step */
+    assert_int_equal(tern_token_bucket_init(&b, 3, 1), TERN_OK);
+    assert_true(tern_token_bucket_take(&b, t0));
+    assert_int_equal(tern_token_bucket_available(&b, t0 + 333333334), 1);
 }
 
 /* Many small refills give what one large refill gives: the fraction of a

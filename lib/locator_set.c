@@ -289,7 +289,7 @@ tern_err tern_locator_set_switch_to(tern_locator_set *s, uint64_t sequence, cons
     if (!s || !s->initialized || !remote || remote->family == TERN_AF_NONE) return TERN_ERR_INVALID_ARGUMENT;
     tern_locator_entry *e = entry_of(s, sequence);
     if (!e) return TERN_ERR_INVALID_ARGUMENT;
-    if (!same_or_both_absent(&e->pub.ipv4, remote) && !same_or_both_absent(&e->pub.ipv6, remote))
+    if (!tern_addr_equal(&e->pub.ipv4, remote) && !tern_addr_equal(&e->pub.ipv6, remote))
         return TERN_ERR_INVALID_ARGUMENT;
     if (e->pub.state != TERN_LOCATOR_ACTIVE) return TERN_ERR_INVALID_STATE;
     for (uint32_t i = 0; i < s->count; i++) s->entries[i].pub.current = 0;
@@ -315,7 +315,7 @@ const tern_locator *tern_locator_set_find_address(const tern_locator_set *s, con
     const tern_locator *deprecated = NULL;
     for (uint32_t i = s->count; i-- > 0;) {
         const tern_locator *l = &s->entries[i].pub;
-        if (!same_or_both_absent(&l->ipv4, addr) && !same_or_both_absent(&l->ipv6, addr)) continue;
+        if (!tern_addr_equal(&l->ipv4, addr) && !tern_addr_equal(&l->ipv6, addr)) continue;
         if (l->state != TERN_LOCATOR_DEPRECATED) return l;
         if (!deprecated) deprecated = l;
     }

@@ -141,7 +141,8 @@ tern_locator_add_result tern_locator_set_add_preferred_address(tern_locator_set 
  *                     HIP §6 "rate limit any UPDATE messages");
  *   REFUSED_ADDRESS   neither address passed tern_locator_set_check_address
  *                     (if one did, only that one is kept);
- *   FULL              max_locators held and none DEPRECATED to forget;
+ *   FULL              max_locators held and no DEPRECATED one (other than
+ *                     the current one) to forget;
  *   ADDED             UNVERIFIED, learned_at now, reason ADVERTISED.
  * Nothing is remembered of a dropped frame: the caller should retire its CID
  * (the server then knows it will not be used). */

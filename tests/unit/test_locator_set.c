@@ -661,7 +661,7 @@ static void test_every_transition(void **state)
     /* legal[from][op]: the state reached, or -1 when refused. */
     enum { X = -1 };
     static const int legal[5][OP_COUNT] = {
-        /*              START                    VALIDATED             FAILED               PATH_DEAD            DEPRECATE */
+        /* columns: START, VALIDATED, FAILED, PATH_DEAD, DEPRECATE */
         [TERN_LOCATOR_UNVERIFIED] = {TERN_LOCATOR_VALIDATING, X, X, X, TERN_LOCATOR_DEPRECATED},
         [TERN_LOCATOR_VALIDATING] = {X, TERN_LOCATOR_ACTIVE, TERN_LOCATOR_FAILED, X, TERN_LOCATOR_DEPRECATED},
         [TERN_LOCATOR_ACTIVE] = {X, X, X, TERN_LOCATOR_FAILED, TERN_LOCATOR_DEPRECATED},
@@ -697,7 +697,8 @@ static void test_every_transition(void **state)
                 assert_int_equal(ch.new_state, legal[from][o]);
                 assert_int_equal(ch.reason, reason[o]);
                 assert_true(addr_eq(&ch.ipv4, &after->ipv4) && addr_eq(&ch.ipv6, &after->ipv6));
-                assert_true(after->validated_at == (after->state == TERN_LOCATOR_ACTIVE ? SEC(9) : before.validated_at));
+                tern_time want_validated = after->state == TERN_LOCATOR_ACTIVE ? SEC(9) : before.validated_at;
+                assert_true(after->validated_at == want_validated);
                 legal_seen++;
             }
             /* Unknown sequence: an argument error for every operation. */

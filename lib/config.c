@@ -22,6 +22,8 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->initial_rtt_ms = 333;
     cfg->cid_len = 8;
     cfg->follow_preferred_address = true;
+    cfg->saa_offer = true;
+    tern_locator_policy_default(&cfg->saa_policy);
     cfg->saa_frame_type = TERN_SAA_FRAME_TYPE_DEFAULT;
     cfg->tp_enable_server_migration = TERN_TP_ENABLE_SERVER_MIGRATION_DEFAULT;
     cfg->tp_allow_server_migration = TERN_TP_ALLOW_SERVER_MIGRATION_DEFAULT;

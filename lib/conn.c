@@ -43,10 +43,11 @@ static void cid_retired(void *ctx, const tern_local_cid *e)
 
 static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)
 {
-    (void)e;
     tern_conn *c = ctx;
     /* §5.1.2: the path must move to another CID. */
     if (path_id != TERN_PATH_ID_NONE) tern_cid_manager_peer_acquire(&c->cids, path_id);
+    /* profile §2: a server withdraws an address by retiring its CID. */
+    tern_saa_client_on_cid_withdrawn(c, e->sequence, c->now);
 }
 
 tern_path *tern_conn_active_path(tern_conn *c) { return tern_path_set_active(&c->paths); }
@@ -115,6 +116,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     tern_path *first = tern_path_set_init(&c->paths, local, remote, &cc, TERN_MS(cfg->initial_rtt_ms), now);
     /* §8.1: a client has no amplification limit towards the server. */
     first->tuple.validated = !is_server;
+    tern_saa_init(c);
     c->handshake_remote = *remote;
 
     uint64_t limit = cfg->active_connection_id_limit;
@@ -177,6 +179,7 @@ void tern_conn_free(tern_conn *c)
     tern_sent_frames_free(&c->sent_frames);
     tern_stream_map_free(&c->streams);
     for (size_t i = 0; i < c->ticket_count; i++) free(c->tickets[i]);
+    tern_saa_free(c);
     free(c);
 }
 
@@ -194,6 +197,7 @@ void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event
                      .remote = p->tuple.remote};
     tern_endpoint_push_event(c->ep, &ev);
     if (c->qlog) tern_conn_qlog_path_event(c, p, what);
+    tern_saa_client_on_path_event(c, p, what, c->now);
 }
 
 /* ---- closing ---- */
@@ -297,6 +301,7 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
     tern_conn_discard_space(c, TERN_RECOVERY_SPACE_HANDSHAKE, now);
     /* §9.6.1: a client acts on preferred_address once confirmed. */
     tern_migration_on_handshake_confirmed(c, now);
+    tern_saa_client_on_handshake_confirmed(c, now);
     /* What waited for confirmation (key update, RFC 9001 §6.1; active
      * migration, RFC 9000 §9) is allowed from now: tell the application
      * instead of letting it poll. */
@@ -323,6 +328,7 @@ tern_time tern_conn_next_timer(const tern_conn *c)
             if (s == TERN_RECOVERY_SPACE_APPLICATION && !tern_conn_app_send_level(c, &level)) continue;
             if (!c->spaces[s].discarded) t = tmin(t, tern_ack_tracker_next_timer(&c->spaces[s].ack));
         }
+    t = tmin(t, tern_saa_next_timer(c));
     return tmin(t, tern_migration_next_timer(c));
 }
 
@@ -382,6 +388,7 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
     }
     tern_conn_early_on_timer(c, now);
     tern_migration_on_timer(c, now);
+    if (tern_saa_next_timer(c) <= now) tern_saa_on_timer(c, now);
 }
 
 /* ---- public accessors ---- */

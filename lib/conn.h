@@ -24,6 +24,7 @@
 #include "packet_header.h"
 #include "packet_protection.h"
 #include "path_set.h"
+#include "saa.h"
 #include "qlog.h"
 #include "recovery.h"
 #include "recv_buffer.h"
@@ -158,6 +159,8 @@ struct tern_conn {
 
     /* Paths (lib/path_set.h); migration policy in lib/migration.c. */
     tern_path_set paths;
+    /* SERVER_ALTERNATE_ADDRESS (lib/saa.h). */
+    tern_saa_state saa;
     tern_addr handshake_remote;    /* §18.2 disable_active_migration scope */
     tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
     bool has_left_local;
@@ -331,6 +334,13 @@ void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_
 void tern_migration_on_pto(tern_conn *c, tern_time now);
 /* A packet sent on path_id was acknowledged: that path is alive. */
 void tern_migration_on_packet_acked(tern_conn *c, tern_path_id path_id);
+/* Client: validates a server address the server gave (an SAA locator) on
+ * a new path with that address's CID (sequence cid_seq, profile §2), and
+ * moves there once validated. NULL when no path slot or the CID is gone. */
+tern_path *tern_migration_probe_server_address(tern_conn *c, const tern_addr *local, const tern_addr *remote,
+                                               uint64_t cid_seq, tern_time now);
+/* Forgets a path that is not the active one (its CID retired). */
+void tern_migration_abandon(tern_conn *c, tern_path_id id);
 void tern_migration_on_peer_tp(tern_conn *c);
 void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now);
 tern_time tern_migration_next_timer(const tern_conn *c);
@@ -404,6 +414,9 @@ void tern_conn_qlog_recovery(tern_conn *c, tern_time now);
 /* path_assigned, tern:path_updated and migration_state_updated for a
  * TERN_EVENT_PATH. */
 void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
+/* tern:locator_updated and tern:saa_dropped (lib/saa_client.c). */
+void tern_conn_qlog_locator(tern_conn *c, tern_time now, const tern_locator_change *ch);
+void tern_conn_qlog_saa_dropped(tern_conn *c, tern_time now, const tern_saa_frame *f, const char *why);
 
 /* ---- conn_streams.c ---- */
 /* STREAM_CLOSED events for finished streams, then frees them. */

@@ -170,8 +170,7 @@ static tern_err dispatch(tern_conn *c, tern_rx_packet *pkt, const tern_frame *f,
         tern_conn_set_handshake_confirmed(c, now);
         return TERN_OK;
     case TERN_FRAME_SAA:
-        /* Profile §2: not negotiated (no SAA support yet). */
-        return TERN_PROTOCOL_VIOLATION;
+        return tern_saa_client_on_frame(c, &f->u.saa, now);
     }
     return TERN_FRAME_ENCODING_ERROR;
 }

@@ -378,3 +378,21 @@ void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event
         break;
     }
 }
+
+/* ---- server alternate addresses (lib/saa_client.c) ---- */
+
+void tern_conn_qlog_locator(tern_conn *c, tern_time now, const tern_locator_change *ch)
+{
+    tern_conn_qlog *l = c->qlog;
+    if (!l) return;
+    tern_qlog_locator_updated(&l->q, event_time(l, now), ch->sequence, &ch->ipv4, &ch->ipv6,
+                              tern_locator_state_name(ch->old_state), tern_locator_state_name(ch->new_state),
+                              tern_locator_reason_name(ch->reason));
+}
+
+void tern_conn_qlog_saa_dropped(tern_conn *c, tern_time now, const tern_saa_frame *f, const char *why)
+{
+    tern_conn_qlog *l = c->qlog;
+    if (!l) return;
+    tern_qlog_saa_dropped(&l->q, event_time(l, now), f->sequence, &f->ipv4, &f->ipv6, why);
+}

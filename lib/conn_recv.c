@@ -163,6 +163,7 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     tern_conn_reset_idle(c, now);
     c->ack_eliciting_since_recv = false;
     p->last_received = now;
+    if (rp.ack_eliciting) c->saa.last_eliciting_rx = now;
 
     /* §9.3: a non-probing packet with the largest number so far moves the
      * connection to the path it came on. */

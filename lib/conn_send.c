@@ -261,6 +261,23 @@ static void write_control(tern_conn *c, writer *wr, pkt_plan *pl, tern_path *pat
         record(c, pl, TERN_SF_NEW_CID, nc.sequence, 0, 0);
         pl->ack_eliciting = true;
     }
+    /* profile §2: after any NEW_CONNECTION_ID of this packet, so a Retire
+     * Prior To that made room comes first. */
+    tern_saa_out *saa;
+    while (room(wr) > 80 && (saa = tern_saa_server_next_pending(c))) {
+        tern_frame f = {.type = TERN_FRAME_SAA};
+        f.u.saa.sequence = saa->sequence;
+        f.u.saa.ipv4 = saa->ipv4;
+        f.u.saa.ipv6 = saa->ipv6;
+        f.u.saa.cid = saa->cid.data;
+        f.u.saa.cid_len = saa->cid.len;
+        f.u.saa.stateless_reset_token = saa->reset_token;
+        uint64_t sseq = saa->sequence;
+        if (!put_frame(c, wr, &f)) break;
+        tern_saa_server_on_sent(c, saa);
+        record(c, pl, TERN_SF_SAA, sseq, 0, 0);
+        pl->ack_eliciting = true;
+    }
     uint64_t seq;
     while (room(wr) > 16 && tern_cid_manager_pending_retire_frame(&c->cids, &seq)) {
         tern_frame f = {.type = TERN_FRAME_RETIRE_CONNECTION_ID};
@@ -609,6 +626,7 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
             break;
         case TERN_SF_NEW_CID: tern_cid_manager_on_new_cid_frame_acked(&c->cids, r->id); break;
         case TERN_SF_RETIRE_CID: tern_cid_manager_on_retire_frame_acked(&c->cids, r->id); break;
+        case TERN_SF_SAA: tern_saa_server_on_acked(c, r->id); break;
         default: break;
         }
     }
@@ -651,6 +669,7 @@ void tern_conn_on_packet_lost_cb(void *user, tern_recovery_space space, const te
         case TERN_SF_RETIRE_CID: tern_cid_manager_on_retire_frame_lost(&c->cids, r->id); break;
         case TERN_SF_HANDSHAKE_DONE: c->handshake_done_pending = true; break;
         case TERN_SF_NEW_TOKEN: c->new_token_pending = true; break; /* a fresh one */
+        case TERN_SF_SAA: tern_saa_server_on_lost(c, r->id); break;
         case TERN_SF_PATH_CHALLENGE: {
             tern_path *path = tern_path_set_by_id(&c->paths, r->id);
             if (path) tern_path_validation_on_lost(&path->tuple.pv);

@@ -86,6 +86,7 @@ static tern_err on_peer_tp(void *owner, const uint8_t *data, size_t len)
     c->peer_tp_received = true;
     if (c->qlog) tern_conn_qlog_parameters(c, c->now, true);
     tern_migration_on_peer_tp(c);
+    tern_saa_on_peer_tp(c);
     return TERN_OK;
 }
 
@@ -173,6 +174,8 @@ static void local_transport_params(tern_conn *c, tern_transport_params *tp)
     tp->initial_max_streams_uni = cfg->initial_max_streams_uni;
     tp->max_ack_delay_ms = cfg->max_ack_delay_ms;
     tp->disable_active_migration = cfg->disable_active_migration;
+    /* profile §2: a client that accepts SERVER_ALTERNATE_ADDRESS says so. */
+    tp->enable_server_migration = c->role == TERN_ROLE_CLIENT && c->saa.negotiated;
     tp->active_connection_id_limit = c->cids.config.active_connection_id_limit;
     tp->has_initial_source_connection_id = true;
     tp->initial_source_connection_id = c->local_initial_scid;

@@ -197,13 +197,22 @@ void tern_migration_on_new_peer_cid(tern_conn *c)
     }
 }
 
+/* How long a path we left is kept: 3 PTO of its own RTT, the time its
+ * delayed packets can still arrive in (not the new path's, which starts
+ * at the 333 ms initial RTT and would hold the old CID for seconds: a
+ * server rotating addresses gets the CID slot back sooner). */
+static tern_time leave_delay(const tern_conn *c, const tern_path *old)
+{
+    return 3 * tern_rtt_pto_period(&old->rec.rtt, c->rec.cfg.max_ack_delay);
+}
+
 /* The path we left is kept for a while: delayed packets on it are still
  * processed (§9.6.2 "MAY continue to process delayed packets"). */
 static void leave_path(tern_conn *c, tern_path *old, tern_time now)
 {
     if (!tern_path_in_use(old) || is_active(c, old)) return;
     tern_path_set_state(old, TERN_PATH_STATE_LEAVING);
-    old->abandon_at = now + 3 * tern_conn_pto(c);
+    old->abandon_at = now + leave_delay(c, old);
 }
 
 /* §9.3: move non-probing traffic to path p. */
@@ -228,7 +237,7 @@ void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
     }
     tern_conn_push_path_event(c, p, TERN_PATH_ACTIVE);
     if (confirmed) {
-        old->abandon_at = now + 3 * tern_conn_pto(c);
+        old->abandon_at = now + leave_delay(c, old);
     } else {
         old->abandon_at = TERN_TIME_INFINITE;
         if (prev_fallback) leave_path(c, prev_fallback, now);
@@ -435,6 +444,37 @@ void tern_migration_on_handshake_confirmed(tern_conn *c, tern_time now)
     p->tuple.pv.switch_on_success = true;
 }
 
+/* ---- server alternate addresses (lib/saa_client.c) ---- */
+
+tern_path *tern_migration_probe_server_address(tern_conn *c, const tern_addr *local, const tern_addr *remote,
+                                               uint64_t cid_seq, tern_time now)
+{
+    if (tern_conn_find_path(c, local, remote)) return NULL;
+    tern_path *p = new_path_without_cid(c, local, remote, now);
+    if (!p) return NULL;
+    /* profile §2: the PATH_CHALLENGE goes in a packet whose DCID is the
+     * CID the SAA frame carried. */
+    if (tern_cid_manager_peer_acquire_sequence(&c->cids, cid_seq, p->id, NULL) != TERN_OK) {
+        drop_new_path(c, p);
+        return NULL;
+    }
+    /* The address comes from the authenticated server; until validated
+     * only probing frames go there (non-active paths carry nothing else),
+     * and at most TERN_PATH_MAX_CHALLENGES of them (§21.5: the client is
+     * not the server's tool to flood a third party). */
+    p->tuple.remote_trusted = true;
+    mark_rx_floor(c, p);
+    tern_conn_validate_path(c, p, now);
+    p->tuple.pv.switch_on_success = true;
+    return p;
+}
+
+void tern_migration_abandon(tern_conn *c, tern_path_id id)
+{
+    tern_path *p = tern_path_set_by_id(&c->paths, id);
+    if (p) abandon_path(c, p);
+}
+
 /* ---- failover and timers ---- */
 
 void tern_migration_on_packet_acked(tern_conn *c, tern_path_id path_id)
@@ -458,6 +498,9 @@ void tern_migration_on_pto(tern_conn *c, tern_time now)
         tern_conn_switch_path(c, p, now);
         return;
     }
+    /* No validated standby: a server address not validated yet
+     * (lib/saa_client.c), once per death. */
+    if (active->pto_count == TERN_PATH_DEAD_PTOS) tern_saa_client_on_path_dead(c, now);
 }
 
 tern_time tern_migration_next_timer(const tern_conn *c)

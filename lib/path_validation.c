@@ -29,7 +29,7 @@ void tern_path_validation_on_sent(tern_path_validation *pv, tern_time now)
 
 void tern_path_validation_on_lost(tern_path_validation *pv)
 {
-    if (pv->outstanding) pv->pending = true;
+    if (pv->outstanding && pv->sent_count < TERN_PATH_MAX_CHALLENGES) pv->pending = true;
 }
 
 bool tern_path_validation_on_response(tern_path_validation *pv, const uint8_t data[TERN_PATH_DATA_LEN])

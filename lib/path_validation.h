@@ -12,6 +12,11 @@
 #include "frame.h"
 #include "tern/types.h"
 
+/* Most PATH_CHALLENGE frames per validation (§8.2.1 allows several): a
+ * lost one is sent again, up to this. It also bounds what a server that
+ * names a victim's address can make a client send there (§21.5). */
+#define TERN_PATH_MAX_CHALLENGES 3
+
 typedef struct tern_path_validation {
     bool pending;      /* PATH_CHALLENGE to be sent (again, if one was lost) */
     bool outstanding;  /* sent, waiting for PATH_RESPONSE (§8.2.2) */

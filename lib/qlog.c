@@ -363,6 +363,35 @@ void tern_qlog_path_updated(tern_qlog *q, tern_time now, uint64_t path_id, const
     event_end(q);
 }
 
+static void put_locator_addrs(tern_json_writer *w, const tern_addr *ipv4, const tern_addr *ipv6)
+{
+    if (ipv4 && ipv4->family != TERN_AF_NONE) put_endpoint(w, "ipv4", ipv4, NULL);
+    if (ipv6 && ipv6->family != TERN_AF_NONE) put_endpoint(w, "ipv6", ipv6, NULL);
+}
+
+void tern_qlog_locator_updated(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,
+                               const tern_addr *ipv6, const char *old_state, const char *new_state,
+                               const char *reason)
+{
+    if (!event_begin(q, now, "tern:locator_updated", NULL)) return;
+    tern_json_kv_u64(&q->w, "sequence_number", sequence);
+    put_locator_addrs(&q->w, ipv4, ipv6);
+    tern_json_kv_str(&q->w, "old", old_state);
+    tern_json_kv_str(&q->w, "new", new_state);
+    tern_json_kv_str(&q->w, "reason", reason);
+    event_end(q);
+}
+
+void tern_qlog_saa_dropped(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,
+                           const tern_addr *ipv6, const char *why)
+{
+    if (!event_begin(q, now, "tern:saa_dropped", NULL)) return;
+    tern_json_kv_u64(&q->w, "sequence_number", sequence);
+    put_locator_addrs(&q->w, ipv4, ipv6);
+    tern_json_kv_str(&q->w, "trigger", why);
+    event_end(q);
+}
+
 void tern_qlog_migration_state_updated(tern_qlog *q, tern_time now, tern_qlog_migration_state old_state,
                                        tern_qlog_migration_state new_state, tern_qlog_migration_kind kind,
                                        uint64_t old_path_id, uint64_t new_path_id, const tern_addr *local,

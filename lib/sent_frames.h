@@ -34,6 +34,7 @@ typedef enum tern_sent_frame_type {
     TERN_SF_PATH_RESPONSE,
     TERN_SF_CONNECTION_CLOSE,
     TERN_SF_NEW_TOKEN,
+    TERN_SF_SAA,               /* id = sequence of its CID */
 } tern_sent_frame_type;
 
 typedef struct tern_sent_frame {

@@ -32,6 +32,7 @@
 
 #include "tern/addr.h"
 #include "tern/error.h"
+#include "tern/locator.h"
 #include "tern/path.h"
 #include "tern/types.h"
 #include "tern/version.h"
@@ -110,6 +111,19 @@ typedef struct tern_config {
     /* Secret for stateless reset tokens and address-validation tokens
      * (RFC 9000 §10.3, §8.1.3). All zero = generated at endpoint creation. */
     uint8_t static_key[32];
+
+    /* SERVER_ALTERNATE_ADDRESS (draft-saa-ali-quic, docs/protocol.md §3).
+     * Client: saa_offer sends enable_server_migration (default true) so the
+     * server may tell it to move; saa_policy bounds and filters what it
+     * learns and says whether it follows (include/tern/locator.h;
+     * tern_config_default fills tern_locator_policy_default);
+     * saa_follow_delay_max_ms: before following a new address wait a random
+     * time in [0, max] ms (default 0), so a server moving thousands of
+     * clients does not get them all in the same millisecond. A server
+     * ignores these; it advertises with tern_conn_advertise_address. */
+    bool saa_offer;
+    tern_locator_policy saa_policy;
+    uint64_t saa_follow_delay_max_ms;
 
     /* Extension codepoints (docs/protocol.md §2). */
     uint64_t saa_frame_type;
@@ -250,6 +264,9 @@ typedef enum tern_event_type {
      * longer fail with TERN_ERR_INVALID_STATE for want of confirmation.
      * Comes once per connection. */
     TERN_EVENT_HANDSHAKE_CONFIRMED,
+    /* client: a server address (peer locator, profile §2) was learned or
+     * changed state; the locator field says which and how. */
+    TERN_EVENT_LOCATOR,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -270,6 +287,7 @@ typedef struct tern_event {
     tern_path_event path;       /* PATH */
     tern_path_id path_id;       /* PATH: which path (include/tern/path.h) */
     tern_addr local, remote;    /* PATH: the path's 4-tuple */
+    tern_locator_change locator; /* LOCATOR */
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;
     const char *reason;         /* CONN_CLOSED: reason phrase or local message */
@@ -366,6 +384,46 @@ tern_err tern_conn_path_info(const tern_conn *c, tern_path_id id, tern_path_info
  * returns how many there are (possibly more than max). */
 size_t tern_conn_paths(const tern_conn *c, tern_path_info *out, size_t max);
 
+/* ---- Server alternate addresses (draft-saa-ali-quic, profile §2) --------- */
+
+/* Server: tells the client to move to another server address (IPv4 and/or
+ * IPv6; NULL or TERN_AF_NONE for absent), with a fresh connection ID and
+ * stateless reset token (a SERVER_ALTERNATE_ADDRESS frame, retransmitted
+ * until acknowledged). The newest advertised address is the one the client
+ * moves to; *sequence (may be NULL) receives the CID's sequence number,
+ * which names the address in tern_conn_withdraw_address. The endpoint must
+ * receive on that address (the application's socket) before calling.
+ * Who: a server, once the handshake is complete. Errors:
+ *   TERN_ERR_INVALID_ARGUMENT  a client; both addresses absent; an address
+ *                              of the wrong family for its slot, with port
+ *                              0, or unspecified; the address already used
+ *                              by the active path;
+ *   TERN_ERR_INVALID_STATE     handshake not complete, connection closing,
+ *                              or the client did not offer
+ *                              enable_server_migration (it must never get
+ *                              the frame: profile §2);
+ *   TERN_ERR_CID_BLOCKED       the client's active_connection_id_limit has
+ *                              no room (one slot is kept for alternate
+ *                              addresses; it frees when the client retires
+ *                              the CID of an address it left, or after
+ *                              tern_conn_withdraw_address): retry later. */
+tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const tern_addr *ipv6,
+                                     uint64_t *sequence, tern_time now);
+/* Server: withdraws the address advertised under `sequence` and every CID
+ * issued before it (Retire Prior To, RFC 9000 §5.1.2, profile §2): the
+ * client retires them, marks those addresses DEPRECATED and, if it was on
+ * one, moves to the newest one left. Errors: INVALID_ARGUMENT for a client
+ * or a sequence never issued; INVALID_STATE when closing; CID_BLOCKED when
+ * no CID can be issued to carry the Retire Prior To (retry later). */
+tern_err tern_conn_withdraw_address(tern_conn *c, uint64_t sequence, tern_time now);
+/* Client: copies up to max of the server's addresses as known now
+ * (include/tern/locator.h) and returns how many there are. 0 when the
+ * client did not offer SAA. */
+size_t tern_conn_locators(const tern_conn *c, tern_locator *out, size_t max);
+/* Whether SAA was negotiated: on a client, it offered; on a server, the
+ * client offered (false before its transport parameters arrived). */
+bool tern_conn_saa_negotiated(const tern_conn *c);
+
 typedef struct tern_conn_stats {
     uint64_t bytes_sent, bytes_received;       /* UDP payload bytes */
     uint64_t packets_sent, packets_received, packets_lost;
@@ -388,6 +446,9 @@ typedef struct tern_conn_stats {
      * number window, recovered by decoding them in the previous window
      * (RFC 9000 §A.3; docs/protocol.md §9). */
     uint64_t packets_pn_redecoded;
+    /* Client: SERVER_ALTERNATE_ADDRESS frames not acted on (rate limit,
+     * locator cap, refused address, policy ignore; profile §2). */
+    uint64_t saa_dropped;
 } tern_conn_stats;
 void tern_conn_get_stats(const tern_conn *c, tern_conn_stats *st);
 

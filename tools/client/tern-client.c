@@ -695,6 +695,15 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         cl->early_rejected = true;
         tl_log("server rejected 0-RTT; the requests are sent again after the handshake");
         break;
+    case TERN_EVENT_LOCATOR: {
+        /* A server address (draft-saa-ali-quic): learned or changed. */
+        const tern_locator_change *l = &ev->locator;
+        const tern_addr *addr = l->ipv4.family != TERN_AF_NONE ? &l->ipv4 : &l->ipv6;
+        tl_log("server address %llu %s: %s -> %s (%s)", (unsigned long long)l->sequence,
+               tl_addr_str(addr, a, sizeof a), tern_locator_state_name(l->old_state),
+               tern_locator_state_name(l->new_state), tern_locator_reason_name(l->reason));
+        break;
+    }
     case TERN_EVENT_PATH:
         tl_log("path %llu %s -> %s %s", (unsigned long long)ev->path_id, tl_addr_str(&ev->local, a, sizeof a),
                tl_addr_str(&ev->remote, b, sizeof b),

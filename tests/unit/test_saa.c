@@ -1,0 +1,517 @@
+/* SERVER_ALTERNATE_ADDRESS in the engine (draft-saa-ali-quic, profile §2):
+ * a server tells its client to move to another server address while it
+ * downloads; the client validates the address on a path of its own CID and
+ * moves; the bytes arrive intact. Also: negotiation errors, a server that
+ * names a victim's address (request forgery, RFC 9000 §21.5), withdrawal,
+ * failover to an advertised address when the current one goes dark. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conn.h"
+#include "harness/harness.h"
+#include "locator_set.h"
+
+/* ---- a server-to-client download with the receiver's stall measured ---- */
+
+typedef struct dl {
+    size_t size;
+    uint8_t *src, *dst;
+    uint64_t id;
+    bool started, fin;
+    size_t written, received;
+    uint8_t rbuf[65536];
+    tern_time last_progress, max_stall, max_stall_at;
+    unsigned locator_events, client_active_events;
+    tern_time client_active_at; /* the latest client path switch */
+    tern_locator_change last_locator;
+} dl;
+
+static void dl_pump(h_pair *p, dl *d)
+{
+    while (d->started && d->written < d->size) {
+        size_t n = tern_conn_stream_write(p->server.conn, d->id, d->src + d->written, d->size - d->written, true, NULL);
+        if (!n) break;
+        d->written += n;
+    }
+}
+
+static void dl_on_event(h_pair *p, bool is_client, const tern_event *ev)
+{
+    dl *d = p->user;
+    if (!is_client && ev->type == TERN_EVENT_STREAM_WRITABLE) dl_pump(p, d);
+    if (getenv("SAA_DEBUG") && (ev->type == TERN_EVENT_LOCATOR || ev->type == TERN_EVENT_PATH)) {
+        char b1[64], b2[64];
+        if (ev->type == TERN_EVENT_PATH) print_message("%.1f %s path %llu %s -> %s ev %d\n", sim_now(p->s)/1e6, is_client ? "C" : "S", (unsigned long long)ev->path_id, sim_addr_format(&ev->local, b1, sizeof b1), sim_addr_format(&ev->remote, b2, sizeof b2), ev->path);
+        else print_message("%.1f C locator %llu %d -> %d (%d)\n", sim_now(p->s)/1e6, (unsigned long long)ev->locator.sequence, ev->locator.old_state, ev->locator.new_state, ev->locator.reason);
+    }
+    if (is_client && ev->type == TERN_EVENT_LOCATOR) {
+        d->locator_events++;
+        d->last_locator = ev->locator;
+    }
+    if (is_client && ev->type == TERN_EVENT_PATH && ev->path == TERN_PATH_ACTIVE) {
+        d->client_active_events++;
+        d->client_active_at = sim_now(p->s);
+    }
+    if (is_client && ev->type == TERN_EVENT_STREAM_READABLE) {
+        for (;;) {
+            bool fin = false;
+            tern_err err;
+            size_t n = tern_conn_stream_read(ev->conn, ev->stream_id, d->rbuf, sizeof d->rbuf, &fin, &err);
+            if (err) break;
+            assert_true(d->received + n <= d->size);
+            if (n) {
+                tern_time now = sim_now(p->s);
+                if (d->received && now - d->last_progress > d->max_stall) {
+                    d->max_stall = now - d->last_progress;
+                    d->max_stall_at = now;
+                }
+                d->last_progress = now;
+            }
+            memcpy(d->dst + d->received, d->rbuf, n);
+            d->received += n;
+            if (fin) d->fin = true;
+            if (!n) break;
+        }
+    }
+}
+
+static bool dl_not_done(void *ctx)
+{
+    h_pair *p = ctx;
+    return !((dl *)p->user)->fin;
+}
+
+static dl *dl_new(h_pair *p, size_t size)
+{
+    dl *d = calloc(1, sizeof *d);
+    d->size = size;
+    d->src = malloc(size);
+    d->dst = malloc(size);
+    for (size_t i = 0; i < size; i++) d->src[i] = (uint8_t)(i * 11 + (i >> 10));
+    p->user = d;
+    p->on_event = dl_on_event;
+    return d;
+}
+
+static void dl_connect(h_pair *p)
+{
+    h_pair_connect(p);
+    assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(50));
+}
+
+static void dl_start(h_pair *p, dl *d)
+{
+    assert_int_equal(tern_conn_stream_open(p->server.conn, false, &d->id), TERN_OK);
+    d->started = true;
+    dl_pump(p, d);
+    h_kick(p->server.node);
+}
+
+static void dl_finish(h_pair *p, dl *d, tern_time limit)
+{
+    assert_true(sim_run_while(p->s, dl_not_done, p, sim_now(p->s) + limit));
+    assert_int_equal(d->received, d->size);
+    uint8_t a[32], b[32];
+    h_sha256(d->src, d->size, a);
+    h_sha256(d->dst, d->size, b);
+    assert_memory_equal(a, b, 32);
+}
+
+static void dl_free(dl *d)
+{
+    free(d->src);
+    free(d->dst);
+    free(d);
+}
+
+/* ---- a silent host: counts what reaches it ---- */
+
+typedef struct sink {
+    sim_node *node;
+    uint64_t datagrams, bytes;
+    uint64_t long_header; /* anything but a short-header packet */
+} sink;
+
+static void sink_receive(void *ctx, tern_time now, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                         const uint8_t *data, size_t len)
+{
+    (void)now, (void)local, (void)remote, (void)ecn;
+    sink *k = ctx;
+    k->datagrams++;
+    k->bytes += len;
+    if (len && (data[0] & 0x80)) k->long_header++;
+}
+
+static void sink_init(sink *k, sim *s, const char *name)
+{
+    memset(k, 0, sizeof *k);
+    sim_node_callbacks cb = {.receive = sink_receive};
+    k->node = sim_node_add(s, &cb, k, name);
+}
+
+/* ---- helpers ---- */
+
+static const tern_locator *client_locator(h_pair *p, uint64_t seq)
+{
+    return tern_locator_set_find(p->client.conn->saa.locators, seq);
+}
+
+typedef struct wait_locator {
+    h_pair *p;
+    uint64_t seq;
+} wait_locator;
+
+static bool locator_missing(void *ctx)
+{
+    wait_locator *w = ctx;
+    return client_locator(w->p, w->seq) == NULL;
+}
+
+/* Runs until the client learned locator seq (its SAA frame arrived). */
+static void run_until_locator(h_pair *p, uint64_t seq)
+{
+    wait_locator w = {p, seq};
+    sim_run_while(p->s, locator_missing, &w, sim_now(p->s) + TERN_SEC(5));
+    assert_non_null(client_locator(p, seq));
+}
+
+typedef struct advertise_ctx {
+    h_pair *p;
+    tern_addr addr;
+    uint64_t seq;
+    tern_err result;
+} advertise_ctx;
+
+static void advertise(sim *s, void *ctx, tern_time now)
+{
+    (void)s;
+    advertise_ctx *a = ctx;
+    a->result = tern_conn_advertise_address(a->p->server.conn, &a->addr, NULL, &a->seq, now);
+    h_kick(a->p->server.node);
+}
+
+#define RTT_DELAY TERN_MS(5) /* one-way per link: RTT 20 ms */
+
+/* The headline: a server moves its client mid-download. */
+static void test_saa_move_during_download(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(41, RTT_DELAY, 100000000, 0.0, NULL, NULL);
+    dl *d = dl_new(p, 30u << 20);
+    dl_connect(p);
+    tern_conn *c = p->client.conn, *s = p->server.conn;
+    assert_true(tern_conn_saa_negotiated(c));
+    assert_true(tern_conn_saa_negotiated(s));
+    /* The server receives on its new address before it advertises it. */
+    advertise_ctx a = {.p = p, .addr = sim_addr("198.18.1.2:443"), .result = TERN_ERR_INVALID_ARGUMENT};
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    assert_non_null(sim_node_add_addr(p->s, p->server.node->node, &a.addr, &lp));
+    const tern_peer_cid *old = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
+    tern_cid old_dcid = old->cid;
+    dl_start(p, d);
+    sim_at(p->s, sim_now(p->s) + TERN_MS(300), advertise, &a);
+    dl_finish(p, d, TERN_SEC(30));
+    assert_int_equal(a.result, TERN_OK);
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+
+    /* Both ends are on the new server address. */
+    assert_true(sim_addr_equal(&tern_conn_active_path(c)->tuple.remote, &a.addr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(s)->tuple.local, &a.addr));
+    /* The client's packets there carry the SAA's CID, not the old one
+     * (§9.5, profile §2), and the old one is retired. */
+    const tern_peer_cid *now_cid = tern_cid_manager_peer_for_path(&c->cids, tern_conn_active_path(c)->id);
+    assert_non_null(now_cid);
+    assert_int_equal(now_cid->sequence, a.seq);
+    assert_false(now_cid->cid.len == old_dcid.len && memcmp(now_cid->cid.data, old_dcid.data, old_dcid.len) == 0);
+    /* The locator: ACTIVE and current; the handshake's DEPRECATED. */
+    const tern_locator *l = client_locator(p, a.seq);
+    assert_non_null(l);
+    assert_int_equal(l->state, TERN_LOCATOR_ACTIVE);
+    assert_true(l->current);
+    const tern_locator *h = client_locator(p, 0);
+    assert_non_null(h);
+    assert_int_equal(h->state, TERN_LOCATOR_DEPRECATED);
+    tern_locator pub[TERN_LOCATOR_MAX];
+    assert_int_equal(tern_conn_locators(c, pub, TERN_LOCATOR_MAX), 2);
+    assert_true(d->locator_events >= 4); /* handshake, advertised, validating, active, deprecated */
+    /* RFC 9000 §9.4: fresh congestion state; the stall around the move is at
+     * most 1 RTT + 1 PTO (profile §2 "one move"). */
+    tern_conn_stats cs;
+    tern_conn_get_stats(c, &cs);
+    assert_int_equal(cs.migrations, 1);
+    assert_int_equal(cs.packets_undecryptable, 0);
+    tern_time rtt = 4 * RTT_DELAY, pto = tern_conn_pto(c);
+    print_message("SAA move during a 30 MB download: longest receiver stall %.2f ms (bound 1 RTT + 1 PTO = %.2f ms)\n",
+                  (double)d->max_stall / 1e6, (double)(rtt + pto) / 1e6);
+    assert_true(d->max_stall <= rtt + pto);
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* profile §2: a client that did not offer is never sent the frame (the
+ * server's call refuses), and if it gets one anyway it is a
+ * PROTOCOL_VIOLATION; a client may not advertise. */
+static void test_saa_not_offered(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.saa_offer = false;
+    h_pair *p = h_pair_new(42, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 1u << 20);
+    dl_connect(p);
+    tern_conn *c = p->client.conn, *s = p->server.conn;
+    assert_false(tern_conn_saa_negotiated(c));
+    assert_false(tern_conn_saa_negotiated(s));
+    tern_addr alt = sim_addr("198.18.1.2:443");
+    assert_int_equal(tern_conn_advertise_address(s, &alt, NULL, NULL, sim_now(p->s)), TERN_ERR_INVALID_STATE);
+    assert_int_equal(tern_conn_advertise_address(c, &alt, NULL, NULL, sim_now(p->s)), TERN_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tern_conn_locators(c, NULL, 0), 0);
+    /* A raw SAA frame in a 1-RTT packet from the server. */
+    uint8_t frame[64];
+    tern_frame f = {.type = TERN_FRAME_SAA};
+    uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8}, token[16] = {0};
+    f.u.saa.sequence = 9;
+    f.u.saa.ipv4 = alt;
+    f.u.saa.cid = cid;
+    f.u.saa.cid_len = 8;
+    f.u.saa.stateless_reset_token = token;
+    tern_frame_config fc = tern_frame_config_default();
+    size_t n = tern_frame_encode(frame, sizeof frame, &fc, &f);
+    assert_true(n > 0);
+    memcpy(s->test_inject, frame, n);
+    s->test_inject_len = n;
+    s->test_inject_space = TERN_RECOVERY_SPACE_APPLICATION;
+    dl_start(p, d);
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_true(p->client.closed);
+    assert_int_equal(p->client.close_code, TERN_PROTOCOL_VIOLATION);
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* RFC 9000 §21.5 / profile §2: a server that names a victim's address
+ * makes the client send only PATH_CHALLENGE probes there, a few of them,
+ * no stream data; the locator FAILS and the connection carries on. */
+static void test_saa_victim_address(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(43, RTT_DELAY, 100000000, 0.0, NULL, NULL);
+    dl *d = dl_new(p, 10u << 20);
+    sink victim;
+    sink_init(&victim, p->s, "victim");
+    tern_addr vaddr = sim_addr("198.18.3.3:80");
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    sim_node_add_addr(p->s, victim.node, &vaddr, &lp);
+    dl_connect(p);
+    advertise_ctx a = {.p = p, .addr = vaddr, .result = TERN_ERR_INVALID_ARGUMENT};
+    dl_start(p, d);
+    sim_at(p->s, sim_now(p->s) + TERN_MS(50), advertise, &a);
+    dl_finish(p, d, TERN_SEC(30));
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(5));
+    assert_int_equal(a.result, TERN_OK);
+    print_message("victim received %llu datagrams, %llu bytes\n", (unsigned long long)victim.datagrams,
+                  (unsigned long long)victim.bytes);
+    assert_true(victim.datagrams >= 1); /* the probe happened: the test can fail */
+    assert_true(victim.datagrams <= TERN_PATH_MAX_CHALLENGES);
+    assert_int_equal(victim.long_header, 0);
+    /* Each a padded probe (1200 bytes), never a stream-carrying datagram. */
+    assert_true(victim.bytes <= victim.datagrams * 1300);
+    const tern_locator *l = client_locator(p, a.seq);
+    assert_non_null(l);
+    assert_int_equal(l->state, TERN_LOCATOR_FAILED);
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &p->saddr));
+    assert_false(p->client.closed);
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* A malicious server advertises victim after victim as fast as the
+ * client's CID limit lets it, for 20 s: the victims together receive at
+ * most max_locators x TERN_PATH_MAX_CHALLENGES datagrams; the client keeps
+ * a bounded set, drops the rest (saa_dropped) and stays connected. */
+typedef struct flood_ctx {
+    h_pair *p;
+    uint32_t next;
+    uint64_t advertised, blocked;
+    tern_time until;
+} flood_ctx;
+
+static void flood_tick(sim *s, void *ctx, tern_time now)
+{
+    flood_ctx *f = ctx;
+    for (;;) {
+        tern_addr v = sim_addr_v4(198, 19, 0, (uint8_t)f->next, 80);
+        tern_err e = tern_conn_advertise_address(f->p->server.conn, &v, NULL, NULL, now);
+        if (e != TERN_OK) {
+            f->blocked++;
+            break;
+        }
+        f->advertised++;
+        f->next++;
+    }
+    h_kick(f->p->server.node);
+    if (now + TERN_MS(1) < f->until) sim_at(s, now + TERN_MS(1), flood_tick, f);
+}
+
+static void test_saa_flood_of_victims(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(44, RTT_DELAY, 100000000, 0.0, NULL, NULL);
+    dl *d = dl_new(p, 1u << 20);
+    sink victims;
+    sink_init(&victims, p->s, "victims");
+    /* 256 victim addresses, cycled through by the flood. */
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    for (unsigned i = 0; i < 256; i++) {
+        tern_addr v = sim_addr_v4(198, 19, 0, (uint8_t)i, 80);
+        sim_node_add_addr(p->s, victims.node, &v, &lp);
+    }
+    dl_connect(p);
+    flood_ctx f = {.p = p, .until = sim_now(p->s) + TERN_SEC(20)};
+    sim_at(p->s, sim_now(p->s) + TERN_MS(1), flood_tick, &f);
+    dl_start(p, d);
+    sim_run_until(p->s, f.until + TERN_SEC(3));
+    assert_true(d->fin);
+    tern_conn_stats cs;
+    tern_conn_get_stats(p->client.conn, &cs);
+    size_t kept = tern_conn_locators(p->client.conn, NULL, 0);
+    print_message("flood: %llu advertised, client dropped %llu, kept %zu locators; victims got %llu datagrams\n",
+                  (unsigned long long)f.advertised, (unsigned long long)cs.saa_dropped, kept,
+                  (unsigned long long)victims.datagrams);
+    assert_true(f.advertised > 100); /* it really was a flood */
+    assert_true(cs.saa_dropped > 0);
+    assert_true(kept <= 8);
+    assert_true(victims.datagrams <= 8 * TERN_PATH_MAX_CHALLENGES);
+    assert_int_equal(victims.long_header, 0);
+    assert_false(p->client.closed);
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* profile §2 withdrawal: the server retires the CID of the address the
+ * client is on (Retire Prior To); the client marks it DEPRECATED and moves
+ * to the newest address left; nothing is lost. */
+typedef struct withdraw_ctx {
+    h_pair *p;
+    advertise_ctx *first, *second;
+    tern_err result;
+} withdraw_ctx;
+
+static void withdraw(sim *s, void *ctx, tern_time now)
+{
+    (void)s;
+    withdraw_ctx *w = ctx;
+    w->result = tern_conn_withdraw_address(w->p->server.conn, w->first->seq, now);
+    h_kick(w->p->server.node);
+}
+
+static void test_saa_withdraw_active(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    /* The second address is learned but followed only after a minute: only
+     * the withdrawal makes the client go there. */
+    cc.saa_follow_delay_max_ms = 60000;
+    h_pair *p = h_pair_new(45, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 20u << 20);
+    dl_connect(p);
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    advertise_ctx a1 = {.p = p, .addr = sim_addr("198.18.1.2:443")};
+    advertise_ctx a2 = {.p = p, .addr = sim_addr("198.18.1.3:443")};
+    sim_node_add_addr(p->s, p->server.node->node, &a1.addr, &lp);
+    sim_node_add_addr(p->s, p->server.node->node, &a2.addr, &lp);
+    /* The first address is followed now: its herd delay is cut short. */
+    dl_start(p, d);
+    advertise(p->s, &a1, sim_now(p->s));
+    assert_int_equal(a1.result, TERN_OK);
+    run_until_locator(p, a1.seq);
+    tern_locator_set_defer(p->client.conn->saa.locators, a1.seq, 0);
+    p->client.conn->saa.recheck = true;
+    h_kick(p->client.node);
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &a1.addr));
+    advertise(p->s, &a2, sim_now(p->s));
+    assert_int_equal(a2.result, TERN_OK);
+    run_until_locator(p, a2.seq);
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(200));
+    const tern_locator *l2 = client_locator(p, a2.seq);
+    assert_non_null(l2);
+    assert_int_equal(l2->state, TERN_LOCATOR_UNVERIFIED);
+    withdraw_ctx w = {.p = p, .first = &a1, .second = &a2, .result = TERN_ERR_INVALID_ARGUMENT};
+    withdraw(p->s, &w, sim_now(p->s));
+    assert_int_equal(w.result, TERN_OK);
+    dl_finish(p, d, TERN_SEC(30));
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_int_equal(client_locator(p, a1.seq)->state, TERN_LOCATOR_DEPRECATED);
+    assert_int_equal(client_locator(p, a2.seq)->state, TERN_LOCATOR_ACTIVE);
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &a2.addr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.local, &a2.addr));
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* profile §2 fault tolerance: the current server address goes dark
+ * mid-download; the client validates the advertised alternate it had not
+ * followed yet and moves there within a few PTOs; bytes intact. */
+static void blackhole(sim *s, void *ctx, tern_time now)
+{
+    (void)s, (void)now;
+    h_pair *p = ctx;
+    sim_link_set_blackhole(p->slink, true, true);
+}
+
+static void test_saa_failover(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.saa_follow_delay_max_ms = 600000; /* known, not followed: a standby address */
+    h_pair *p = h_pair_new(46, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 20u << 20);
+    dl_connect(p);
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    advertise_ctx a = {.p = p, .addr = sim_addr("198.18.1.2:443")};
+    sim_node_add_addr(p->s, p->server.node->node, &a.addr, &lp);
+    dl_start(p, d);
+    advertise(p->s, &a, sim_now(p->s));
+    assert_int_equal(a.result, TERN_OK);
+    run_until_locator(p, a.seq);
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(200));
+    assert_int_equal(client_locator(p, a.seq)->state, TERN_LOCATOR_UNVERIFIED);
+    tern_time dark = sim_now(p->s);
+    blackhole(p->s, p, dark);
+    dl_finish(p, d, TERN_SEC(60));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &a.addr));
+    assert_int_equal(client_locator(p, a.seq)->state, TERN_LOCATOR_ACTIVE);
+    tern_time pto = tern_conn_pto(p->client.conn);
+    print_message("failover: on the alternate %.0f ms after the server address went dark (PTO now %.0f ms)\n",
+                  (double)(d->client_active_at - dark) / 1e6, (double)pto / 1e6);
+    /* The silence is noticed after 2 PTO (one PING), the path declared dead
+     * after 3 PTOs in a row (1 + 2 + 4 with backoff), then one RTT of
+     * validation: well under the 30 s idle timeout it waited for before. */
+    assert_true(d->client_active_at > dark && d->client_active_at - dark < TERN_SEC(3));
+    dl_free(d);
+    h_pair_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_saa_move_during_download),
+        cmocka_unit_test(test_saa_not_offered),
+        cmocka_unit_test(test_saa_victim_address),
+        cmocka_unit_test(test_saa_flood_of_victims),
+        cmocka_unit_test(test_saa_withdraw_active),
+        cmocka_unit_test(test_saa_failover),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -94,10 +94,31 @@ static void log_request(void *ctx, uint64_t stream_id, const char *method, const
            method && method[0] ? method : "-", p, status, (unsigned long long)length);
 }
 
+/* One line per file that could not be opened: "conn N: stream S: open /path:
+ * Too many open files -> 503". The status alone would hide the cause. */
+static void log_file_error(void *ctx, uint64_t stream_id, const char *path, int err, int status)
+{
+    conn_ctx *cc = ctx;
+    char p[256];
+    size_t n = 0;
+    for (const char *c = path; *c && n < sizeof p - 1; c++)
+        p[n++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    p[n] = '\0';
+    /* 5xx is the server's trouble (out of descriptors, an I/O error): shown
+     * even with --quiet; 403/404 are the request's and per-request lines. */
+    if (status >= 500)
+        tl_err("conn %u: stream %llu: open %s: %s -> %d", cc->id, (unsigned long long)stream_id, p,
+               strerror(err), status);
+    else
+        tl_log("conn %u: stream %llu: open %s: %s -> %d", cc->id, (unsigned long long)stream_id, p,
+               strerror(err), status);
+}
+
 static tern_app *make_app(tl_session *s, tern_app_proto proto)
 {
     conn_ctx *cc = s->user;
-    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request, .ctx = cc};
+    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request,
+                                  .on_file_error = log_file_error, .ctx = cc};
     tl_log("conn %u: alpn %s", cc->id, tern_app_proto_alpn(proto));
     return tern_app_server_new(proto, &s->transport, &hc);
 }

@@ -323,17 +323,34 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     return c;
 }
 
+/* Zero-length local CIDs: the connection whose active path has these
+ * addresses, else one bound to this local address (each connection of such
+ * a client normally has a socket of its own; the remote may have moved,
+ * e.g. to a preferred address, §9.6). */
+static tern_conn *route_by_address(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote)
+{
+    tern_conn *by_local = NULL;
+    for (tern_conn *it = ep->conns; it; it = it->next) {
+        const tern_path *p = tern_conn_active_path(it);
+        if (!tern_addr_equal(&p->local, local)) continue;
+        if (tern_addr_equal(&p->remote, remote)) return it;
+        by_local = it;
+    }
+    return by_local;
+}
+
 void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
                         uint8_t *data, size_t len, tern_time now)
 {
     tern_packet_header hdr;
     if (tern_packet_header_parse_invariant(data, len, ep->cfg.cid_len, &hdr) != TERN_OK) return;
     tern_conn *c = route_find(ep, hdr.dcid, hdr.dcid_len);
-    if (!c && hdr.dcid_len == 0) {
-        /* Zero-length local CIDs: route by address. */
-        for (tern_conn *it = ep->conns; it; it = it->next)
-            if (tern_addr_equal(&tern_conn_active_path(it)->local, local)) c = it;
-    }
+    /* §5.2: only an endpoint that issues zero-length CIDs (cid_len 0, a
+     * client) relies on addresses. Elsewhere an empty DCID names none of
+     * our connections: a long header then goes to accept_conn (a v1
+     * Initial with a DCID under 8 bytes is dropped, §7.2) or gets Version
+     * Negotiation like any unknown packet (§6.1, §14.1). */
+    if (!c && hdr.dcid_len == 0 && ep->cfg.cid_len == 0) c = route_by_address(ep, local, remote);
     if (!c) {
         if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)
             c = accept_conn(ep, local, remote, data, len, now);

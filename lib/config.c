@@ -8,6 +8,7 @@ void tern_config_init(tern_config *cfg, tern_role role)
     memset(cfg, 0, sizeof *cfg);
     cfg->role = role;
     cfg->max_idle_timeout_ms = 30000;
+    cfg->handshake_timeout_ms = 10000;
     cfg->initial_max_data = 1 << 20;
     cfg->initial_max_stream_data = 256 * 1024;
     cfg->initial_max_streams_bidi = 100;

@@ -152,6 +152,8 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
 
     c->idle_timeout = TERN_MS(cfg->max_idle_timeout_ms);
     c->idle_deadline = c->idle_timeout ? now + c->idle_timeout : TERN_TIME_INFINITE;
+    c->handshake_deadline =
+        cfg->handshake_timeout_ms ? now + TERN_MS(cfg->handshake_timeout_ms) : TERN_TIME_INFINITE;
     if (tern_conn_tls_init(c) != TERN_OK) goto fail;
     return c;
 fail:
@@ -312,6 +314,7 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     if (c->state == TERN_CONN_CLOSED) return TERN_TIME_INFINITE;
     if (c->state >= TERN_CONN_CLOSING) return c->close_deadline;
     tern_time t = tmin(c->idle_deadline, tern_recovery_next_timer(&c->rec));
+    if (!c->handshake_confirmed) t = tmin(t, c->handshake_deadline);
     t = tmin(t, c->pacing_timer);
     t = tmin(t, c->rx_prev_discard_at);
     t = tmin(t, tern_conn_early_next_timer(c));
@@ -358,6 +361,17 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->close_app = false;
         set_reason(c, (const uint8_t *)"idle timeout", 12);
         if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_IDLE_TIMEOUT);
+        set_closed(c);
+        return;
+    }
+    if (!c->handshake_confirmed && now >= c->handshake_deadline) {
+        /* Silently too, as for the idle timeout (§10.1): the peer may be a
+         * spoofed address, so nothing more goes to it; a real peer times
+         * out on its own. Frees what a half-open connection holds. */
+        c->close_code = TERN_NO_ERROR;
+        c->close_app = false;
+        set_reason(c, (const uint8_t *)"handshake timeout", 17);
+        if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_HANDSHAKE_TIMEOUT);
         set_closed(c);
         return;
     }

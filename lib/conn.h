@@ -198,6 +198,7 @@ struct tern_conn {
 
     tern_time idle_timeout;        /* negotiated (§10.1), 0: none */
     tern_time idle_deadline;
+    tern_time handshake_deadline;  /* until confirmed (tern_config.handshake_timeout_ms) */
     bool ack_eliciting_since_recv; /* §10.1: restart the timer once per flight */
     tern_time pacing_timer;
 

@@ -70,6 +70,15 @@ typedef struct tern_config {
     uint64_t active_connection_id_limit;
     uint64_t max_ack_delay_ms;
     bool disable_active_migration;
+    /* A connection whose handshake is not confirmed (RFC 9001 §4.1.2: on a
+     * server, complete; on a client, HANDSHAKE_DONE received) this many
+     * milliseconds after it was created is closed silently, like an idle
+     * timeout (RFC 9000 §10.1): no CONNECTION_CLOSE, its state freed, a
+     * TERN_EVENT_CONN_CLOSED with error_code NO_ERROR and reason
+     * "handshake timeout". Bounds what a half-open connection (a spoofed
+     * Initial, a vanished client) holds. Default 10000; 0 = none (the idle
+     * timeout still applies). Not a transport parameter. */
+    uint64_t handshake_timeout_ms;
     /* Upper bounds for receive-window auto-tuning. */
     uint64_t max_connection_window;
     uint64_t max_stream_window;

@@ -1126,6 +1126,9 @@ int main(int argc, char **argv)
     cfg.ca_file = ca;
     cfg.cc = cc;
     cfg.follow_preferred_address = !no_pref;
+    /* The handshake deadline is ours (hs_deadline: at most 10 s of
+     * --timeout, with a message naming the server), not the library's. */
+    cfg.handshake_timeout_ms = 0;
     cfg.initial_max_data = 16u << 20;
     cfg.initial_max_stream_data = 8u << 20;
     cfg.max_connection_window = 64u << 20;

@@ -50,6 +50,9 @@ static const char usage[] =
     "                        new local address (tern-client --migrate-after says so)\n"
     "  --idle-timeout MS     max_idle_timeout transport parameter (RFC 9000 §10.1;\n"
     "                        default 30000): idle connections close after it\n"
+    "  --handshake-timeout SECONDS  close a connection whose handshake is not\n"
+    "                        complete SECONDS after its first packet, silently\n"
+    "                        (default 10; 0: none, only the idle timeout)\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -272,7 +275,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE }; /* qlog, 0-RTT, pacing ceiling, idle timeout */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT }; /* qlog, 0-RTT, pacing, timeouts */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -286,6 +289,7 @@ int main(int argc, char **argv)
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {"max-rate", required_argument, NULL, O_MAXRATE},
         {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
@@ -298,6 +302,7 @@ int main(int argc, char **argv)
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
     unsigned long idle_ms = 0; /* 0: the library default */
+    long long hs_timeout_ms = -1; /* -1: the library default */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -359,6 +364,16 @@ int main(int argc, char **argv)
                 return fail("bad --idle-timeout '%s' (milliseconds, 1..600000)", optarg);
             break;
         }
+        case O_HSTIMEOUT: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0) || sec > 3600)
+                return fail("bad --handshake-timeout '%s' (seconds, 0..3600; 0: none)", optarg);
+            hs_timeout_ms = (long long)(sec * 1000 + 0.5);
+            if (sec > 0 && hs_timeout_ms == 0) hs_timeout_ms = 1;
+            break;
+        }
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
         }
@@ -414,6 +429,7 @@ int main(int argc, char **argv)
     cfg.alpn_count = 2;
     cfg.cc = cc;
     if (idle_ms) cfg.max_idle_timeout_ms = idle_ms;
+    if (hs_timeout_ms >= 0) cfg.handshake_timeout_ms = (uint64_t)hs_timeout_ms;
     cfg.initial_max_data = 8u << 20;
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;

@@ -22,6 +22,8 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->cc = TERN_CC_CUBIC;
     cfg->initial_rtt_ms = 333;
     cfg->cid_len = 8;
+    cfg->max_connections = 10000;
+    cfg->max_handshakes = 1000;
     cfg->follow_preferred_address = true;
     cfg->saa_frame_type = TERN_SAA_FRAME_TYPE_DEFAULT;
     cfg->tp_enable_server_migration = TERN_TP_ENABLE_SERVER_MIGRATION_DEFAULT;

@@ -198,6 +198,15 @@ void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event
     if (c->qlog) tern_conn_qlog_path_event(c, p, what);
 }
 
+/* ---- handshakes in progress (tern_config.max_handshakes) ---- */
+
+void tern_conn_uncount_handshake(tern_conn *c)
+{
+    if (!c->counted_handshake) return;
+    c->counted_handshake = false;
+    c->ep->handshakes--;
+}
+
 /* ---- closing ---- */
 
 bool tern_conn_is_closing(const tern_conn *c) { return c->state >= TERN_CONN_CLOSING; }
@@ -269,6 +278,12 @@ void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8
         c->closed_by_peer = true;
         set_reason(c, reason, reason_len);
         c->close_deadline = now + 3 * tern_conn_pto(c);
+        /* §10.2.2 drains so that late packets of the connection meet no
+         * Stateless Reset. A client closed before it had Handshake keys
+         * (a server refusing in an Initial, §10.2.3, which keeps no state
+         * itself) has no such packets to fear: it reports the close now
+         * instead of after three PTOs of its initial RTT guess. */
+        if (c->role == TERN_ROLE_CLIENT && !c->has_rx[TERN_TLS_LEVEL_HANDSHAKE]) c->close_deadline = now;
     }
     /* §10.2.2: no more packets, not even CONNECTION_CLOSE. */
     c->state = TERN_CONN_DRAINING;
@@ -291,6 +306,7 @@ void tern_conn_reset_idle(tern_conn *c, tern_time now)
 
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
 {
+    tern_conn_uncount_handshake(c);
     if (c->handshake_confirmed) return;
     c->handshake_confirmed = true;
     if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_HANDSHAKE_CONFIRMED);

@@ -94,6 +94,8 @@ struct tern_endpoint {
 
     tern_conn *conns;          /* singly linked */
     size_t conn_count;
+    size_t handshakes;         /* server: connections not yet confirmed (counted_handshake) */
+    uint64_t refused, retries_sent, retries_pressure; /* tern_endpoint_stats */
     tern_conn *send_cursor;    /* round robin across connections */
 
     tern_cid_table routes;     /* local CID -> connection */
@@ -176,6 +178,7 @@ struct tern_conn {
      * server: the DCID the client used after it). */
     tern_cid retry_scid;
     bool retried;
+    bool counted_handshake;        /* server: in ep->handshakes until confirmed or gone */
     /* Client: token for our Initials (from a Retry or NEW_TOKEN). */
     uint8_t initial_token[96];
     size_t initial_token_len;
@@ -254,6 +257,9 @@ void tern_conn_reset_idle(tern_conn *c, tern_time now);
 tern_time tern_conn_pto(tern_conn *c);
 bool tern_conn_is_closing(const tern_conn *c);
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
+/* Server: the connection no longer counts as a handshake in progress
+ * (confirmed, or gone). Idempotent. */
+void tern_conn_uncount_handshake(tern_conn *c);
 tern_path *tern_conn_active_path(tern_conn *c);
 /* Datagram size for 1-RTT traffic: the configured max_datagram_size within
  * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
@@ -418,9 +424,16 @@ void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
 void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
                                const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now);
 /* §8.1.2: answers a client Initial with a Retry carrying a fresh SCID and a
- * Retry token bound to the client address and the Initial's DCID. */
-void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
-                              const tern_packet_header *hdr, tern_time now);
+ * Retry token bound to the client address and the Initial's DCID. False
+ * when nothing was queued (rate limit). received_len: the datagram's size,
+ * which a stateless answer never exceeds 3 times (§8). */
+bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, size_t received_len, tern_time now);
+/* §10.2.3, §5.2.2: refuses a client Initial without keeping state: an
+ * Initial packet, protected with the server Initial keys of the client's
+ * DCID (RFC 9001 §5.2), carrying CONNECTION_CLOSE with CONNECTION_REFUSED. */
+bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                const tern_packet_header *hdr, size_t received_len, tern_time now);
 /* Reserves a slot in the stateless queue (NULL: full or rate limited). */
 tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
                                                    const tern_addr *remote, tern_time now);

@@ -222,6 +222,7 @@ static void reap(tern_endpoint *ep)
             continue;
         }
         *pp = c->next;
+        tern_conn_uncount_handshake(c);
         route_remove_conn(ep, c);
         if (ep->send_cursor == c) ep->send_cursor = NULL;
         ep->conn_count--;
@@ -275,7 +276,10 @@ tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const 
 }
 
 /* A server accepts a connection on a client's first Initial (RFC 9000 §7.2,
- * §14.1: only in a datagram of at least 1200 bytes, DCID at least 8 bytes). */
+ * §14.1: only in a datagram of at least 1200 bytes, DCID at least 8 bytes).
+ * Under pressure it answers statelessly instead: CONNECTION_REFUSED at
+ * max_connections, Retry (unless the address is validated) at
+ * max_handshakes. */
 static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t *data,
                               size_t len, tern_time now)
 {
@@ -289,14 +293,22 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     /* §8.1.3: a token that does not check out is as if there were none. */
     tern_token_result tok = TERN_TOKEN_INVALID;
     if (hdr.token_len) tok = tern_token_check(ep, hdr.token, hdr.token_len, remote, now, &odcid);
-    if (ep->cfg.retry && tok == TERN_TOKEN_INVALID) {
-        tern_endpoint_send_retry(ep, local, remote, &hdr, now);
+    if (ep->cfg.max_connections && ep->conn_count >= ep->cfg.max_connections) {
+        tern_endpoint_send_refusal(ep, local, remote, &hdr, len, now);
+        return NULL;
+    }
+    bool pressure = ep->cfg.max_handshakes && ep->handshakes >= ep->cfg.max_handshakes;
+    if ((ep->cfg.retry || pressure) && tok == TERN_TOKEN_INVALID) {
+        if (tern_endpoint_send_retry(ep, local, remote, &hdr, len, now) && !ep->cfg.retry)
+            ep->retries_pressure++;
         return NULL;
     }
     random_cid(ep, &scid, ep->cfg.cid_len);
     tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &dcid, now);
     if (!c) return NULL;
     link_conn(ep, c);
+    c->counted_handshake = true;
+    ep->handshakes++;
     /* Clients retransmit Initials to this DCID until they learn ours:
      * route it here too. */
     tern_endpoint_route_add(ep, &dcid, c);
@@ -448,3 +460,12 @@ void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now)
 void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting) { ep->accepting = accepting; }
 
 size_t tern_endpoint_connection_count(const tern_endpoint *ep) { return ep->conn_count; }
+
+void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st)
+{
+    *st = (tern_endpoint_stats){.connections = ep->conn_count,
+                                .handshakes = ep->handshakes,
+                                .refused = ep->refused,
+                                .retries_sent = ep->retries_sent,
+                                .retries_pressure = ep->retries_pressure};
+}

@@ -41,7 +41,12 @@ static const char usage[] =
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
     "  --retry               answer a client's first Initial with a Retry unless it\n"
     "                        carries a valid address token (RFC 9000 §8.1.2)\n"
-    "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
+    "  --max-connections N   refuse new connections while N are open, each with\n"
+    "                        CONNECTION_REFUSED (default 10000; 0: no limit)\n"
+    "  --max-handshakes N    while N handshakes are in progress, answer new\n"
+    "                        clients with a Retry even without --retry, so that\n"
+    "                        spoofed sources hold no state (default 1000; 0: no\n"
+    "                        limit)\n"
     "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
     "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
     "                        control's)\n"
@@ -126,14 +131,16 @@ static tern_app *make_app(tl_session *s, tern_app_proto proto)
     return tern_app_server_new(proto, &s->transport, &hc);
 }
 
+/* One line when the connection limit is reached and one when it is left:
+ * the library refuses new clients meanwhile, each with CONNECTION_REFUSED
+ * (tern_config.max_connections), so they know at once. */
 static void update_accepting(server *srv)
 {
     if (!srv->max_connections) return;
     bool want = tern_endpoint_connection_count(srv->node.ep) < srv->max_connections;
     if (want != srv->accepting) {
         srv->accepting = want;
-        tern_endpoint_set_accepting(srv->node.ep, want);
-        tl_log("%s new connections (%zu open)", want ? "accepting" : "refusing",
+        tl_log("%s new connections (%zu open)", want ? "accepting" : "refusing (CONNECTION_REFUSED)",
                tern_endpoint_connection_count(srv->node.ep));
     }
 }
@@ -275,7 +282,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT }; /* qlog, 0-RTT, pacing, timeouts */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS }; /* qlog, 0-RTT, pacing, timeouts, limits */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -290,13 +297,16 @@ int main(int argc, char **argv)
         {"max-rate", required_argument, NULL, O_MAXRATE},
         {"idle-timeout", required_argument, NULL, O_IDLE},
         {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
+        {"max-handshakes", required_argument, NULL, O_MAXHS},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
-    unsigned long max_conn = 0;
+    tern_config defaults;
+    tern_config_init(&defaults, TERN_ROLE_SERVER);
+    unsigned long max_conn = defaults.max_connections, max_hs = defaults.max_handshakes;
     bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
@@ -337,6 +347,14 @@ int main(int argc, char **argv)
             max_conn = strtoul(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-')
                 return fail("bad --max-connections '%s'", optarg);
+            break;
+        }
+        case O_MAXHS: {
+            char *end;
+            errno = 0;
+            max_hs = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                return fail("bad --max-handshakes '%s'", optarg);
             break;
         }
         case O_QUIET: quiet = true; break;
@@ -435,6 +453,8 @@ int main(int argc, char **argv)
     cfg.preferred_address_v4 = pref_v4;
     cfg.preferred_address_v6 = pref_v6;
     cfg.retry = retry;
+    cfg.max_connections = max_conn;
+    cfg.max_handshakes = max_hs;
     cfg.disable_active_migration = no_dam;
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);

@@ -83,6 +83,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     tern_conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->ep = ep;
+    tern_timer_heap_node_init(&c->timer);
     c->role = role;
     c->state = TERN_CONN_HANDSHAKE;
     c->original_dcid = *initial_dcid;
@@ -226,6 +227,7 @@ static void set_closed(tern_conn *c)
 {
     if (c->state == TERN_CONN_CLOSED) return;
     c->state = TERN_CONN_CLOSED;
+    tern_endpoint_conn_closed(c);
     if (c->qlog) tern_conn_qlog_closed(c, c->now);
     tern_event ev = {.type = TERN_EVENT_CONN_CLOSED, .conn = c, .error_code = c->close_code,
                      .app_error = c->close_app, .closed_by_peer = c->closed_by_peer, .reason = c->close_reason};
@@ -265,6 +267,7 @@ void tern_conn_close_transport(tern_conn *c, tern_err code, uint64_t frame_type,
 
 void tern_conn_close(tern_conn *c, uint64_t app_error, const char *reason, tern_time now)
 {
+    tern_endpoint_wake(c);
     close_local(c, app_error, true, 0, reason, now);
 }
 

@@ -31,6 +31,7 @@
 #include "sent_frames.h"
 #include "stream_map.h"
 #include "tern/tern.h"
+#include "timer_heap.h"
 #include "tls.h"
 #include "transport_params.h"
 
@@ -92,11 +93,21 @@ struct tern_endpoint {
     tern_tp_config tp_cfg;
     bool accepting;
 
-    tern_conn *conns;          /* singly linked */
+    tern_conn *conns;          /* doubly linked (next, prev) */
     size_t conn_count;
+    /* Per event, work in O(log n) or O(active), not O(n) (docs/performance.md):
+     * timers: every connection not in the ready list, keyed by its
+     *   tern_conn_next_timer as of the last time the endpoint looked;
+     * ready: connections touched since (a datagram, a timer, an API call),
+     *   which may have something to send and whose timer may have moved;
+     *   tern_endpoint_send takes them out once they have nothing to send,
+     *   putting them back into timers;
+     * closed: connections that reached CLOSED, for reap. */
+    tern_timer_heap timers;
+    tern_conn *ready_head, *ready_tail;
+    tern_conn *closed;
     size_t handshakes;         /* server: connections not yet confirmed (counted_handshake) */
     uint64_t refused, retries_sent, retries_pressure; /* tern_endpoint_stats */
-    tern_conn *send_cursor;    /* round robin across connections */
 
     tern_cid_table routes;     /* local CID -> connection */
 
@@ -127,7 +138,11 @@ struct tern_endpoint {
 
 struct tern_conn {
     tern_endpoint *ep;
-    tern_conn *next;
+    tern_conn *next, *prev;        /* ep->conns; next also links zombies */
+    tern_timer_heap_node timer;    /* in ep->timers unless ready */
+    tern_conn *ready_next, *ready_prev;
+    bool in_ready, in_closed;
+    tern_conn *closed_next;
     tern_role role;
     tern_conn_state state;
     void *user;
@@ -417,6 +432,15 @@ tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_co
 void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid);
 void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev);
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
+/* The connection may have something to send or a new timer (an API call,
+ * a datagram, a timer): into the endpoint's ready list. O(1), idempotent;
+ * every public tern_conn_* call that changes state calls it. */
+void tern_endpoint_wake(tern_conn *c);
+/* Tests that change a connection's fields directly (test hooks) make every
+ * connection ready, so the next send and timer look at them. O(n). */
+void tern_endpoint_wake_all(tern_endpoint *ep);
+/* The connection reached CLOSED (set_closed): reap unlinks it. */
+void tern_endpoint_conn_closed(tern_conn *c);
 /* ---- endpoint_stateless.c ---- */
 /* A datagram no connection took: answers it statelessly when the RFC says
  * so (Version Negotiation §6.1, Stateless Reset §10.3), or recognises a

@@ -1,6 +1,7 @@
 /* The endpoint: configuration, TLS config, CID routing table, accepting new
  * connections, the event queue, timers across connections and batching of
  * datagrams (tern.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     ep->backend->random(route_key, sizeof route_key);
     tern_cid_table_init(&ep->routes, route_key);
     ep->accepting = cfg->role == TERN_ROLE_SERVER;
+    tern_timer_heap_init(&ep->timers);
     tern_err err = setup_tls(ep, errbuf, errbuf_len);
     if (err) {
         tern_endpoint_free(ep);
@@ -113,6 +115,7 @@ void tern_endpoint_free(tern_endpoint *ep)
         ep->conns = c->next;
         tern_conn_free(c);
     }
+    tern_timer_heap_free(&ep->timers);
     while (ep->zombies) {
         tern_conn *c = ep->zombies;
         ep->zombies = c->next;
@@ -209,23 +212,82 @@ bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev)
     return true;
 }
 
+/* ---- ready list, timers, closed connections ------------------------------- */
+
+static void ready_remove(tern_endpoint *ep, tern_conn *c)
+{
+    if (!c->in_ready) return;
+    if (c->ready_prev) c->ready_prev->ready_next = c->ready_next;
+    else ep->ready_head = c->ready_next;
+    if (c->ready_next) c->ready_next->ready_prev = c->ready_prev;
+    else ep->ready_tail = c->ready_prev;
+    c->ready_next = c->ready_prev = NULL;
+    c->in_ready = false;
+}
+
+void tern_endpoint_wake(tern_conn *c)
+{
+    tern_endpoint *ep = c->ep;
+    if (c->in_ready || c->state == TERN_CONN_CLOSED) return;
+    c->in_ready = true;
+    c->ready_next = NULL;
+    c->ready_prev = ep->ready_tail;
+    if (ep->ready_tail) ep->ready_tail->ready_next = c;
+    else ep->ready_head = c;
+    ep->ready_tail = c;
+}
+
+void tern_endpoint_wake_all(tern_endpoint *ep)
+{
+    for (tern_conn *c = ep->conns; c; c = c->next) tern_endpoint_wake(c);
+}
+
+/* c left the ready list: its timer goes (back) into the heap. The heap
+ * has room for every connection (link_conn), so this cannot fail; if it
+ * did, c would stay ready, which is slower but still correct. */
+static void park(tern_endpoint *ep, tern_conn *c)
+{
+    ready_remove(ep, c);
+    if (tern_timer_heap_set(&ep->timers, &c->timer, tern_conn_next_timer(c)) != TERN_OK) tern_endpoint_wake(c);
+}
+
+void tern_endpoint_conn_closed(tern_conn *c)
+{
+    if (c->in_closed) return;
+    c->in_closed = true;
+    c->closed_next = c->ep->closed;
+    c->ep->closed = c;
+}
+
+static tern_conn *conn_of_timer(tern_timer_heap_node *n)
+{
+    return (tern_conn *)(void *)((char *)n - offsetof(tern_conn, timer));
+}
+
+/* Takes c out of everything the endpoint indexes it by. */
+static void unlink_conn(tern_endpoint *ep, tern_conn *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else ep->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    ready_remove(ep, c);
+    tern_timer_heap_remove(&ep->timers, &c->timer);
+    tern_conn_uncount_handshake(c);
+    route_remove_conn(ep, c);
+    ep->conn_count--;
+}
+
 /* Unlinks connections that reached CLOSED. Their CONN_CLOSED event is
  * queued; they wait on the zombie list until it is taken (tern.h: the
- * tern_conn is freed after that event). */
+ * tern_conn is freed after that event). Only the closed ones are visited. */
 static void reap(tern_endpoint *ep)
 {
-    tern_conn **pp = &ep->conns;
-    while (*pp) {
-        tern_conn *c = *pp;
-        if (c->state != TERN_CONN_CLOSED) {
-            pp = &c->next;
-            continue;
-        }
-        *pp = c->next;
-        tern_conn_uncount_handshake(c);
-        route_remove_conn(ep, c);
-        if (ep->send_cursor == c) ep->send_cursor = NULL;
-        ep->conn_count--;
+    while (ep->closed) {
+        tern_conn *c = ep->closed;
+        ep->closed = c->closed_next;
+        c->in_closed = false;
+        unlink_conn(ep, c);
         c->next = ep->zombies;
         ep->zombies = c;
     }
@@ -233,11 +295,18 @@ static void reap(tern_endpoint *ep)
 
 /* ---- connections ----------------------------------------------------------- */
 
-static void link_conn(tern_endpoint *ep, tern_conn *c)
+static tern_err link_conn(tern_endpoint *ep, tern_conn *c)
 {
+    /* Room in the heap for every connection, so that parking one never
+     * fails later. */
+    if (tern_timer_heap_reserve(&ep->timers, ep->conn_count + 1) != TERN_OK) return TERN_ERR_NOMEM;
+    c->prev = NULL;
     c->next = ep->conns;
+    if (ep->conns) ep->conns->prev = c;
     ep->conns = c;
     ep->conn_count++;
+    tern_endpoint_wake(c);
+    return TERN_OK;
 }
 
 static void random_cid(tern_endpoint *ep, tern_cid *cid, size_t len)
@@ -258,16 +327,17 @@ tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const 
     random_cid(ep, &scid, ep->cfg.cid_len);
     tern_conn *c = tern_conn_new(ep, TERN_ROLE_CLIENT, local, remote, &scid, &dcid, now);
     if (!c) return TERN_ERR_NOMEM;
-    link_conn(ep, c);
+    if (link_conn(ep, c) != TERN_OK) {
+        tern_conn_free(c);
+        return TERN_ERR_NOMEM;
+    }
     tern_err err = TERN_OK;
     if (server_name) err = tern_tls_set_server_name(c->tls, server_name);
     if (!err && session) err = tern_tls_set_resumption(c->tls, session, session_len);
     if (!err) tern_conn_qlog_start(c, now);
     if (!err) err = tern_tls_start(c->tls);
     if (err) {
-        ep->conns = c->next;
-        ep->conn_count--;
-        route_remove_conn(ep, c);
+        unlink_conn(ep, c);
         tern_conn_free(c);
         return err;
     }
@@ -306,7 +376,10 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     random_cid(ep, &scid, ep->cfg.cid_len);
     tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &dcid, now);
     if (!c) return NULL;
-    link_conn(ep, c);
+    if (link_conn(ep, c) != TERN_OK) {
+        tern_conn_free(c);
+        return NULL;
+    }
     c->counted_handshake = true;
     ep->handshakes++;
     /* Clients retransmit Initials to this DCID until they learn ours:
@@ -327,7 +400,9 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     if (tp_ok) tern_conn_early_server_check(c);
     if (tp_ok) tern_conn_qlog_start(c, now);
     if (!tp_ok || tern_tls_start(c->tls) != TERN_OK) {
-        c->state = TERN_CONN_CLOSED;
+        /* No event was queued for it: freed here, not left as a zombie. */
+        unlink_conn(ep, c);
+        tern_conn_free(c);
         return NULL;
     }
     tern_event ev = {.type = TERN_EVENT_CONN_NEW, .conn = c};
@@ -373,6 +448,7 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
         }
     }
     tern_conn_recv_datagram(c, local, remote, ecn, data, len, now);
+    tern_endpoint_wake(c); /* acknowledgements to send, timers moved */
     reap(ep);
 }
 
@@ -419,13 +495,20 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
 {
     size_t used = 0;
     size_t n = tern_endpoint_take_stateless(ep, buf, buf_len, &used, out, max_datagrams);
+    /* Passes over the ready list, one datagram (or batch) per connection
+     * each, for fairness; a connection with nothing to send is parked. Idle
+     * connections are never visited: O(active), not O(n). */
     bool progress = true;
-    while (progress && n < max_datagrams) {
+    while (progress && n < max_datagrams && ep->ready_head) {
         progress = false;
-        for (tern_conn *c = ep->conns; c && n < max_datagrams; c = c->next) {
-            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) break;
+        for (tern_conn *c = ep->ready_head, *next; c && n < max_datagrams; c = next) {
+            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) goto full;
+            next = c->ready_next;
             size_t len = tern_conn_send_datagram(c, now, buf + used, buf_len - used, &out[n]);
-            if (!len) continue;
+            if (!len) {
+                park(ep, c);
+                continue;
+            }
             used += len;
             progress = true;
             /* Only full-size datagrams start a batch: a smaller first one
@@ -436,14 +519,17 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
             n++;
         }
     }
+full:
     reap(ep);
     return n;
 }
 
 tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
 {
-    tern_time t = TERN_TIME_INFINITE;
-    for (const tern_conn *c = ep->conns; c; c = c->next) {
+    /* Parked connections: the heap. Ready ones: asked (their heap entry, if
+     * any, may be stale), O(ready). */
+    tern_time t = tern_timer_heap_min_time(&ep->timers);
+    for (const tern_conn *c = ep->ready_head; c; c = c->ready_next) {
         tern_time ct = tern_conn_next_timer(c);
         if (ct < t) t = ct;
     }
@@ -452,8 +538,20 @@ tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
 
 void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now)
 {
-    for (tern_conn *c = ep->conns; c; c = c->next)
+    for (tern_conn *c = ep->ready_head; c; c = c->ready_next)
         if (tern_conn_next_timer(c) <= now) tern_conn_on_timer(c, now);
+    /* Expired parked connections: fired and made ready (a probe, an ACK
+     * may be due); tern_endpoint_send parks them again with their new
+     * timer. An entry that was early (the timer moved later) just moves. */
+    tern_timer_heap_node *m;
+    while ((m = tern_timer_heap_min(&ep->timers)) && m->when <= now) {
+        tern_conn *c = conn_of_timer(m);
+        tern_timer_heap_remove(&ep->timers, m);
+        if (!c->in_ready) {
+            if (tern_conn_next_timer(c) <= now) tern_conn_on_timer(c, now);
+            tern_endpoint_wake(c);
+        }
+    }
     reap(ep);
 }
 

@@ -348,11 +348,13 @@ static tern_err probe_local(tern_conn *c, const tern_addr *new_local, bool move,
 
 tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_time now)
 {
+    tern_endpoint_wake(c);
     return probe_local(c, new_local, true, now);
 }
 
 tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *new_local, tern_time now)
 {
+    tern_endpoint_wake(c);
     return probe_local(c, new_local, false, now);
 }
 

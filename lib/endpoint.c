@@ -110,12 +110,13 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
 void tern_endpoint_free(tern_endpoint *ep)
 {
     if (!ep) return;
+    /* The heap points into the connections: freed first. */
+    tern_timer_heap_free(&ep->timers);
     while (ep->conns) {
         tern_conn *c = ep->conns;
         ep->conns = c->next;
         tern_conn_free(c);
     }
-    tern_timer_heap_free(&ep->timers);
     while (ep->zombies) {
         tern_conn *c = ep->zombies;
         ep->zombies = c->next;

@@ -2,6 +2,7 @@
 #include "app_stream.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 tern_app_stream *tern_app_stream_find(const tern_app_session *s, uint64_t id)
 {
@@ -46,6 +47,14 @@ void tern_app_stream_complete(tern_app_session *s, tern_app_stream *st, tern_htt
                           .app_error = app_error,
                           .body_bytes = st->body_bytes};
     s->cb.on_complete(s->cb.ctx, st->req_user, &r);
+}
+
+int tern_app_stream_open_resource(tern_app_session *s, tern_app_stream *st, const char *target)
+{
+    int status = tern_http_resource_open(s->root, target, strlen(target), &st->res);
+    if (st->res.error && s->on_file_error)
+        s->on_file_error(s->file_error_ctx, st->id, target, st->res.error, status);
+    return status;
 }
 
 int tern_app_session_fail(tern_app_session *s, uint64_t app_error, const char *why)

@@ -36,6 +36,9 @@ typedef struct tern_app_session {
     tern_app_transport tp;
     bool is_server, started, failed;
     char *root; /* server: directory served */
+    /* server: tern_http_server_config's on_file_error and ctx */
+    void (*on_file_error)(void *ctx, uint64_t stream_id, const char *path, int err, int status);
+    void *file_error_ctx;
     tern_http_client_callbacks cb;
     tern_app_stream *streams;
     tern_app_pending *pending_head, *pending_tail; /* client: requests without a stream yet */
@@ -51,6 +54,11 @@ void tern_app_stream_unlink(tern_app_session *s, tern_app_stream *st);
 /* Client: reports the request's outcome once (no-op on a server). */
 void tern_app_stream_complete(tern_app_session *s, tern_app_stream *st, tern_http_outcome outcome,
                               uint64_t app_error);
+
+/* Server: opens the resource for target into st->res (tern_http_resource_open
+ * under s->root) and reports a failed open()/fstat() to on_file_error.
+ * Returns the HTTP status. */
+int tern_app_stream_open_resource(tern_app_session *s, tern_app_stream *st, const char *target);
 
 /* Closes the connection with an application error once; returns -1. */
 int tern_app_session_fail(tern_app_session *s, uint64_t app_error, const char *why);

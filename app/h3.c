@@ -325,8 +325,9 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t stream_id, void *conn_user,
 static int submit_status(h3_session *s, h3_stream *st, int status, const char *content_type,
                          uint64_t length, bool with_body)
 {
-    char status_str[4], length_str[24];
+    char status_str[4], length_str[24], retry_str[12];
     snprintf(status_str, sizeof status_str, "%03d", status);
+    snprintf(retry_str, sizeof retry_str, "%d", TERN_HTTP_RETRY_AFTER_S);
     snprintf(length_str, sizeof length_str, "%llu", (unsigned long long)length);
 #define NV(n, v)                                                                                   \
     {                                                                                              \
@@ -339,8 +340,15 @@ static int submit_status(h3_session *s, h3_stream *st, int status, const char *c
         NV("content-length", length_str),
         NV("allow", "GET, HEAD"), /* RFC 9110 §15.5.6: required with 405 */
     };
+    /* A 503 says when to come back (RFC 9110 §10.2.3, §15.6.4): the
+     * overload (descriptors, memory) is expected to pass. */
+    nghttp3_nv retry_after = NV("retry-after", retry_str);
 #undef NV
-    size_t nvlen = sizeof nva / sizeof nva[0] - (status == 405 ? 0 : 1);
+    size_t nvlen = sizeof nva / sizeof nva[0] - 1;
+    if (status == 405)
+        nvlen++;
+    else if (status == 503)
+        nva[nvlen++] = retry_after;
     nghttp3_data_reader reader = {read_body};
     st->responded = true;
     if (s->server_cfg.on_request)
@@ -359,7 +367,7 @@ static int respond(h3_session *s, h3_stream *st)
         return submit_status(s, st, 400, "text/plain; charset=utf-8", 0, false);
     if (!get && !head)
         return submit_status(s, st, 405, "text/plain; charset=utf-8", 0, false);
-    int status = tern_http_resource_open(s->app.root, st->path, strlen(st->path), &st->base.res);
+    int status = tern_app_stream_open_resource(&s->app, &st->base, st->path);
     if (status != 200)
         return submit_status(s, st, status, "text/plain; charset=utf-8", 0, false);
     bool with_body = get && st->base.res.size > 0;
@@ -577,6 +585,8 @@ static void *h3_server_new(const tern_app_transport *tp, const tern_http_server_
     if (s) {
         s->server_cfg = *cfg;
         s->server_cfg.root = NULL;
+        s->app.on_file_error = cfg->on_file_error;
+        s->app.file_error_ctx = cfg->ctx;
     }
     if (s && !(s->app.root = strdup(cfg->root ? cfg->root : "."))) {
         nghttp3_conn_del(s->conn);

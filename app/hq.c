@@ -165,7 +165,7 @@ static void serve(hq_session *s, hq_stream *st)
         return;
     }
     const char *target = space + 1;
-    int status = tern_http_resource_open(s->root, target, strlen(target), &st->base.res);
+    int status = tern_app_stream_open_resource(s, &st->base, target);
     if (status != 200) {
         reset_send(s, st, (uint64_t)status);
         return;
@@ -260,6 +260,8 @@ static void *hq_server_new(const tern_app_transport *tp, const tern_http_server_
         return NULL;
     s->tp = *tp;
     s->is_server = true;
+    s->on_file_error = cfg->on_file_error;
+    s->file_error_ctx = cfg->ctx;
     if (!(s->root = strdup(cfg->root ? cfg->root : "."))) {
         free(s);
         return NULL;

@@ -13,6 +13,12 @@ typedef struct tern_http_server_config {
      * length is the content-length sent. */
     void (*on_request)(void *ctx, uint64_t stream_id, const char *method, const char *path, int status,
                        uint64_t length);
+    /* Optional, h3 and hq: a file under root could not be opened or
+     * stat'ed (err is its errno) and the request gets status (403, 404,
+     * 500 or 503: tern_http_status_for_errno in http_file.h). For a log
+     * line: an operator needs to tell a missing file from a server out of
+     * descriptors. path is the request target as received. */
+    void (*on_file_error)(void *ctx, uint64_t stream_id, const char *path, int err, int status);
     void *ctx;
 } tern_http_server_config;
 

@@ -150,6 +150,35 @@ static bool parse_bytes_resource(const char *rel, uint64_t *n, int *status)
     return true;
 }
 
+int tern_http_status_for_errno(int err)
+{
+    switch (err) {
+    case ENOENT:  /* absent, or a dangling symlink */
+    case ENOTDIR: /* a path component is a file: "/f.txt/x" */
+    case ENAMETOOLONG: /* a name longer than the file system allows: absent */
+        return 404;
+    case EACCES:
+    case EPERM:
+        return 403; /* RFC 9110 §15.5.4: understood, refused */
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+        /* RFC 9110 §15.6.4: a temporary overload; the file exists and a
+         * later request may well succeed, so not 404. */
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+/* An open() or fstat() of the file failed with err: the status for it,
+ * err kept for the caller's log line. */
+static int open_failed(tern_http_resource *res, int err)
+{
+    res->error = err;
+    return tern_http_status_for_errno(err);
+}
+
 int tern_http_resource_open(const char *root, const char *target, size_t target_len,
                             tern_http_resource *res)
 {
@@ -173,18 +202,28 @@ int tern_http_resource_open(const char *root, const char *target, size_t target_
     int len = snprintf(full, sizeof full, "%s/%s", root, rel);
     if (len < 0 || (size_t)len >= sizeof full - sizeof "/index.html")
         return 404;
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer and stall every connection of the server; it has no effect
+     * on the regular files we serve. */
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return 404;
+        return open_failed(res, errno);
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return open_failed(res, err);
+    }
+    if (S_ISDIR(st.st_mode)) {
         close(fd);
         snprintf(full + len, sizeof full - (size_t)len, "%s", "/index.html");
-        fd = open(full, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) != 0) {
-            if (fd >= 0)
-                close(fd);
-            return 404;
+        fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            return open_failed(res, errno);
+        if (fstat(fd, &st) != 0) {
+            int err = errno;
+            close(fd);
+            return open_failed(res, err);
         }
     }
     if (!S_ISREG(st.st_mode)) {

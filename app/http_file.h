@@ -15,7 +15,12 @@ typedef struct tern_http_resource {
     uint64_t size;            /* total body size */
     uint64_t offset;          /* next byte to read */
     const char *content_type; /* static string */
+    int error;                /* errno of the failed open()/fstat(), else 0 */
 } tern_http_resource;
+
+/* Seconds a 503 (an overloaded server: out of file descriptors or memory)
+ * asks the client to wait in Retry-After (RFC 9110 §10.2.3). */
+#define TERN_HTTP_RETRY_AFTER_S 1
 
 /* Decodes and sanitises target (origin-form, RFC 9110 §7.1): percent-decoding,
  * query dropped, "." and empty segments skipped, ".." rejected. Writes the
@@ -24,9 +29,17 @@ typedef struct tern_http_resource {
 int tern_http_sanitize_path(const char *target, size_t target_len, char *out, size_t out_size);
 
 /* Opens the resource named by target under root. Returns the HTTP status:
- * 200 (res is open), 400 (malformed target), 404 (absent, not a regular file). */
+ * 200 (res is open), 400 (malformed target), 404 (absent, not a regular
+ * file), or, when open()/fstat() fails, tern_http_status_for_errno of its
+ * errno, which is then left in res->error (0 otherwise). */
 int tern_http_resource_open(const char *root, const char *target, size_t target_len,
                             tern_http_resource *res);
+/* The status for a file that cannot be opened or stat'ed: ENOENT, ENOTDIR,
+ * ENAMETOOLONG -> 404; EACCES, EPERM -> 403; EMFILE, ENFILE,
+ * ENOMEM -> 503 (temporary: the server is short of descriptors or memory);
+ * anything else -> 500. */
+int tern_http_status_for_errno(int err);
+
 /* Reads up to len body bytes; returns the count (0 at the end) or -1 on an
  * I/O error. */
 int64_t tern_http_resource_read(tern_http_resource *res, uint8_t *buf, size_t len);

@@ -8,6 +8,7 @@ void tern_config_init(tern_config *cfg, tern_role role)
     memset(cfg, 0, sizeof *cfg);
     cfg->role = role;
     cfg->max_idle_timeout_ms = 30000;
+    cfg->handshake_timeout_ms = 10000;
     cfg->initial_max_data = 1 << 20;
     cfg->initial_max_stream_data = 256 * 1024;
     cfg->initial_max_streams_bidi = 100;
@@ -21,6 +22,8 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->cc = TERN_CC_CUBIC;
     cfg->initial_rtt_ms = 333;
     cfg->cid_len = 8;
+    cfg->max_connections = 10000;
+    cfg->max_handshakes = 1000;
     cfg->follow_preferred_address = true;
     cfg->saa_offer = true;
     tern_locator_policy_default(&cfg->saa_policy);

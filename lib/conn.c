@@ -84,6 +84,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     tern_conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->ep = ep;
+    tern_timer_heap_node_init(&c->timer);
     c->role = role;
     c->state = TERN_CONN_HANDSHAKE;
     c->original_dcid = *initial_dcid;
@@ -153,6 +154,8 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
 
     c->idle_timeout = TERN_MS(cfg->max_idle_timeout_ms);
     c->idle_deadline = c->idle_timeout ? now + c->idle_timeout : TERN_TIME_INFINITE;
+    c->handshake_deadline =
+        cfg->handshake_timeout_ms ? now + TERN_MS(cfg->handshake_timeout_ms) : TERN_TIME_INFINITE;
     if (tern_conn_tls_init(c) != TERN_OK) goto fail;
     return c;
 fail:
@@ -200,6 +203,15 @@ void tern_conn_push_path_event(tern_conn *c, const tern_path *p, tern_path_event
     tern_saa_client_on_path_event(c, p, what, c->now);
 }
 
+/* ---- handshakes in progress (tern_config.max_handshakes) ---- */
+
+void tern_conn_uncount_handshake(tern_conn *c)
+{
+    if (!c->counted_handshake) return;
+    c->counted_handshake = false;
+    c->ep->handshakes--;
+}
+
 /* ---- closing ---- */
 
 bool tern_conn_is_closing(const tern_conn *c) { return c->state >= TERN_CONN_CLOSING; }
@@ -219,6 +231,7 @@ static void set_closed(tern_conn *c)
 {
     if (c->state == TERN_CONN_CLOSED) return;
     c->state = TERN_CONN_CLOSED;
+    tern_endpoint_conn_closed(c);
     if (c->qlog) tern_conn_qlog_closed(c, c->now);
     tern_event ev = {.type = TERN_EVENT_CONN_CLOSED, .conn = c, .error_code = c->close_code,
                      .app_error = c->close_app, .closed_by_peer = c->closed_by_peer, .reason = c->close_reason};
@@ -258,6 +271,7 @@ void tern_conn_close_transport(tern_conn *c, tern_err code, uint64_t frame_type,
 
 void tern_conn_close(tern_conn *c, uint64_t app_error, const char *reason, tern_time now)
 {
+    tern_endpoint_wake(c);
     close_local(c, app_error, true, 0, reason, now);
 }
 
@@ -271,6 +285,12 @@ void tern_conn_enter_draining(tern_conn *c, uint64_t code, bool app, const uint8
         c->closed_by_peer = true;
         set_reason(c, reason, reason_len);
         c->close_deadline = now + 3 * tern_conn_pto(c);
+        /* §10.2.2 drains so that late packets of the connection meet no
+         * Stateless Reset. A client closed before it had Handshake keys
+         * (a server refusing in an Initial, §10.2.3, which keeps no state
+         * itself) has no such packets to fear: it reports the close now
+         * instead of after three PTOs of its initial RTT guess. */
+        if (c->role == TERN_ROLE_CLIENT && !c->has_rx[TERN_TLS_LEVEL_HANDSHAKE]) c->close_deadline = now;
     }
     /* §10.2.2: no more packets, not even CONNECTION_CLOSE. */
     c->state = TERN_CONN_DRAINING;
@@ -293,6 +313,7 @@ void tern_conn_reset_idle(tern_conn *c, tern_time now)
 
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now)
 {
+    tern_conn_uncount_handshake(c);
     if (c->handshake_confirmed) return;
     c->handshake_confirmed = true;
     if (c->qlog) tern_conn_qlog_state(c, now, TERN_QLOG_CONN_HANDSHAKE_CONFIRMED);
@@ -317,6 +338,7 @@ tern_time tern_conn_next_timer(const tern_conn *c)
     if (c->state == TERN_CONN_CLOSED) return TERN_TIME_INFINITE;
     if (c->state >= TERN_CONN_CLOSING) return c->close_deadline;
     tern_time t = tmin(c->idle_deadline, tern_recovery_next_timer(&c->rec));
+    if (!c->handshake_confirmed) t = tmin(t, c->handshake_deadline);
     t = tmin(t, c->pacing_timer);
     t = tmin(t, c->rx_prev_discard_at);
     t = tmin(t, tern_conn_early_next_timer(c));
@@ -364,6 +386,17 @@ void tern_conn_on_timer(tern_conn *c, tern_time now)
         c->close_app = false;
         set_reason(c, (const uint8_t *)"idle timeout", 12);
         if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_IDLE_TIMEOUT);
+        set_closed(c);
+        return;
+    }
+    if (!c->handshake_confirmed && now >= c->handshake_deadline) {
+        /* Silently too, as for the idle timeout (§10.1): the peer may be a
+         * spoofed address, so nothing more goes to it; a real peer times
+         * out on its own. Frees what a half-open connection holds. */
+        c->close_code = TERN_NO_ERROR;
+        c->close_app = false;
+        set_reason(c, (const uint8_t *)"handshake timeout", 17);
+        if (c->qlog) tern_conn_qlog_set_close_trigger(c, TERN_QLOG_CLOSE_HANDSHAKE_TIMEOUT);
         set_closed(c);
         return;
     }

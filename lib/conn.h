@@ -32,6 +32,7 @@
 #include "sent_frames.h"
 #include "stream_map.h"
 #include "tern/tern.h"
+#include "timer_heap.h"
 #include "tls.h"
 #include "transport_params.h"
 
@@ -93,9 +94,21 @@ struct tern_endpoint {
     tern_tp_config tp_cfg;
     bool accepting;
 
-    tern_conn *conns;          /* singly linked */
+    tern_conn *conns;          /* doubly linked (next, prev) */
     size_t conn_count;
-    tern_conn *send_cursor;    /* round robin across connections */
+    /* Per event, work in O(log n) or O(active), not O(n) (docs/performance.md):
+     * timers: every connection not in the ready list, keyed by its
+     *   tern_conn_next_timer as of the last time the endpoint looked;
+     * ready: connections touched since (a datagram, a timer, an API call),
+     *   which may have something to send and whose timer may have moved;
+     *   tern_endpoint_send takes them out once they have nothing to send,
+     *   putting them back into timers;
+     * closed: connections that reached CLOSED, for reap. */
+    tern_timer_heap timers;
+    tern_conn *ready_head, *ready_tail;
+    tern_conn *closed;
+    size_t handshakes;         /* server: connections not yet confirmed (counted_handshake) */
+    uint64_t refused, retries_sent, retries_pressure; /* tern_endpoint_stats */
 
     tern_cid_table routes;     /* local CID -> connection */
 
@@ -126,7 +139,11 @@ struct tern_endpoint {
 
 struct tern_conn {
     tern_endpoint *ep;
-    tern_conn *next;
+    tern_conn *next, *prev;        /* ep->conns; next also links zombies */
+    tern_timer_heap_node timer;    /* in ep->timers unless ready */
+    tern_conn *ready_next, *ready_prev;
+    bool in_ready, in_closed;
+    tern_conn *closed_next;
     tern_role role;
     tern_conn_state state;
     void *user;
@@ -178,6 +195,7 @@ struct tern_conn {
      * server: the DCID the client used after it). */
     tern_cid retry_scid;
     bool retried;
+    bool counted_handshake;        /* server: in ep->handshakes until confirmed or gone */
     /* Client: token for our Initials (from a Retry or NEW_TOKEN). */
     uint8_t initial_token[96];
     size_t initial_token_len;
@@ -200,6 +218,7 @@ struct tern_conn {
 
     tern_time idle_timeout;        /* negotiated (§10.1), 0: none */
     tern_time idle_deadline;
+    tern_time handshake_deadline;  /* until confirmed (tern_config.handshake_timeout_ms) */
     bool ack_eliciting_since_recv; /* §10.1: restart the timer once per flight */
     tern_time pacing_timer;
 
@@ -258,6 +277,9 @@ void tern_conn_reset_idle(tern_conn *c, tern_time now);
 tern_time tern_conn_pto(tern_conn *c);
 bool tern_conn_is_closing(const tern_conn *c);
 void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
+/* Server: the connection no longer counts as a handshake in progress
+ * (confirmed, or gone). Idempotent. */
+void tern_conn_uncount_handshake(tern_conn *c);
 tern_path *tern_conn_active_path(tern_conn *c);
 /* Datagram size for 1-RTT traffic: the configured max_datagram_size within
  * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
@@ -427,6 +449,15 @@ tern_err tern_endpoint_route_add(tern_endpoint *ep, const tern_cid *cid, tern_co
 void tern_endpoint_route_remove(tern_endpoint *ep, const tern_cid *cid);
 void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev);
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
+/* The connection may have something to send or a new timer (an API call,
+ * a datagram, a timer): into the endpoint's ready list. O(1), idempotent;
+ * every public tern_conn_* call that changes state calls it. */
+void tern_endpoint_wake(tern_conn *c);
+/* Tests that change a connection's fields directly (test hooks) make every
+ * connection ready, so the next send and timer look at them. O(n). */
+void tern_endpoint_wake_all(tern_endpoint *ep);
+/* The connection reached CLOSED (set_closed): reap unlinks it. */
+void tern_endpoint_conn_closed(tern_conn *c);
 /* ---- endpoint_stateless.c ---- */
 /* A datagram no connection took: answers it statelessly when the RFC says
  * so (Version Negotiation §6.1, Stateless Reset §10.3), or recognises a
@@ -434,9 +465,16 @@ void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
 void tern_endpoint_on_unrouted(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
                                const tern_packet_header *hdr, const uint8_t *data, size_t len, tern_time now);
 /* §8.1.2: answers a client Initial with a Retry carrying a fresh SCID and a
- * Retry token bound to the client address and the Initial's DCID. */
-void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
-                              const tern_packet_header *hdr, tern_time now);
+ * Retry token bound to the client address and the Initial's DCID. False
+ * when nothing was queued (rate limit). received_len: the datagram's size,
+ * which a stateless answer never exceeds 3 times (§8). */
+bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, size_t received_len, tern_time now);
+/* §10.2.3, §5.2.2: refuses a client Initial without keeping state: an
+ * Initial packet, protected with the server Initial keys of the client's
+ * DCID (RFC 9001 §5.2), carrying CONNECTION_CLOSE with CONNECTION_REFUSED. */
+bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                const tern_packet_header *hdr, size_t received_len, tern_time now);
 /* Reserves a slot in the stateless queue (NULL: full or rate limited). */
 tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
                                                    const tern_addr *remote, tern_time now);

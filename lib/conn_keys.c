@@ -75,6 +75,7 @@ tern_err tern_conn_open_1rtt(tern_conn *c, uint8_t *pkt, size_t pkt_len, bool ke
 
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now)
 {
+    tern_endpoint_wake(c);
     /* §6.1: only once confirmed; §6.5: not before the previous update was
      * acknowledged (a packet of the current phase acked). */
     if (!c->handshake_confirmed || tern_conn_is_closing(c) || c->has_rx_prev ||

@@ -52,6 +52,7 @@ void tern_conn_on_retry(tern_conn *c, const tern_packet_header *hdr, tern_time n
 
 tern_err tern_conn_set_address_token(tern_conn *c, const uint8_t *token, size_t len)
 {
+    tern_endpoint_wake(c);
     if (c->role != TERN_ROLE_CLIENT || c->stats.packets_sent > 0 || !token || !len ||
         len > sizeof c->initial_token)
         return TERN_ERR_INVALID_ARGUMENT;

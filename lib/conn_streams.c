@@ -18,6 +18,7 @@ static tern_stream *app_stream(tern_conn *c, uint64_t stream_id)
 
 tern_err tern_conn_stream_open(tern_conn *c, bool bidirectional, uint64_t *stream_id)
 {
+    tern_endpoint_wake(c);
     if (tern_conn_is_closing(c)) return TERN_ERR_INVALID_ARGUMENT;
     tern_stream *s;
     tern_err err = tern_stream_map_open(&c->streams, bidirectional, c->now, &s);
@@ -34,6 +35,7 @@ uint64_t tern_conn_peer_stream_limit(const tern_conn *c, bool bidirectional)
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                               tern_err *err)
 {
+    tern_endpoint_wake(c);
     tern_err e = TERN_OK;
     size_t take = 0;
     tern_stream *s = tern_conn_is_closing(c) ? NULL : app_stream(c, stream_id);
@@ -55,6 +57,7 @@ out:
 
 size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, size_t len, bool *fin, tern_err *err)
 {
+    tern_endpoint_wake(c);
     bool f = false;
     size_t n = 0;
     tern_stream *s = app_stream(c, stream_id);
@@ -72,18 +75,21 @@ size_t tern_conn_stream_read(tern_conn *c, uint64_t stream_id, uint8_t *buf, siz
 
 tern_err tern_conn_stream_reset(tern_conn *c, uint64_t stream_id, uint64_t app_error)
 {
+    tern_endpoint_wake(c);
     tern_stream *s = app_stream(c, stream_id);
     return s ? tern_stream_reset(s, app_error) : TERN_ERR_INVALID_ARGUMENT;
 }
 
 tern_err tern_conn_stream_stop_sending(tern_conn *c, uint64_t stream_id, uint64_t app_error)
 {
+    tern_endpoint_wake(c);
     tern_stream *s = app_stream(c, stream_id);
     return s ? tern_stream_stop_sending(s, &c->streams.conn_recv, app_error) : TERN_ERR_INVALID_ARGUMENT;
 }
 
 tern_err tern_conn_stream_close(tern_conn *c, uint64_t stream_id, uint64_t app_error)
 {
+    tern_endpoint_wake(c);
     tern_stream *s = app_stream(c, stream_id);
     if (!s) return TERN_ERR_INVALID_ARGUMENT;
     /* What the application abandons: unread incoming data (STOP_SENDING),

@@ -1,6 +1,7 @@
 /* The endpoint: configuration, TLS config, CID routing table, accepting new
  * connections, the event queue, timers across connections and batching of
  * datagrams (tern.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     ep->backend->random(route_key, sizeof route_key);
     tern_cid_table_init(&ep->routes, route_key);
     ep->accepting = cfg->role == TERN_ROLE_SERVER;
+    tern_timer_heap_init(&ep->timers);
     tern_err err = setup_tls(ep, errbuf, errbuf_len);
     if (err) {
         tern_endpoint_free(ep);
@@ -110,6 +112,8 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
 void tern_endpoint_free(tern_endpoint *ep)
 {
     if (!ep) return;
+    /* The heap points into the connections: freed first. */
+    tern_timer_heap_free(&ep->timers);
     while (ep->conns) {
         tern_conn *c = ep->conns;
         ep->conns = c->next;
@@ -211,22 +215,82 @@ bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev)
     return true;
 }
 
+/* ---- ready list, timers, closed connections ------------------------------- */
+
+static void ready_remove(tern_endpoint *ep, tern_conn *c)
+{
+    if (!c->in_ready) return;
+    if (c->ready_prev) c->ready_prev->ready_next = c->ready_next;
+    else ep->ready_head = c->ready_next;
+    if (c->ready_next) c->ready_next->ready_prev = c->ready_prev;
+    else ep->ready_tail = c->ready_prev;
+    c->ready_next = c->ready_prev = NULL;
+    c->in_ready = false;
+}
+
+void tern_endpoint_wake(tern_conn *c)
+{
+    tern_endpoint *ep = c->ep;
+    if (c->in_ready || c->state == TERN_CONN_CLOSED) return;
+    c->in_ready = true;
+    c->ready_next = NULL;
+    c->ready_prev = ep->ready_tail;
+    if (ep->ready_tail) ep->ready_tail->ready_next = c;
+    else ep->ready_head = c;
+    ep->ready_tail = c;
+}
+
+void tern_endpoint_wake_all(tern_endpoint *ep)
+{
+    for (tern_conn *c = ep->conns; c; c = c->next) tern_endpoint_wake(c);
+}
+
+/* c left the ready list: its timer goes (back) into the heap. The heap
+ * has room for every connection (link_conn), so this cannot fail; if it
+ * did, c would stay ready, which is slower but still correct. */
+static void park(tern_endpoint *ep, tern_conn *c)
+{
+    ready_remove(ep, c);
+    if (tern_timer_heap_set(&ep->timers, &c->timer, tern_conn_next_timer(c)) != TERN_OK) tern_endpoint_wake(c);
+}
+
+void tern_endpoint_conn_closed(tern_conn *c)
+{
+    if (c->in_closed) return;
+    c->in_closed = true;
+    c->closed_next = c->ep->closed;
+    c->ep->closed = c;
+}
+
+static tern_conn *conn_of_timer(tern_timer_heap_node *n)
+{
+    return (tern_conn *)(void *)((char *)n - offsetof(tern_conn, timer));
+}
+
+/* Takes c out of everything the endpoint indexes it by. */
+static void unlink_conn(tern_endpoint *ep, tern_conn *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else ep->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    ready_remove(ep, c);
+    tern_timer_heap_remove(&ep->timers, &c->timer);
+    tern_conn_uncount_handshake(c);
+    route_remove_conn(ep, c);
+    ep->conn_count--;
+}
+
 /* Unlinks connections that reached CLOSED. Their CONN_CLOSED event is
  * queued; they wait on the zombie list until it is taken (tern.h: the
- * tern_conn is freed after that event). */
+ * tern_conn is freed after that event). Only the closed ones are visited. */
 static void reap(tern_endpoint *ep)
 {
-    tern_conn **pp = &ep->conns;
-    while (*pp) {
-        tern_conn *c = *pp;
-        if (c->state != TERN_CONN_CLOSED) {
-            pp = &c->next;
-            continue;
-        }
-        *pp = c->next;
-        route_remove_conn(ep, c);
-        if (ep->send_cursor == c) ep->send_cursor = NULL;
-        ep->conn_count--;
+    while (ep->closed) {
+        tern_conn *c = ep->closed;
+        ep->closed = c->closed_next;
+        c->in_closed = false;
+        unlink_conn(ep, c);
         c->next = ep->zombies;
         ep->zombies = c;
     }
@@ -234,11 +298,18 @@ static void reap(tern_endpoint *ep)
 
 /* ---- connections ----------------------------------------------------------- */
 
-static void link_conn(tern_endpoint *ep, tern_conn *c)
+static tern_err link_conn(tern_endpoint *ep, tern_conn *c)
 {
+    /* Room in the heap for every connection, so that parking one never
+     * fails later. */
+    if (tern_timer_heap_reserve(&ep->timers, ep->conn_count + 1) != TERN_OK) return TERN_ERR_NOMEM;
+    c->prev = NULL;
     c->next = ep->conns;
+    if (ep->conns) ep->conns->prev = c;
     ep->conns = c;
     ep->conn_count++;
+    tern_endpoint_wake(c);
+    return TERN_OK;
 }
 
 static void random_cid(tern_endpoint *ep, tern_cid *cid, size_t len)
@@ -259,16 +330,17 @@ tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const 
     random_cid(ep, &scid, ep->cfg.cid_len);
     tern_conn *c = tern_conn_new(ep, TERN_ROLE_CLIENT, local, remote, &scid, &dcid, now);
     if (!c) return TERN_ERR_NOMEM;
-    link_conn(ep, c);
+    if (link_conn(ep, c) != TERN_OK) {
+        tern_conn_free(c);
+        return TERN_ERR_NOMEM;
+    }
     tern_err err = TERN_OK;
     if (server_name) err = tern_tls_set_server_name(c->tls, server_name);
     if (!err && session) err = tern_tls_set_resumption(c->tls, session, session_len);
     if (!err) tern_conn_qlog_start(c, now);
     if (!err) err = tern_tls_start(c->tls);
     if (err) {
-        ep->conns = c->next;
-        ep->conn_count--;
-        route_remove_conn(ep, c);
+        unlink_conn(ep, c);
         tern_conn_free(c);
         return err;
     }
@@ -277,7 +349,10 @@ tern_err tern_endpoint_connect(tern_endpoint *ep, const tern_addr *local, const 
 }
 
 /* A server accepts a connection on a client's first Initial (RFC 9000 §7.2,
- * §14.1: only in a datagram of at least 1200 bytes, DCID at least 8 bytes). */
+ * §14.1: only in a datagram of at least 1200 bytes, DCID at least 8 bytes).
+ * Under pressure it answers statelessly instead: CONNECTION_REFUSED at
+ * max_connections, Retry (unless the address is validated) at
+ * max_handshakes. */
 static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t *data,
                               size_t len, tern_time now)
 {
@@ -291,14 +366,25 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     /* §8.1.3: a token that does not check out is as if there were none. */
     tern_token_result tok = TERN_TOKEN_INVALID;
     if (hdr.token_len) tok = tern_token_check(ep, hdr.token, hdr.token_len, remote, now, &odcid);
-    if (ep->cfg.retry && tok == TERN_TOKEN_INVALID) {
-        tern_endpoint_send_retry(ep, local, remote, &hdr, now);
+    if (ep->cfg.max_connections && ep->conn_count >= ep->cfg.max_connections) {
+        tern_endpoint_send_refusal(ep, local, remote, &hdr, len, now);
+        return NULL;
+    }
+    bool pressure = ep->cfg.max_handshakes && ep->handshakes >= ep->cfg.max_handshakes;
+    if ((ep->cfg.retry || pressure) && tok == TERN_TOKEN_INVALID) {
+        if (tern_endpoint_send_retry(ep, local, remote, &hdr, len, now) && !ep->cfg.retry)
+            ep->retries_pressure++;
         return NULL;
     }
     random_cid(ep, &scid, ep->cfg.cid_len);
     tern_conn *c = tern_conn_new(ep, TERN_ROLE_SERVER, local, remote, &scid, &dcid, now);
     if (!c) return NULL;
-    link_conn(ep, c);
+    if (link_conn(ep, c) != TERN_OK) {
+        tern_conn_free(c);
+        return NULL;
+    }
+    c->counted_handshake = true;
+    ep->handshakes++;
     /* Clients retransmit Initials to this DCID until they learn ours:
      * route it here too. */
     tern_endpoint_route_add(ep, &dcid, c);
@@ -317,12 +403,30 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     if (tp_ok) tern_conn_early_server_check(c);
     if (tp_ok) tern_conn_qlog_start(c, now);
     if (!tp_ok || tern_tls_start(c->tls) != TERN_OK) {
-        c->state = TERN_CONN_CLOSED;
+        /* No event was queued for it: freed here, not left as a zombie. */
+        unlink_conn(ep, c);
+        tern_conn_free(c);
         return NULL;
     }
     tern_event ev = {.type = TERN_EVENT_CONN_NEW, .conn = c};
     tern_endpoint_push_event(ep, &ev);
     return c;
+}
+
+/* Zero-length local CIDs: the connection whose active path has these
+ * addresses, else one bound to this local address (each connection of such
+ * a client normally has a socket of its own; the remote may have moved,
+ * e.g. to a preferred address, §9.6). */
+static tern_conn *route_by_address(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote)
+{
+    tern_conn *by_local = NULL;
+    for (tern_conn *it = ep->conns; it; it = it->next) {
+        const tern_path *p = tern_conn_active_path(it);
+        if (!tern_addr_equal(&p->tuple.local, local)) continue;
+        if (tern_addr_equal(&p->tuple.remote, remote)) return it;
+        by_local = it;
+    }
+    return by_local;
 }
 
 void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
@@ -331,11 +435,12 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
     tern_packet_header hdr;
     if (tern_packet_header_parse_invariant(data, len, ep->cfg.cid_len, &hdr) != TERN_OK) return;
     tern_conn *c = route_find(ep, hdr.dcid, hdr.dcid_len);
-    if (!c && hdr.dcid_len == 0) {
-        /* Zero-length local CIDs: route by address. */
-        for (tern_conn *it = ep->conns; it; it = it->next)
-            if (tern_addr_equal(&tern_conn_active_path(it)->tuple.local, local)) c = it;
-    }
+    /* §5.2: only an endpoint that issues zero-length CIDs (cid_len 0, a
+     * client) relies on addresses. Elsewhere an empty DCID names none of
+     * our connections: a long header then goes to accept_conn (a v1
+     * Initial with a DCID under 8 bytes is dropped, §7.2) or gets Version
+     * Negotiation like any unknown packet (§6.1, §14.1). */
+    if (!c && hdr.dcid_len == 0 && ep->cfg.cid_len == 0) c = route_by_address(ep, local, remote);
     if (!c) {
         if (ep->cfg.role == TERN_ROLE_SERVER && hdr.is_long && hdr.version == TERN_VERSION_1)
             c = accept_conn(ep, local, remote, data, len, now);
@@ -346,6 +451,7 @@ void tern_endpoint_recv(tern_endpoint *ep, const tern_addr *local, const tern_ad
         }
     }
     tern_conn_recv_datagram(c, local, remote, ecn, data, len, now);
+    tern_endpoint_wake(c); /* acknowledgements to send, timers moved */
     reap(ep);
 }
 
@@ -392,13 +498,20 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
 {
     size_t used = 0;
     size_t n = tern_endpoint_take_stateless(ep, buf, buf_len, &used, out, max_datagrams);
+    /* Passes over the ready list, one datagram (or batch) per connection
+     * each, for fairness; a connection with nothing to send is parked. Idle
+     * connections are never visited: O(active), not O(n). */
     bool progress = true;
-    while (progress && n < max_datagrams) {
+    while (progress && n < max_datagrams && ep->ready_head) {
         progress = false;
-        for (tern_conn *c = ep->conns; c && n < max_datagrams; c = c->next) {
-            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) break;
+        for (tern_conn *c = ep->ready_head, *next; c && n < max_datagrams; c = next) {
+            if (buf_len - used < TERN_MAX_DATAGRAM_SIZE) goto full;
+            next = c->ready_next;
             size_t len = tern_conn_send_datagram(c, now, buf + used, buf_len - used, &out[n]);
-            if (!len) continue;
+            if (!len) {
+                park(ep, c);
+                continue;
+            }
             used += len;
             progress = true;
             /* Only full-size datagrams start a batch: a smaller first one
@@ -409,14 +522,17 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
             n++;
         }
     }
+full:
     reap(ep);
     return n;
 }
 
 tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
 {
-    tern_time t = TERN_TIME_INFINITE;
-    for (const tern_conn *c = ep->conns; c; c = c->next) {
+    /* Parked connections: the heap. Ready ones: asked (their heap entry, if
+     * any, may be stale), O(ready). */
+    tern_time t = tern_timer_heap_min_time(&ep->timers);
+    for (const tern_conn *c = ep->ready_head; c; c = c->ready_next) {
         tern_time ct = tern_conn_next_timer(c);
         if (ct < t) t = ct;
     }
@@ -425,11 +541,32 @@ tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
 
 void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now)
 {
-    for (tern_conn *c = ep->conns; c; c = c->next)
+    for (tern_conn *c = ep->ready_head; c; c = c->ready_next)
         if (tern_conn_next_timer(c) <= now) tern_conn_on_timer(c, now);
+    /* Expired parked connections: fired and made ready (a probe, an ACK
+     * may be due); tern_endpoint_send parks them again with their new
+     * timer. An entry that was early (the timer moved later) just moves. */
+    tern_timer_heap_node *m;
+    while ((m = tern_timer_heap_min(&ep->timers)) && m->when <= now) {
+        tern_conn *c = conn_of_timer(m);
+        tern_timer_heap_remove(&ep->timers, m);
+        if (!c->in_ready) {
+            if (tern_conn_next_timer(c) <= now) tern_conn_on_timer(c, now);
+            tern_endpoint_wake(c);
+        }
+    }
     reap(ep);
 }
 
 void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting) { ep->accepting = accepting; }
 
 size_t tern_endpoint_connection_count(const tern_endpoint *ep) { return ep->conn_count; }
+
+void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st)
+{
+    *st = (tern_endpoint_stats){.connections = ep->conn_count,
+                                .handshakes = ep->handshakes,
+                                .refused = ep->refused,
+                                .retries_sent = ep->retries_sent,
+                                .retries_pressure = ep->retries_pressure};
+}

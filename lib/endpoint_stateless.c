@@ -1,11 +1,21 @@
 /* What the endpoint sends and recognises without connection state: Version
- * Negotiation (RFC 9000 §6, §17.2.1) and Stateless Reset (§10.3), both
- * through a small fixed queue with a rate limit. */
+ * Negotiation (RFC 9000 §6, §17.2.1), Stateless Reset (§10.3), Retry
+ * (§8.1.2) and the refusal of a connection (§10.2.3), all through a small
+ * fixed queue with a rate limit. */
 #include <string.h>
 
 #include "address_token.h"
 #include "conn.h"
+#include "frame.h"
 #include "packet_header.h"
+#include "packet_protection.h"
+
+/* §8: before validating an address a server sends at most 3 times what it
+ * received from it. Every answer here is far below that (an Initial that
+ * asks is at least 1200 bytes); checked anyway, so that a later change of
+ * a format cannot turn us into an amplifier: an answer that would exceed
+ * it is not sent. */
+static bool within_amplification(size_t sent, size_t received) { return sent <= 3 * received; }
 
 /* §10.3: the smallest packet that can carry a reset (5 unpredictable bytes
  * including the first byte, plus the 16-byte token). */
@@ -102,11 +112,11 @@ static void send_stateless_reset(tern_endpoint *ep, const tern_addr *local, cons
     d->len = size;
 }
 
-void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
-                              const tern_packet_header *hdr, tern_time now)
+bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                              const tern_packet_header *hdr, size_t received_len, tern_time now)
 {
     tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
-    if (!d) return;
+    if (!d) return false;
     tern_cid odcid, scid;
     odcid.len = (uint8_t)hdr->dcid_len;
     memcpy(odcid.data, hdr->dcid, hdr->dcid_len);
@@ -122,9 +132,55 @@ void tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const t
                                         hdr->scid, hdr->scid_len, scid.data, scid.len, token, tlen, rnd)
                     : 0;
     /* RFC 9001 §5.8: the tag authenticates the Retry with the ODCID. */
-    if (!n || tern_retry_integrity_tag(ep->backend, odcid.data, odcid.len, d->data, n, d->data + n) != TERN_OK)
-        return; /* slot stays empty (len 0) and is skipped */
+    if (!n || tern_retry_integrity_tag(ep->backend, odcid.data, odcid.len, d->data, n, d->data + n) != TERN_OK ||
+        !within_amplification(n + TERN_RETRY_INTEGRITY_TAG_LEN, received_len))
+        return false; /* slot stays empty (len 0) and is skipped */
     d->len = n + TERN_RETRY_INTEGRITY_TAG_LEN;
+    ep->retries_sent++;
+    return true;
+}
+
+/* The reason phrase a refused client reports (§19.19: for diagnostics). */
+static const char refusal_reason[] = "server at its connection limit";
+
+bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                const tern_packet_header *hdr, size_t received_len, tern_time now)
+{
+    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    if (!d) return false;
+    /* RFC 9001 §5.2: the client can open it with the server Initial keys it
+     * derives from the DCID it chose; nothing of ours is needed, so the
+     * keys live only for this packet. */
+    tern_packet_protection pp;
+    memset(&pp, 0, sizeof pp);
+    if (tern_pp_init_initial(&pp, ep->backend, hdr->dcid, hdr->dcid_len, false) != TERN_OK) return false;
+    uint8_t scid[TERN_MAX_CID_LEN];
+    tern_endpoint_random(ep, scid, ep->cfg.cid_len);
+    /* §17.2.2: DCID is the client's SCID; a fresh SCID of ours; packet
+     * number 0 (the only packet of this "connection"). */
+    tern_long_header_fields f = {.type = TERN_PKT_INITIAL, .version = TERN_VERSION_1, .dcid = hdr->scid,
+                                 .dcid_len = hdr->scid_len, .scid = scid, .scid_len = ep->cfg.cid_len,
+                                 .packet_number = 0, .pn_len = 1, .length_field_size = 2};
+    tern_long_header_layout layout;
+    size_t cap = sizeof d->data - TERN_AEAD_TAG_LEN;
+    size_t hl = tern_long_header_encode(d->data, cap, &f, &layout);
+    /* §10.2.3: before the handshake only a transport close (0x1c) may be
+     * sent; frame type 0: no frame caused it. */
+    tern_frame fr = {.type = TERN_FRAME_CONNECTION_CLOSE,
+                     .u.close = {.error_code = TERN_CONNECTION_REFUSED,
+                                 .frame_type = 0,
+                                 .reason = (const uint8_t *)refusal_reason,
+                                 .reason_len = sizeof refusal_reason - 1}};
+    size_t fl = hl ? tern_frame_encode(d->data + hl, cap - hl, &ep->frame_cfg, &fr) : 0;
+    size_t pkt_len = hl + fl + TERN_AEAD_TAG_LEN, out_len = 0;
+    bool ok = fl && tern_long_header_patch_length(d->data, &layout, pkt_len) == TERN_OK &&
+              tern_pp_protect(&pp, d->data, sizeof d->data, hl, layout.pn_offset, 1, 0, fl, &out_len) == TERN_OK &&
+              within_amplification(out_len, received_len);
+    tern_pp_clear(&pp);
+    if (!ok) return false; /* slot stays empty (len 0) and is skipped */
+    d->len = out_len;
+    ep->refused++;
+    return true;
 }
 
 /* §10.3.1: a datagram whose DCID routes nowhere may be a Stateless Reset

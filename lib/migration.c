@@ -392,6 +392,7 @@ static tern_err probe(tern_conn *c, const tern_addr *local, const tern_addr *rem
 
 tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_path_id *path_id, tern_time now)
 {
+    tern_endpoint_wake(c);
     if (new_local && tern_addr_equal(new_local, &tern_conn_active_path(c)->tuple.local))
         return TERN_ERR_INVALID_ARGUMENT;
     return probe(c, new_local, NULL, true, path_id, now);
@@ -400,6 +401,7 @@ tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_path_i
 tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_path_id *path_id,
                               tern_time now)
 {
+    tern_endpoint_wake(c);
     return probe(c, local, remote, false, path_id, now);
 }
 

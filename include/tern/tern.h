@@ -72,6 +72,15 @@ typedef struct tern_config {
     uint64_t active_connection_id_limit;
     uint64_t max_ack_delay_ms;
     bool disable_active_migration;
+    /* A connection whose handshake is not confirmed (RFC 9001 §4.1.2: on a
+     * server, complete; on a client, HANDSHAKE_DONE received) this many
+     * milliseconds after it was created is closed silently, like an idle
+     * timeout (RFC 9000 §10.1): no CONNECTION_CLOSE, its state freed, a
+     * TERN_EVENT_CONN_CLOSED with error_code NO_ERROR and reason
+     * "handshake timeout". Bounds what a half-open connection (a spoofed
+     * Initial, a vanished client) holds. Default 10000; 0 = none (the idle
+     * timeout still applies). Not a transport parameter. */
+    uint64_t handshake_timeout_ms;
     /* Upper bounds for receive-window auto-tuning. */
     uint64_t max_connection_window;
     uint64_t max_stream_window;
@@ -108,6 +117,20 @@ typedef struct tern_config {
 
     /* Server: send Retry to unvalidated clients (RFC 9000 §8.1.2). */
     bool retry;
+    /* Server, under pressure; both answers are stateless and smaller than
+     * the Initial that asked (no amplification, RFC 9000 §8).
+     * max_connections: while this many connections exist (closing ones
+     * included), a new client Initial is answered with CONNECTION_CLOSE
+     * CONNECTION_REFUSED (§10.2.3) in an Initial packet, and no state is
+     * kept. Default 10000; 0 = no limit.
+     * max_handshakes: while this many connections have not confirmed
+     * their handshake, a new client Initial without a valid address token
+     * gets a Retry (§8.1.2), as with `retry`; the client that comes back
+     * with the token is accepted (a spoofed source never does). Default
+     * 1000; 0 = no limit. Both go through the stateless rate limit
+     * (docs/protocol.md §1.1). */
+    size_t max_connections;
+    size_t max_handshakes;
     /* Secret for stateless reset tokens and address-validation tokens
      * (RFC 9000 §10.3, §8.1.3). All zero = generated at endpoint creation. */
     uint8_t static_key[32];
@@ -207,8 +230,22 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
 tern_time tern_endpoint_next_timer(const tern_endpoint *ep);
 void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now);
 
-/* Server: stop accepting new connections (existing ones continue). */
+/* Server: stop accepting new connections (existing ones continue). New
+ * Initials are then dropped silently; tern_config.max_connections refuses
+ * them with CONNECTION_REFUSED instead. */
 void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting);
+
+/* What the endpoint did without connection state, and what it holds.
+ * Counters since tern_endpoint_new. */
+typedef struct tern_endpoint_stats {
+    size_t connections;       /* = tern_endpoint_connection_count */
+    size_t handshakes;        /* server: connections whose handshake is not confirmed */
+    uint64_t refused;         /* CONNECTION_REFUSED sent (max_connections) */
+    uint64_t retries_sent;    /* Retry packets sent, for any reason */
+    uint64_t retries_pressure; /* of them, because of max_handshakes (retry off) */
+} tern_endpoint_stats;
+/* Anyone holding the endpoint, any time. */
+void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);
 size_t tern_endpoint_connection_count(const tern_endpoint *ep);
 
 /* ---- Events -------------------------------------------------------------- */

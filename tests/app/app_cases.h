@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gnutls/crypto.h>
@@ -293,6 +296,62 @@ static void test_stream_limit_queues(void **state)
     harness_free(h);
 }
 
+/* The server out of descriptors: 503 (h3 with Retry-After, RFC 9110
+ * §10.2.3), the cause reported to on_file_error for the log, and the same
+ * file served once a descriptor is free again, not 404. The soft
+ * RLIMIT_NOFILE is lowered to the lowest free descriptor while the
+ * request is served in memory (the harness opens nothing itself). */
+static void test_out_of_descriptors(void **state)
+{
+    fixture *fx = *state;
+    harness *h = harness_new(CASES_PROTO, fx->root, NULL);
+    test_request r1, r2;
+    test_request_init(&r1, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &r1), 0);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    struct rlimit low = {.rlim_cur = (rlim_t)lowest, .rlim_max = old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    harness_run(h);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    finish(h);
+    assert_status_failure(&r1, 503);
+    if (is_h3())
+        assert_int_equal(r1.retry_after, TERN_HTTP_RETRY_AFTER_S);
+    int err = 0, status = 0;
+    assert_int_equal(harness_file_errors(h, &err, &status), 1);
+    assert_int_equal(err, EMFILE);
+    assert_int_equal(status, 503);
+    test_request_init(&r2, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &r2), 0);
+    finish(h);
+    assert_ok(&r2, fx->small_digest, SMALL_SIZE);
+    assert_int_equal(r2.retry_after, -1);
+    assert_int_equal(harness_file_errors(h, &err, &status), 1);
+    harness_free(h);
+}
+
+/* A missing file: 404 and its ENOENT reported; no Retry-After. */
+static void test_missing_reported(void **state)
+{
+    fixture *fx = *state;
+    harness *h = harness_new(CASES_PROTO, fx->root, NULL);
+    test_request r;
+    test_request_init(&r, "/small.txt/below");
+    assert_int_equal(harness_request(h, "GET", &r), 0);
+    finish(h);
+    assert_status_failure(&r, 404);
+    assert_int_equal(r.retry_after, -1);
+    int err = 0, status = 0;
+    assert_int_equal(harness_file_errors(h, &err, &status), 1);
+    assert_int_equal(err, ENOTDIR);
+    assert_int_equal(status, 404);
+    harness_free(h);
+}
+
 #define COMMON_CASES                                                                               \
     cmocka_unit_test_setup_teardown(test_small_file, setup, teardown),                             \
         cmocka_unit_test_setup_teardown(test_root_serves_index, setup, teardown),                  \
@@ -302,6 +361,8 @@ static void test_stream_limit_queues(void **state)
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),                          \
         cmocka_unit_test_setup_teardown(test_traversal_rejected, setup, teardown),                 \
         cmocka_unit_test_setup_teardown(test_server_reset, setup, teardown),                       \
-        cmocka_unit_test_setup_teardown(test_stream_limit_queues, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_stream_limit_queues, setup, teardown),                \
+        cmocka_unit_test_setup_teardown(test_out_of_descriptors, setup, teardown),                 \
+        cmocka_unit_test_setup_teardown(test_missing_reported, setup, teardown)
 
 #endif

@@ -42,6 +42,8 @@ struct harness {
     size_t nflows;
     int64_t conn_error;
     char *root;
+    int file_errno, file_status; /* the server's last on_file_error */
+    unsigned file_errors;
 };
 
 static flow *get_flow(harness *h, int sender, uint64_t id)
@@ -177,6 +179,10 @@ static void on_header(void *ctx, void *user, const uint8_t *name, size_t nlen, c
         char tmp[32] = {0};
         memcpy(tmp, value, vlen < 31 ? vlen : 31);
         r->content_length = atoll(tmp);
+    } else if (nlen == 11 && memcmp(name, "retry-after", 11) == 0) {
+        char tmp[32] = {0};
+        memcpy(tmp, value, vlen < 31 ? vlen : 31);
+        r->retry_after = atoll(tmp);
     }
 }
 
@@ -206,6 +212,22 @@ static void on_complete(void *ctx, void *user, const tern_http_result *res)
     r->result = *res;
     gnutls_hash_deinit(r->hash, r->digest);
     r->hash = NULL;
+}
+
+static void on_file_error(void *ctx, uint64_t stream_id, const char *path, int err, int status)
+{
+    (void)stream_id, (void)path;
+    harness *h = ctx;
+    h->file_errno = err;
+    h->file_status = status;
+    h->file_errors++;
+}
+
+unsigned harness_file_errors(const harness *h, int *err, int *status)
+{
+    *err = h->file_errno;
+    *status = h->file_status;
+    return h->file_errors;
 }
 
 harness *harness_new(tern_app_proto proto, const char *root, const harness_options *opts)
@@ -239,7 +261,7 @@ harness *harness_new(tern_app_proto proto, const char *root, const harness_optio
     h->sides[0].app = tern_app_client_new(proto, &tp, &ccfg);
     tp.ctx = &h->sides[1];
     tp.is_server = true;
-    tern_http_server_config scfg = {.root = root};
+    tern_http_server_config scfg = {.root = root, .on_file_error = on_file_error, .ctx = h};
     h->sides[1].app = tern_app_server_new(proto, &tp, &scfg);
     if (!h->sides[0].app || !h->sides[1].app)
         abort();
@@ -355,6 +377,7 @@ void test_request_init(test_request *r, const char *path)
     memset(r, 0, sizeof *r);
     r->path = path;
     r->content_length = -1;
+    r->retry_after = -1;
     if (gnutls_hash_init(&r->hash, GNUTLS_DIG_SHA256) != 0)
         abort();
 }

@@ -29,6 +29,7 @@ typedef struct test_request {
     int status;
     char content_type[64];
     long long content_length; /* -1 when absent */
+    long long retry_after;    /* -1 when absent */
     tern_http_result result;
     uint64_t body_bytes;
     gnutls_hash_hd_t hash; /* sha256 of the body */
@@ -51,6 +52,8 @@ void harness_raise_bidi_limit(harness *h, uint64_t limit);
 /* Appends raw bytes to a client stream as if the client's HTTP layer had
  * written them (e.g. extra frames on its control stream, id 2). */
 void harness_client_send_raw(harness *h, uint64_t id, const uint8_t *data, size_t len);
+/* The server's on_file_error calls so far; the last one's errno and status. */
+unsigned harness_file_errors(const harness *h, int *err, int *status);
 /* Stream id of the n-th client bidirectional stream (0-based). */
 uint64_t harness_client_bidi_id(unsigned n);
 

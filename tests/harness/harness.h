@@ -43,7 +43,8 @@ void h_client_config(tern_config *cfg);
 h_node *h_node_new(sim *s, const tern_config *cfg, const char *name, h_event_fn on_event, void *ctx);
 void h_node_free(h_node *n);
 /* Sends what the endpoint has now and re-arms its timer (after the test
- * changed the endpoint outside a callback). */
+ * changed the endpoint outside a callback, through the API or by setting
+ * a connection's fields: every connection is made ready first). */
 void h_kick(h_node *n);
 
 /* sha256 of data, as 32 bytes. */

@@ -44,8 +44,10 @@ row 2 "is required" "" -- "$SERVER" --root /
 row 2 "not a directory" "" -- "$SERVER" --listen 127.0.0.1:0 --root /nonexistent
 row 2 "bad --listen" "" -- "$SERVER" --listen nowhere --root /
 row 2 "unknown --cc" "" -- "$SERVER" --listen 127.0.0.1:0 --root / --cc bbr
+row 2 "bad --handshake-timeout" "" -- "$SERVER" --listen 127.0.0.1:0 --root / --handshake-timeout -1
+row 2 "bad --handshake-timeout" "" -- "$SERVER" --listen 127.0.0.1:0 --root / --handshake-timeout 5x
 row 0 "" "grep -q 'Exit status' '$WORK/out'" -- "$CLIENT" --help
-row 0 "" "grep -q disable-active-migration '$WORK/out'" -- "$SERVER" --help
+row 0 "" "grep -q disable-active-migration '$WORK/out' && grep -q handshake-timeout '$WORK/out'" -- "$SERVER" --help
 
 # Saved names: refused or colliding before connecting (port 1: nothing
 # listens; a usage error must come first), nothing created.

@@ -103,6 +103,7 @@ typedef struct request {
     char error[320];
     uint64_t bytes;
     uint64_t content_length; /* 0: unknown */
+    char retry_after[16];    /* the Retry-After header (RFC 9110 §10.2.3), "" when none */
     int status;
     bool done;
     tern_http_outcome outcome;
@@ -506,6 +507,11 @@ static void on_header(void *ctx, void *req_user, const uint8_t *name, size_t nam
         uint64_t v = 0;
         for (size_t i = 0; i < value_len && value[i] >= '0' && value[i] <= '9'; i++) v = v * 10 + (value[i] - '0');
         r->content_length = v;
+    } else if (name_len == 11 && !memcmp(name, "retry-after", 11)) {
+        size_t n = value_len < sizeof r->retry_after - 1 ? value_len : sizeof r->retry_after - 1;
+        for (size_t i = 0; i < n; i++) /* shown on a terminal: printable only */
+            r->retry_after[i] = value[i] >= 0x20 && value[i] < 0x7f ? (char)value[i] : '?';
+        r->retry_after[n] = '\0';
     }
 }
 
@@ -567,7 +573,12 @@ static void on_complete(void *ctx, void *req_user, const tern_http_result *res)
         }
         settle(cl, r, 0, NULL);
         return;
-    case TERN_HTTP_BAD_STATUS: settle(cl, r, EXIT_HTTP, "HTTP status %d for %s", r->status, r->url); return;
+    case TERN_HTTP_BAD_STATUS:
+        if (r->retry_after[0])
+            settle(cl, r, EXIT_HTTP, "HTTP status %d for %s (Retry-After: %s)", r->status, r->url, r->retry_after);
+        else
+            settle(cl, r, EXIT_HTTP, "HTTP status %d for %s", r->status, r->url);
+        return;
     case TERN_HTTP_STREAM_RESET:
         if (cl->hq && res->app_error >= 400 && res->app_error <= 599) {
             r->status = (int)res->app_error;
@@ -1126,6 +1137,9 @@ int main(int argc, char **argv)
     cfg.ca_file = ca;
     cfg.cc = cc;
     cfg.follow_preferred_address = !no_pref;
+    /* The handshake deadline is ours (hs_deadline: at most 10 s of
+     * --timeout, with a message naming the server), not the library's. */
+    cfg.handshake_timeout_ms = 0;
     cfg.initial_max_data = 16u << 20;
     cfg.initial_max_stream_data = 8u << 20;
     cfg.max_connection_window = 64u << 20;

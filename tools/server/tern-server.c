@@ -41,7 +41,12 @@ static const char usage[] =
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
     "  --retry               answer a client's first Initial with a Retry unless it\n"
     "                        carries a valid address token (RFC 9000 §8.1.2)\n"
-    "  --max-connections N   refuse new connections while N are open (0: no limit)\n"
+    "  --max-connections N   refuse new connections while N are open, each with\n"
+    "                        CONNECTION_REFUSED (default 10000; 0: no limit)\n"
+    "  --max-handshakes N    while N handshakes are in progress, answer new\n"
+    "                        clients with a Retry even without --retry, so that\n"
+    "                        spoofed sources hold no state (default 1000; 0: no\n"
+    "                        limit)\n"
     "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
     "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
     "                        control's)\n"
@@ -50,6 +55,9 @@ static const char usage[] =
     "                        new local address (tern-client --migrate-after says so)\n"
     "  --idle-timeout MS     max_idle_timeout transport parameter (RFC 9000 §10.1;\n"
     "                        default 30000): idle connections close after it\n"
+    "  --handshake-timeout SECONDS  close a connection whose handshake is not\n"
+    "                        complete SECONDS after its first packet, silently\n"
+    "                        (default 10; 0: none, only the idle timeout)\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -94,22 +102,45 @@ static void log_request(void *ctx, uint64_t stream_id, const char *method, const
            method && method[0] ? method : "-", p, status, (unsigned long long)length);
 }
 
+/* One line per file that could not be opened: "conn N: stream S: open /path:
+ * Too many open files -> 503". The status alone would hide the cause. */
+static void log_file_error(void *ctx, uint64_t stream_id, const char *path, int err, int status)
+{
+    conn_ctx *cc = ctx;
+    char p[256];
+    size_t n = 0;
+    for (const char *c = path; *c && n < sizeof p - 1; c++)
+        p[n++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+    p[n] = '\0';
+    /* 5xx is the server's trouble (out of descriptors, an I/O error): shown
+     * even with --quiet; 403/404 are the request's and per-request lines. */
+    if (status >= 500)
+        tl_err("conn %u: stream %llu: open %s: %s -> %d", cc->id, (unsigned long long)stream_id, p,
+               strerror(err), status);
+    else
+        tl_log("conn %u: stream %llu: open %s: %s -> %d", cc->id, (unsigned long long)stream_id, p,
+               strerror(err), status);
+}
+
 static tern_app *make_app(tl_session *s, tern_app_proto proto)
 {
     conn_ctx *cc = s->user;
-    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request, .ctx = cc};
+    tern_http_server_config hc = {.root = g_srv.root, .on_request = log_request,
+                                  .on_file_error = log_file_error, .ctx = cc};
     tl_log("conn %u: alpn %s", cc->id, tern_app_proto_alpn(proto));
     return tern_app_server_new(proto, &s->transport, &hc);
 }
 
+/* One line when the connection limit is reached and one when it is left:
+ * the library refuses new clients meanwhile, each with CONNECTION_REFUSED
+ * (tern_config.max_connections), so they know at once. */
 static void update_accepting(server *srv)
 {
     if (!srv->max_connections) return;
     bool want = tern_endpoint_connection_count(srv->node.ep) < srv->max_connections;
     if (want != srv->accepting) {
         srv->accepting = want;
-        tern_endpoint_set_accepting(srv->node.ep, want);
-        tl_log("%s new connections (%zu open)", want ? "accepting" : "refusing",
+        tl_log("%s new connections (%zu open)", want ? "accepting" : "refusing (CONNECTION_REFUSED)",
                tern_endpoint_connection_count(srv->node.ep));
     }
 }
@@ -252,7 +283,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE }; /* qlog, 0-RTT, pacing ceiling, idle timeout */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS }; /* qlog, 0-RTT, pacing, timeouts, limits */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -266,18 +297,23 @@ int main(int argc, char **argv)
         {"qlog-dir", required_argument, NULL, O_QLOGDIR}, {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {"max-rate", required_argument, NULL, O_MAXRATE},
         {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
+        {"max-handshakes", required_argument, NULL, O_MAXHS},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
-    unsigned long max_conn = 0;
+    tern_config defaults;
+    tern_config_init(&defaults, TERN_ROLE_SERVER);
+    unsigned long max_conn = defaults.max_connections, max_hs = defaults.max_handshakes;
     bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
     unsigned long idle_ms = 0; /* 0: the library default */
+    long long hs_timeout_ms = -1; /* -1: the library default */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -314,6 +350,14 @@ int main(int argc, char **argv)
                 return fail("bad --max-connections '%s'", optarg);
             break;
         }
+        case O_MAXHS: {
+            char *end;
+            errno = 0;
+            max_hs = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                return fail("bad --max-handshakes '%s'", optarg);
+            break;
+        }
         case O_QUIET: quiet = true; break;
         case O_RETRY: retry = true; break;
         case O_NODAM: no_dam = true; break;
@@ -337,6 +381,16 @@ int main(int argc, char **argv)
             idle_ms = strtoul(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-' || idle_ms == 0 || idle_ms > 600000)
                 return fail("bad --idle-timeout '%s' (milliseconds, 1..600000)", optarg);
+            break;
+        }
+        case O_HSTIMEOUT: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0) || sec > 3600)
+                return fail("bad --handshake-timeout '%s' (seconds, 0..3600; 0: none)", optarg);
+            hs_timeout_ms = (long long)(sec * 1000 + 0.5);
+            if (sec > 0 && hs_timeout_ms == 0) hs_timeout_ms = 1;
             break;
         }
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
@@ -394,11 +448,14 @@ int main(int argc, char **argv)
     cfg.alpn_count = 2;
     cfg.cc = cc;
     if (idle_ms) cfg.max_idle_timeout_ms = idle_ms;
+    if (hs_timeout_ms >= 0) cfg.handshake_timeout_ms = (uint64_t)hs_timeout_ms;
     cfg.initial_max_data = 8u << 20;
     cfg.initial_max_stream_data = 1u << 20;
     cfg.preferred_address_v4 = pref_v4;
     cfg.preferred_address_v6 = pref_v6;
     cfg.retry = retry;
+    cfg.max_connections = max_conn;
+    cfg.max_handshakes = max_hs;
     cfg.disable_active_migration = no_dam;
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);

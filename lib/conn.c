@@ -119,6 +119,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     first->tuple.validated = !is_server;
     tern_saa_init(c);
     c->handshake_remote = *remote;
+    tern_conn_local_addrs_attach(c); /* counts this path and every later one */
 
     uint64_t limit = cfg->active_connection_id_limit;
     if (limit < 2) limit = 2;
@@ -167,6 +168,7 @@ void tern_conn_free(tern_conn *c)
 {
     if (!c) return;
     if (c->qlog) tern_conn_qlog_finish(c);
+    tern_conn_local_addrs_detach(c); /* every path and CID ref it holds */
     tern_tls_free(c->tls);
     for (int l = 0; l < TERN_TLS_LEVEL_COUNT; l++) {
         tern_pp_clear(&c->rx[l]);

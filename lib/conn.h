@@ -21,6 +21,7 @@
 #include "cid_table.h"
 #include "crypto.h"
 #include "frame.h"
+#include "local_addrs.h"
 #include "packet_header.h"
 #include "packet_protection.h"
 #include "path_set.h"
@@ -123,6 +124,9 @@ struct tern_endpoint {
      * current parameters are below them (RFC 9000 §7.4.1). */
     tern_tp_remembered early_floor;
 
+    /* The local addresses the application serves (lib/endpoint_addrs.c). */
+    tern_local_addrs local_addrs;
+
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */
     tern_conn *free_after_poll; /* a closed connection whose last event was taken */
@@ -184,6 +188,9 @@ struct tern_conn {
     bool preferred_address_done;   /* client: acted on preferred_address once */
 
     tern_cid_manager cids;
+    /* CID refs this connection holds on the endpoint's local addresses
+     * (tern_conn_local_addr_ref_cid), given back when it is freed. */
+    tern_local_addr_refs local_addr_cid_refs;
     tern_stream_map streams;
 
     tern_transport_params local_tp, peer_tp;
@@ -458,6 +465,28 @@ void tern_endpoint_wake(tern_conn *c);
 void tern_endpoint_wake_all(tern_endpoint *ep);
 /* The connection reached CLOSED (set_closed): reap unlinks it. */
 void tern_endpoint_conn_closed(tern_conn *c);
+/* ---- endpoint_addrs.c: the endpoint's local addresses (lib/local_addrs.h) ---- */
+/* At endpoint creation; and first thing when it is freed (its connections'
+ * refs then go without producing events). */
+void tern_endpoint_addrs_init(tern_endpoint *ep);
+void tern_endpoint_addrs_shutdown(tern_endpoint *ep);
+/* Connection created / freed: counts its paths on the endpoint's addresses
+ * (every path made or freed later is counted by its path set), and on
+ * detach gives back every path and CID ref it holds. */
+void tern_conn_local_addrs_attach(tern_conn *c);
+void tern_conn_local_addrs_detach(tern_conn *c);
+/* A CID bound to a local address (an SAA frame names addr; profile §2):
+ * ref when the CID is issued for it, unref when it is retired. Refs left
+ * when the connection is freed are given back then. ref errors: as
+ * tern_local_addr_refs_take (INVALID_ARGUMENT: addr not served, do not
+ * advertise it; NOMEM: this connection already holds refs on
+ * TERN_LOCAL_ADDR_REFS_MAX other addresses). In legacy mode both are no-ops
+ * and ref returns TERN_OK. */
+tern_err tern_conn_local_addr_ref_cid(tern_conn *c, const tern_addr *addr);
+void tern_conn_local_addr_unref_cid(tern_conn *c, const tern_addr *addr);
+/* Server: may a new connection be accepted on local (SERVING, or legacy
+ * mode)? */
+bool tern_endpoint_serves(const tern_endpoint *ep, const tern_addr *local);
 /* ---- endpoint_stateless.c ---- */
 /* A datagram no connection took: answers it statelessly when the RFC says
  * so (Version Negotiation §6.1, Stateless Reset §10.3), or recognises a

@@ -100,6 +100,7 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     tern_cid_table_init(&ep->routes, route_key);
     ep->accepting = cfg->role == TERN_ROLE_SERVER;
     tern_timer_heap_init(&ep->timers);
+    tern_endpoint_addrs_init(ep);
     tern_err err = setup_tls(ep, errbuf, errbuf_len);
     if (err) {
         tern_endpoint_free(ep);
@@ -114,6 +115,7 @@ void tern_endpoint_free(tern_endpoint *ep)
     if (!ep) return;
     /* The heap points into the connections: freed first. */
     tern_timer_heap_free(&ep->timers);
+    tern_endpoint_addrs_shutdown(ep);
     while (ep->conns) {
         tern_conn *c = ep->conns;
         ep->conns = c->next;
@@ -358,6 +360,9 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
 {
     tern_packet_header hdr;
     if (!ep->accepting || len < TERN_DATAGRAM_SIZE) return NULL;
+    /* Not on an address the application does not serve (never added, or
+     * removed and DRAINING): dropped, no Retry either (docs/protocol.md §9.1). */
+    if (!tern_endpoint_serves(ep, local)) return NULL;
     if (tern_packet_header_parse(data, len, NULL, &hdr) != TERN_OK) return NULL;
     if (hdr.type != TERN_PKT_INITIAL || hdr.dcid_len < 8 || hdr.dcid_len > TERN_MAX_CID_LEN) return NULL;
     tern_cid dcid, scid, odcid;

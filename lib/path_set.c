@@ -12,8 +12,26 @@ tern_path *tern_path_set_init(tern_path_set *set, const tern_addr *local, const 
     }
     set->active = 0;
     set->next_id = 1;
+    set->local_fn = NULL;
+    set->local_ctx = NULL;
+    set->local_counted = 0;
     tern_path_init(&set->slots[0], 0, TERN_PATH_STATE_ACTIVE, local, remote, cc, initial_rtt, now);
     return &set->slots[0];
+}
+
+static void local_used(tern_path_set *set, size_t slot)
+{
+    uint8_t bit = (uint8_t)(1u << slot);
+    if (!set->local_fn || (set->local_counted & bit)) return;
+    if (set->local_fn(set->local_ctx, &set->slots[slot].tuple.local, true)) set->local_counted |= bit;
+}
+
+static void local_unused(tern_path_set *set, size_t slot)
+{
+    uint8_t bit = (uint8_t)(1u << slot);
+    if (!(set->local_counted & bit)) return;
+    set->local_counted &= (uint8_t)~bit;
+    if (set->local_fn) set->local_fn(set->local_ctx, &set->slots[slot].tuple.local, false);
 }
 
 tern_path *tern_path_set_alloc(tern_path_set *set, const tern_addr *local, const tern_addr *remote,
@@ -23,6 +41,7 @@ tern_path *tern_path_set_alloc(tern_path_set *set, const tern_addr *local, const
         tern_path *p = &set->slots[i];
         if (tern_path_in_use(p)) continue;
         tern_path_init(p, set->next_id++, TERN_PATH_STATE_PROBING, local, remote, cc, initial_rtt, now);
+        local_used(set, i);
         return p;
     }
     return NULL;
@@ -33,6 +52,26 @@ void tern_path_set_release(tern_path_set *set, tern_path *p)
     assert(tern_path_set_slot(set, p) != set->active);
     if (tern_path_set_slot(set, p) == set->active) return;
     tern_path_set_state(p, TERN_PATH_STATE_FREE);
+    local_unused(set, tern_path_set_slot(set, p));
+}
+
+void tern_path_set_release_all(tern_path_set *set)
+{
+    for (size_t i = 0; i < TERN_MAX_PATHS; i++) {
+        if (!tern_path_in_use(&set->slots[i])) continue;
+        /* Not a state transition of a living connection (ACTIVE is never
+         * freed directly, path.c): the connection is going away. */
+        set->slots[i].state = TERN_PATH_STATE_FREE;
+        local_unused(set, i);
+    }
+}
+
+void tern_path_set_observe_local(tern_path_set *set, tern_path_local_fn fn, void *ctx)
+{
+    set->local_fn = fn;
+    set->local_ctx = ctx;
+    for (size_t i = 0; i < TERN_MAX_PATHS; i++)
+        if (tern_path_in_use(&set->slots[i])) local_used(set, i);
 }
 
 void tern_path_set_make_active(tern_path_set *set, tern_path *p, tern_path_state previous_becomes)

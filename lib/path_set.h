@@ -12,13 +12,25 @@
 
 #define TERN_MAX_PATHS 4
 
+/* Told when a path starts (used) or stops (!used) using its local address,
+ * so the endpoint can count the paths on each of its addresses
+ * (lib/local_addrs.h). For used, it returns whether it counted: only then
+ * is it told the matching !used (its return is ignored). Every path is
+ * created and freed here, so no caller can forget either call. */
+typedef bool (*tern_path_local_fn)(void *ctx, const tern_addr *local, bool used);
+
 typedef struct tern_path_set {
     tern_path slots[TERN_MAX_PATHS];
     uint8_t active; /* slot of the ACTIVE path */
     tern_path_id next_id;
+    tern_path_local_fn local_fn; /* NULL: nobody counts */
+    void *local_ctx;
+    uint8_t local_counted;       /* bit per slot: local_fn counted its path */
 } tern_path_set;
+_Static_assert(TERN_MAX_PATHS <= 8, "local_counted has a bit per slot");
 
-/* The first path (id 0), ACTIVE: the handshake's 4-tuple. */
+/* The first path (id 0), ACTIVE: the handshake's 4-tuple. No observer
+ * (tern_path_set_observe_local) yet. */
 tern_path *tern_path_set_init(tern_path_set *set, const tern_addr *local, const tern_addr *remote,
                               const tern_cc_config *cc, tern_time initial_rtt, tern_time now);
 /* A free slot made into a PROBING path with a new id; NULL when every slot
@@ -27,6 +39,13 @@ tern_path *tern_path_set_alloc(tern_path_set *set, const tern_addr *local, const
                                const tern_cc_config *cc, tern_time initial_rtt, tern_time now);
 /* Back to FREE. Never the active path. */
 void tern_path_set_release(tern_path_set *set, tern_path *p);
+/* Every path back to FREE, the active one too: the connection is being
+ * freed and the set is not used again (tern_path_set_init first). */
+void tern_path_set_release_all(tern_path_set *set);
+/* Sets the observer of local addresses (fn NULL: none) and offers it every
+ * path in use that it has not counted yet: at the start, and again when
+ * the endpoint registered an address that existing paths may use. */
+void tern_path_set_observe_local(tern_path_set *set, tern_path_local_fn fn, void *ctx);
 
 static inline tern_path *tern_path_set_active(tern_path_set *set) { return &set->slots[set->active]; }
 static inline const tern_path *tern_path_set_active_const(const tern_path_set *set)

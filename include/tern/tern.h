@@ -33,6 +33,7 @@
 #include "tern/addr.h"
 #include "tern/error.h"
 #include "tern/locator.h"
+#include "tern/local_addr.h"
 #include "tern/path.h"
 #include "tern/types.h"
 #include "tern/version.h"
@@ -248,6 +249,43 @@ typedef struct tern_endpoint_stats {
 void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);
 size_t tern_endpoint_connection_count(const tern_endpoint *ep);
 
+/* ---- Local addresses (include/tern/local_addr.h, docs/protocol.md §9.1) --- */
+
+/* Registers addr, a local address and port the application has a socket
+ * on, as SERVING: a server accepts new connections on it and may advertise
+ * it (profile §2). From the first successful call on, the endpoint leaves
+ * legacy mode for good: a server drops new connections' Initials to any
+ * address that is not SERVING, and every path and advertised CID counts on
+ * its address. Paths that already use addr are counted from now on. Who:
+ * either role (a client counts the paths of its own addresses, e.g. to
+ * know when an old socket may be closed after tern_conn_migrate), any time.
+ * Errors:
+ *   TERN_ERR_INVALID_ARGUMENT  ep or addr NULL, not IPv4/IPv6, the
+ *                              unspecified address (0.0.0.0, ::) or port 0;
+ *   TERN_ERR_INVALID_STATE     addr is already SERVING (a DRAINING addr is
+ *                              made SERVING again, counts kept: TERN_OK);
+ *   TERN_ERR_NOMEM             TERN_LOCAL_ADDR_MAX (64) addresses held,
+ *                              DRAINING ones included. */
+tern_err tern_endpoint_add_address(tern_endpoint *ep, const tern_addr *addr);
+/* The application stops serving addr: no new connection is accepted on it
+ * and it is never advertised again. Existing paths on it keep working.
+ * When no path and no advertised CID of any connection refers to it (at
+ * once when none does; else it is DRAINING until the last one goes: a path
+ * left after a move is forgotten 3 PTO later, a closed connection's paths
+ * once its TERN_EVENT_CONN_CLOSED has been taken) it is forgotten and
+ * TERN_EVENT_ADDRESS_UNUSED, with addr in ev.local, says its socket may be
+ * closed. Who: either role, any time. Removing every address does not
+ * bring legacy mode back: a server then accepts nothing. Errors:
+ *   TERN_ERR_INVALID_ARGUMENT  ep or addr NULL, or addr not registered
+ *                              (never added, or already forgotten). A
+ *                              DRAINING addr: TERN_OK, no change. */
+tern_err tern_endpoint_remove_address(tern_endpoint *ep, const tern_addr *addr);
+/* Copies up to max registered addresses (SERVING and DRAINING, in order of
+ * registration, with their path and CID counts) into out and returns how
+ * many there are (possibly more than max; out may be NULL with max 0). Any
+ * time, either role; 0 in legacy mode. */
+size_t tern_endpoint_addresses(const tern_endpoint *ep, tern_local_addr_info *out, size_t max);
+
 /* ---- Events -------------------------------------------------------------- */
 
 typedef enum tern_event_type {
@@ -304,6 +342,11 @@ typedef enum tern_event_type {
     /* client: a server address (peer locator, profile §2) was learned or
      * changed state; the locator field says which and how. */
     TERN_EVENT_LOCATOR,
+    /* An address removed with tern_endpoint_remove_address (ev.local) is
+     * referenced by no path and no advertised CID of any connection any
+     * more, and is forgotten: its socket may be closed. conn is NULL. Once
+     * per removal; never for an address still SERVING. */
+    TERN_EVENT_ADDRESS_UNUSED,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -323,7 +366,7 @@ typedef struct tern_event {
     bool closed_by_peer;        /* CONN_CLOSED */
     tern_path_event path;       /* PATH */
     tern_path_id path_id;       /* PATH: which path (include/tern/path.h) */
-    tern_addr local, remote;    /* PATH: the path's 4-tuple */
+    tern_addr local, remote;    /* PATH: the path's 4-tuple; ADDRESS_UNUSED: local */
     tern_locator_change locator; /* LOCATOR */
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;

@@ -39,6 +39,7 @@ static void cid_retired(void *ctx, const tern_local_cid *e)
     unsigned slot = c->retired_routes_next++ % TERN_CONN_RETIRED_ROUTES;
     if (c->retired_routes_next > TERN_CONN_RETIRED_ROUTES) tern_endpoint_route_remove(c->ep, &c->retired_routes[slot]);
     c->retired_routes[slot] = e->cid;
+    if (e->source == TERN_CID_SOURCE_SAA) tern_saa_server_on_cid_retired(c, e->sequence);
 }
 
 static void cid_withdrawn(void *ctx, const tern_peer_cid *e, uint64_t path_id)

@@ -227,6 +227,10 @@ void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now)
      * back to if validation fails (an off-path attacker's copy). */
     tern_path_set_make_active(&c->paths, p, confirmed ? TERN_PATH_STATE_LEAVING : TERN_PATH_STATE_FALLBACK);
     c->stats.migrations++;
+    /* A move decided earlier towards another path is obsolete now: its late
+     * PATH_RESPONSE must not take us back there (seen in a rotation: the
+     * server returned to an address the client had left). */
+    for (tern_path *q = NULL; (q = tern_path_set_next(&c->paths, q));) q->tuple.pv.switch_on_success = false;
     tern_conn_update_amplification_blocked(c, now);
     p->tuple.pv.switch_on_success = false;
     p->abandon_at = TERN_TIME_INFINITE;

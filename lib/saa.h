@@ -20,6 +20,14 @@
 
 /* Server: SAA frames not acknowledged yet (each its own address). */
 #define TERN_SAA_OUT_MAX 8
+/* Server: addresses advertised whose CID the client has not retired yet
+ * (each holds a CID ref on its local address, lib/local_addrs.h). */
+#define TERN_SAA_ADVERTISED_MAX 16
+
+typedef struct tern_saa_advertised {
+    uint64_t sequence;
+    tern_addr ipv4, ipv6;
+} tern_saa_advertised;
 
 typedef struct tern_saa_out {
     uint64_t sequence;
@@ -43,9 +51,12 @@ typedef struct tern_saa_state {
      * starts the PTO chain that declares the path dead. */
     tern_time last_eliciting_rx;       /* last ack-eliciting packet received */
     tern_time liveness_ping_for;       /* the silence last pinged (its start) */
+    tern_time follow_not_before;       /* no path slot was free: retry then */
     /* server */
     tern_saa_out out[TERN_SAA_OUT_MAX];
     uint8_t out_count;
+    tern_saa_advertised advertised[TERN_SAA_ADVERTISED_MAX];
+    uint8_t advertised_count;
 } tern_saa_state;
 
 struct tern_conn;
@@ -73,5 +84,8 @@ tern_saa_out *tern_saa_server_next_pending(struct tern_conn *c);
 void tern_saa_server_on_sent(struct tern_conn *c, tern_saa_out *o);
 void tern_saa_server_on_lost(struct tern_conn *c, uint64_t sequence);
 void tern_saa_server_on_acked(struct tern_conn *c, uint64_t sequence);
+/* The client retired one of our CIDs: if it was an address's, that
+ * address is no longer referenced by it. */
+void tern_saa_server_on_cid_retired(struct tern_conn *c, uint64_t sequence);
 
 #endif

@@ -60,7 +60,12 @@ static bool probe(tern_conn *c, const tern_locator *l, tern_time now)
     }
     tern_addr local = active->tuple.local, remote = *target;
     tern_path *p = tern_migration_probe_server_address(c, &local, &remote, seq, now);
-    if (!p) return false; /* no free path slot: retried on the next path event */
+    if (!p) {
+        /* No free path slot (or the CID is gone): retried when a path is
+         * forgotten, or after a PTO, never in a loop. */
+        c->saa.follow_not_before = now + tern_conn_pto(c);
+        return false;
+    }
     c->saa.probe_path = p->id;
     c->saa.probe_seq = seq;
     if (tern_locator_set_start_validation(c->saa.locators, seq, &ch) == TERN_OK) report(c, &ch, now);
@@ -71,7 +76,7 @@ static void maybe_follow(tern_conn *c, tern_time now)
 {
     tern_locator_set *L = c->saa.locators;
     if (!L || !c->handshake_confirmed || tern_conn_is_closing(c) || c->saa.probe_path != TERN_PATH_ID_NONE) return;
-    if (L->policy.follow != TERN_LOCATOR_FOLLOW) return;
+    if (L->policy.follow != TERN_LOCATOR_FOLLOW || now < c->saa.follow_not_before) return;
     for (int guard = 0; guard < TERN_LOCATOR_MAX; guard++) {
         const tern_locator *l = tern_locator_set_next_to_validate(L, now);
         if (!l) return;
@@ -177,7 +182,10 @@ void tern_saa_client_on_path_event(tern_conn *c, const tern_path *p, tern_path_e
         if (!other && tern_locator_set_deprecate(L, l->sequence, TERN_LOCATOR_REASON_SUPERSEDED, &ch) == TERN_OK)
             report(c, &ch, now);
     }
-    if (what == TERN_PATH_ABANDONED) c->saa.recheck = true; /* a slot is free */
+    if (what == TERN_PATH_ABANDONED) {
+        c->saa.recheck = true; /* a slot is free */
+        c->saa.follow_not_before = 0;
+    }
 }
 
 void tern_saa_client_on_cid_withdrawn(tern_conn *c, uint64_t sequence, tern_time now)
@@ -225,6 +233,7 @@ tern_time tern_saa_next_timer(const tern_conn *c)
     tern_time t = liveness_at(c);
     if (c->saa.probe_path != TERN_PATH_ID_NONE || L->policy.follow != TERN_LOCATOR_FOLLOW) return t;
     tern_time v = tern_locator_set_next_to_validate_at(L);
+    if (v != TERN_TIME_INFINITE && v < c->saa.follow_not_before) v = c->saa.follow_not_before;
     return v < t ? v : t;
 }
 

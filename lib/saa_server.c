@@ -38,13 +38,15 @@ void tern_saa_on_peer_tp(tern_conn *c)
     c->saa.negotiated = c->peer_tp.enable_server_migration;
     if (!c->saa.negotiated) return;
     /* profile §2: an SAA CID counts toward the client's
-     * active_connection_id_limit. Keep one slot of it free of
-     * NEW_CONNECTION_ID CIDs, so an address can be advertised without
-     * overrunning the limit (§5.1.1, CONNECTION_ID_LIMIT_ERROR). Not at
-     * the minimum limit of 2: the client's only spare CID is what lets it
-     * migrate itself; there an advertisement waits for a free slot. */
+     * active_connection_id_limit. Keep half of it free of
+     * NEW_CONNECTION_ID CIDs, so addresses can be advertised without
+     * overrunning the limit (§5.1.1, CONNECTION_ID_LIMIT_ERROR), several
+     * at a time (a rotation moves on before the client retired the CID of
+     * the address it left, 3 PTO later). Not at the minimum limit of 2: the
+     * client's only spare CID is what lets it migrate itself; there an
+     * advertisement waits for a free slot. */
     uint64_t limit = c->peer_tp.active_connection_id_limit;
-    if (limit > 2) c->cids.config.local_active_target = limit - 1;
+    if (limit > 2) c->cids.config.local_active_target = limit - limit / 2;
 }
 
 bool tern_conn_saa_negotiated(const tern_conn *c) { return c && c->saa.negotiated; }
@@ -70,11 +72,29 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
         return TERN_ERR_INVALID_ARGUMENT;
     /* 1-RTT only (profile §2), to a client that offered. */
     if (tern_conn_is_closing(c) || !c->handshake_complete || !c->saa.negotiated) return TERN_ERR_INVALID_STATE;
-    if (c->saa.out_count >= TERN_SAA_OUT_MAX) return TERN_ERR_CID_BLOCKED;
+    /* profile §2: only an address that is ready (the endpoint serves it,
+     * when the application registered its addresses). */
+    if ((has4 && !tern_endpoint_serves(c->ep, ipv4)) || (has6 && !tern_endpoint_serves(c->ep, ipv6)))
+        return TERN_ERR_INVALID_ARGUMENT;
+    if (c->saa.out_count >= TERN_SAA_OUT_MAX || c->saa.advertised_count >= TERN_SAA_ADVERTISED_MAX)
+        return TERN_ERR_CID_BLOCKED;
+    if (has4 && tern_conn_local_addr_ref_cid(c, ipv4) != TERN_OK) return TERN_ERR_CID_BLOCKED;
+    if (has6 && tern_conn_local_addr_ref_cid(c, ipv6) != TERN_OK) {
+        if (has4) tern_conn_local_addr_unref_cid(c, ipv4);
+        return TERN_ERR_CID_BLOCKED;
+    }
     const tern_local_cid *e;
     tern_err err = tern_cid_manager_local_issue(&c->cids, TERN_CID_SOURCE_SAA, &e);
-    if (err == TERN_ERR_NOMEM) return TERN_ERR_CID_BLOCKED;
-    if (err) return err;
+    if (err) {
+        if (has4) tern_conn_local_addr_unref_cid(c, ipv4);
+        if (has6) tern_conn_local_addr_unref_cid(c, ipv6);
+        return err == TERN_ERR_NOMEM ? TERN_ERR_CID_BLOCKED : err;
+    }
+    tern_saa_advertised *ad = &c->saa.advertised[c->saa.advertised_count++];
+    memset(ad, 0, sizeof *ad);
+    ad->sequence = e->sequence;
+    if (has4) ad->ipv4 = *ipv4;
+    if (has6) ad->ipv6 = *ipv6;
     tern_saa_out *o = &c->saa.out[c->saa.out_count++];
     memset(o, 0, sizeof *o);
     o->sequence = e->sequence;
@@ -133,4 +153,16 @@ void tern_saa_server_on_acked(tern_conn *c, uint64_t sequence)
             drop_out(c, i);
             return;
         }
+}
+
+void tern_saa_server_on_cid_retired(tern_conn *c, uint64_t sequence)
+{
+    for (size_t i = 0; i < c->saa.advertised_count; i++) {
+        tern_saa_advertised *ad = &c->saa.advertised[i];
+        if (ad->sequence != sequence) continue;
+        if (ad->ipv4.family != TERN_AF_NONE) tern_conn_local_addr_unref_cid(c, &ad->ipv4);
+        if (ad->ipv6.family != TERN_AF_NONE) tern_conn_local_addr_unref_cid(c, &ad->ipv6);
+        c->saa.advertised[i] = c->saa.advertised[--c->saa.advertised_count];
+        return;
+    }
 }

@@ -503,6 +503,154 @@ static void test_saa_failover(void **state)
     h_pair_free(p);
 }
 
+
+/* ---- rotation: 8 server addresses, a move every 100 ms, 2% loss ----
+ * The observer's view (profile §2, privacy): every 4-tuple its own CIDs in
+ * both directions; no CID ever seen with two server addresses. */
+#define ROT_ADDRS 8
+#define ROT_CIDS 2048
+
+typedef struct rot_ctx {
+    h_pair *p;
+    tern_addr addrs[ROT_ADDRS];
+    unsigned next;
+    uint64_t advertised, blocked, prev_seq, last_seq;
+    tern_time period, until;
+    /* observer: CID -> server address */
+    struct {
+        uint8_t cid[8];
+        tern_addr server;
+    } seen[ROT_CIDS];
+    size_t nseen;
+    unsigned linked; /* a CID seen with a second server address */
+    bool client_moved;
+    tern_addr client_new;
+} rot_ctx;
+
+static void rot_observe(void *ctx, const sim_trace_event *ev)
+{
+    rot_ctx *r = ctx;
+    if (ev->kind != SIM_TRACE_SEND || ev->len < 9 || (ev->data[0] & 0x80)) return; /* 1-RTT only */
+    /* The server's address is the destination of the client's packets and
+     * the source of the server's; both sides use 8-byte CIDs. */
+    bool from_server = ev->node == r->p->server.node->node;
+    const tern_addr *server = from_server ? ev->src : ev->dst;
+    const uint8_t *cid = ev->data + 1;
+    for (size_t i = 0; i < r->nseen; i++) {
+        if (memcmp(r->seen[i].cid, cid, 8) != 0) continue;
+        if (!sim_addr_equal(&r->seen[i].server, server)) r->linked++;
+        return;
+    }
+    if (r->nseen < ROT_CIDS) {
+        memcpy(r->seen[r->nseen].cid, cid, 8);
+        r->seen[r->nseen++].server = *server;
+    }
+}
+
+static void rot_tick(sim *s, void *ctx, tern_time now)
+{
+    rot_ctx *r = ctx;
+    if (r->p->server.conn && !tern_conn_is_closing(r->p->server.conn)) {
+        const tern_addr *a = &r->addrs[r->next % ROT_ADDRS];
+        uint64_t seq;
+        tern_err e = tern_conn_advertise_address(r->p->server.conn, a, NULL, &seq, now);
+        if (e == TERN_OK) {
+            /* A rotation leaves nothing behind: the address two moves back,
+             * which the client has left by now, is withdrawn (its CID and
+             * every older one retired). */
+            if (r->advertised >= 2)
+                assert_int_equal(tern_conn_withdraw_address(r->p->server.conn, r->prev_seq, now), TERN_OK);
+            r->prev_seq = r->last_seq;
+            r->last_seq = seq;
+            r->advertised++;
+            r->next++;
+            h_kick(r->p->server.node);
+        } else {
+            /* No CID slot yet (the client retires the previous address's
+             * CID 3 PTO after leaving it): try again soon. */
+            r->blocked++;
+            sim_at(s, now + TERN_MS(5), rot_tick, r);
+            return;
+        }
+    }
+    if (now + r->period < r->until) sim_at(s, now + r->period, rot_tick, r);
+}
+
+static void rot_client_moves(sim *s, void *ctx, tern_time now)
+{
+    rot_ctx *r = ctx;
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    sim_link *l = sim_node_add_addr(s, r->p->client.node->node, &r->client_new, &lp);
+    /* Every path 2% lossy each way, through the client's link. */
+    if (l) sim_link_dir(l, SIM_UP)->loss = sim_link_dir(l, SIM_DOWN)->loss = 0.02;
+    tern_err e = tern_conn_migrate(r->p->client.conn, &r->client_new, NULL, now);
+    if (e == TERN_ERR_CID_BLOCKED || e == TERN_ERR_INVALID_STATE) {
+        sim_node_remove_addr(s, r->p->client.node->node, &r->client_new);
+        sim_at(s, now + TERN_MS(20), rot_client_moves, r);
+        return;
+    }
+    assert_int_equal(e, TERN_OK);
+    r->client_moved = true;
+    h_kick(r->p->client.node);
+}
+
+static void test_saa_rotation_under_loss(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.active_connection_id_limit = 8; /* room for a move per 100 ms */
+    tern_config sc;
+    h_server_config(&sc);
+    sc.active_connection_id_limit = 8; /* a client CID per server path */
+    h_pair *p = h_pair_new(47, RTT_DELAY, 100000000, 0.02, &cc, &sc);
+    dl *d = dl_new(p, 50u << 20);
+    rot_ctx *r = calloc(1, sizeof *r);
+    r->p = p;
+    r->period = TERN_MS(100);
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    for (unsigned i = 0; i < ROT_ADDRS; i++) {
+        r->addrs[i] = sim_addr_v4(198, 18, 1, (uint8_t)(10 + i), 443);
+        sim_node_add_addr(p->s, p->server.node->node, &r->addrs[i], &lp);
+    }
+    r->client_new = sim_addr("198.18.0.9:40009");
+    sim_set_trace(p->s, rot_observe, r);
+    dl_connect(p);
+    /* The server registers what it serves: advertising anything else is
+     * refused, and each advertised address counts the CID naming it. */
+    assert_int_equal(tern_endpoint_add_address(p->server.node->ep, &p->saddr), TERN_OK);
+    tern_addr stray = sim_addr("198.18.1.99:443");
+    assert_int_equal(tern_conn_advertise_address(p->server.conn, &stray, NULL, NULL, sim_now(p->s)),
+                     TERN_ERR_INVALID_ARGUMENT);
+    for (unsigned i = 0; i < ROT_ADDRS; i++)
+        assert_int_equal(tern_endpoint_add_address(p->server.node->ep, &r->addrs[i]), TERN_OK);
+    dl_start(p, d);
+    r->until = sim_now(p->s) + TERN_SEC(600);
+    sim_at(p->s, sim_now(p->s) + r->period, rot_tick, r);
+    /* Both hosts multihomed: the client moves its own end meanwhile. */
+    sim_at(p->s, sim_now(p->s) + TERN_MS(1250), rot_client_moves, r);
+    dl_finish(p, d, TERN_SEC(600));
+    r->until = 0;
+    tern_conn_stats cs;
+    tern_conn_get_stats(p->client.conn, &cs);
+    print_message("rotation: %llu addresses advertised (%llu waits for a CID slot), %llu client moves, "
+                  "%zu CIDs seen by the observer, %u linked; %.1f s for 50 MB at 2%% loss\n",
+                  (unsigned long long)r->advertised, (unsigned long long)r->blocked,
+                  (unsigned long long)cs.migrations, r->nseen, r->linked, (double)sim_now(p->s) / 1e9);
+    assert_true(r->advertised >= 10);
+    assert_true(cs.migrations >= 10);
+    assert_true(r->client_moved);
+    assert_true(r->nseen < ROT_CIDS); /* every CID was tracked */
+    assert_true(r->nseen >= cs.migrations); /* a CID per sub-flow at least */
+    assert_int_equal(r->linked, 0);
+    assert_int_equal(cs.packets_undecryptable, 0);
+    assert_false(p->client.closed);
+    sim_set_trace(p->s, NULL, NULL);
+    free(r);
+    dl_free(d);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_saa_flood_of_victims),
         cmocka_unit_test(test_saa_withdraw_active),
         cmocka_unit_test(test_saa_failover),
+        cmocka_unit_test(test_saa_rotation_under_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -443,7 +443,7 @@ void tern_conn_qlog_recovery(tern_conn *c, tern_time now);
 /* path_assigned, tern:path_updated and migration_state_updated for a
  * TERN_EVENT_PATH. */
 void tern_conn_qlog_path_event(tern_conn *c, const tern_path *p, tern_path_event what);
-/* tern:locator_updated and tern:saa_dropped (lib/saa_client.c). */
+/* tern:peer_locator_updated and tern:saa_dropped (lib/saa_client.c). */
 void tern_conn_qlog_locator(tern_conn *c, tern_time now, const tern_locator_change *ch);
 void tern_conn_qlog_saa_dropped(tern_conn *c, tern_time now, const tern_saa_frame *f, const char *why);
 

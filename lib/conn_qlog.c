@@ -385,9 +385,13 @@ void tern_conn_qlog_locator(tern_conn *c, tern_time now, const tern_locator_chan
 {
     tern_conn_qlog *l = c->qlog;
     if (!l) return;
-    tern_qlog_locator_updated(&l->q, event_time(l, now), ch->sequence, &ch->ipv4, &ch->ipv6,
-                              tern_locator_state_name(ch->old_state), tern_locator_state_name(ch->new_state),
-                              tern_locator_reason_name(ch->reason));
+    /* tern_locator_state counts from UNVERIFIED = 0; the qlog enum keeps 0
+     * for "no previous state" (a locator just learned). */
+    bool learned = ch->old_state == ch->new_state;
+    const tern_addr *a = ch->ipv4.family != TERN_AF_NONE ? &ch->ipv4 : &ch->ipv6;
+    tern_qlog_peer_locator_updated(&l->q, event_time(l, now), ch->sequence, a,
+                                   learned ? TERN_QLOG_LOCATOR_NONE : (tern_qlog_locator_state)(ch->old_state + 1),
+                                   (tern_qlog_locator_state)(ch->new_state + 1), tern_locator_reason_name(ch->reason));
 }
 
 void tern_conn_qlog_saa_dropped(tern_conn *c, tern_time now, const tern_saa_frame *f, const char *why)

@@ -521,7 +521,10 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
             progress = true;
             /* Only full-size datagrams start a batch: a smaller first one
              * would shrink every segment after it. */
-            bool full = len == tern_conn_active_path(c)->rec.cc.max_datagram_size;
+            /* The datagram's own path decides (a probe on another path is
+             * padded to 1200 bytes and never starts a batch there). */
+            const tern_path *dp = tern_conn_find_path(c, &out[n].local, &out[n].remote);
+            bool full = dp && len == dp->rec.cc.max_datagram_size;
             if (allow_gso && full && n + 1 < max_datagrams)
                 n += extend_batch(c, now, buf, buf_len, &used, &out[n], &out[n + 1]);
             n++;

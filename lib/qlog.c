@@ -369,19 +369,6 @@ static void put_locator_addrs(tern_json_writer *w, const tern_addr *ipv4, const 
     if (ipv6 && ipv6->family != TERN_AF_NONE) put_endpoint(w, "ipv6", ipv6, NULL);
 }
 
-void tern_qlog_locator_updated(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,
-                               const tern_addr *ipv6, const char *old_state, const char *new_state,
-                               const char *reason)
-{
-    if (!event_begin(q, now, "tern:locator_updated", NULL)) return;
-    tern_json_kv_u64(&q->w, "sequence_number", sequence);
-    put_locator_addrs(&q->w, ipv4, ipv6);
-    tern_json_kv_str(&q->w, "old", old_state);
-    tern_json_kv_str(&q->w, "new", new_state);
-    tern_json_kv_str(&q->w, "reason", reason);
-    event_end(q);
-}
-
 void tern_qlog_saa_dropped(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,
                            const tern_addr *ipv6, const char *why)
 {

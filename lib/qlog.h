@@ -144,11 +144,6 @@ void tern_qlog_path_updated(tern_qlog *q, tern_time now, uint64_t path_id, const
                             const tern_addr *remote, tern_qlog_path_state old_state,
                             tern_qlog_path_state new_state);
 
-/* tern:locator_updated: a peer locator (a server address, profile §2)
- * changed state; old_state equals new_state for a newly learned one. */
-void tern_qlog_locator_updated(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,
-                               const tern_addr *ipv6, const char *old_state, const char *new_state,
-                               const char *reason);
 /* tern:saa_dropped: a SERVER_ALTERNATE_ADDRESS frame not acted on (rate
  * limit, locator cap, refused address, policy): never a connection error. */
 void tern_qlog_saa_dropped(tern_qlog *q, tern_time now, uint64_t sequence, const tern_addr *ipv4,

@@ -651,6 +651,186 @@ static void test_saa_rotation_under_loss(void **state)
     h_pair_free(p);
 }
 
+/* ---- every bad SAA case of the profile closes with its code ---- */
+
+/* Appends an SAA frame in wire form (not through the encoder, so that
+ * invalid ones can be written). v4/v6 NULL: all zeros (absent). */
+static size_t put_raw_saa(uint8_t *out, uint64_t seq, const tern_addr *v4, const tern_addr *v6, uint8_t cid_len,
+                          uint8_t cid_byte)
+{
+    size_t n = 0;
+    uint32_t type = 0x80000000u | (uint32_t)TERN_SAA_FRAME_TYPE_DEFAULT; /* 4-byte varint */
+    for (int i = 3; i >= 0; i--) out[n++] = (uint8_t)(type >> (8 * i));
+    out[n++] = 0x40 | (uint8_t)(seq >> 8); /* 2-byte varint */
+    out[n++] = (uint8_t)seq;
+    memset(out + n, 0, 6 + 18);
+    if (v4) {
+        memcpy(out + n, v4->ip, 4);
+        out[n + 4] = (uint8_t)(v4->port >> 8);
+        out[n + 5] = (uint8_t)v4->port;
+    }
+    if (v6) {
+        memcpy(out + n + 6, v6->ip, 16);
+        out[n + 22] = (uint8_t)(v6->port >> 8);
+        out[n + 23] = (uint8_t)v6->port;
+    }
+    n += 24;
+    out[n++] = cid_len;
+    memset(out + n, cid_byte, cid_len);
+    n += cid_len;
+    memset(out + n, 0x5a, 16); /* reset token */
+    return n + 16;
+}
+
+typedef struct bad_case {
+    const char *name;
+    bool to_server;      /* the client sends it to the server */
+    bool in_handshake;   /* in a Handshake packet instead of 1-RTT */
+    uint64_t expected;   /* transport error code; 0 = no error */
+    size_t (*build)(uint8_t *out);
+} bad_case;
+
+static const tern_addr *alt4(void)
+{
+    static tern_addr a;
+    a = sim_addr("198.18.1.2:443");
+    return &a;
+}
+
+static size_t b_ok(uint8_t *o) { return put_raw_saa(o, 20, alt4(), NULL, 8, 0x21); }
+static size_t b_both_absent(uint8_t *o) { return put_raw_saa(o, 20, NULL, NULL, 8, 0x21); }
+static size_t b_cid0(uint8_t *o) { return put_raw_saa(o, 20, alt4(), NULL, 0, 0x21); }
+static size_t b_cid21(uint8_t *o) { return put_raw_saa(o, 20, alt4(), NULL, 21, 0x21); }
+static size_t b_truncated(uint8_t *o) { return put_raw_saa(o, 20, alt4(), NULL, 8, 0x21) - 10; }
+static size_t b_dup(uint8_t *o)
+{
+    size_t n = put_raw_saa(o, 20, alt4(), NULL, 8, 0x21);
+    return n + put_raw_saa(o + n, 20, alt4(), NULL, 8, 0x21);
+}
+static size_t b_same_seq_other_cid(uint8_t *o)
+{
+    size_t n = put_raw_saa(o, 20, alt4(), NULL, 8, 0x21);
+    return n + put_raw_saa(o + n, 20, alt4(), NULL, 8, 0x22);
+}
+static size_t b_same_cid_other_seq(uint8_t *o)
+{
+    size_t n = put_raw_saa(o, 20, alt4(), NULL, 8, 0x21);
+    return n + put_raw_saa(o + n, 21, alt4(), NULL, 8, 0x21);
+}
+static size_t b_same_seq_other_addr(uint8_t *o)
+{
+    size_t n = put_raw_saa(o, 20, alt4(), NULL, 8, 0x21);
+    tern_addr other = sim_addr("198.18.1.3:443");
+    return n + put_raw_saa(o + n, 20, &other, NULL, 8, 0x21);
+}
+
+static const bad_case bad_cases[] = {
+    {"valid frame (control: no error)", false, false, 0, b_ok},
+    {"duplicate (a retransmission): ignored", false, false, 0, b_dup},
+    {"both addresses absent", false, false, TERN_FRAME_ENCODING_ERROR, b_both_absent},
+    {"CID length 0", false, false, TERN_FRAME_ENCODING_ERROR, b_cid0},
+    {"CID length 21", false, false, TERN_FRAME_ENCODING_ERROR, b_cid21},
+    {"truncated", false, false, TERN_FRAME_ENCODING_ERROR, b_truncated},
+    {"same sequence, another CID", false, false, TERN_PROTOCOL_VIOLATION, b_same_seq_other_cid},
+    {"same CID, another sequence", false, false, TERN_PROTOCOL_VIOLATION, b_same_cid_other_seq},
+    {"same sequence and CID, another address", false, false, TERN_PROTOCOL_VIOLATION, b_same_seq_other_addr},
+    {"received by a server", true, false, TERN_PROTOCOL_VIOLATION, b_ok},
+    {"in a Handshake packet", false, true, TERN_PROTOCOL_VIOLATION, b_ok},
+};
+
+static void test_saa_bad_frames(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const bad_case *bc = &bad_cases[i];
+        h_pair *p = h_pair_new(50 + i, RTT_DELAY, 100000000, 0.0, NULL, NULL);
+        dl *d = dl_new(p, 1u << 20);
+        h_pair_connect(p);
+        if (bc->in_handshake) {
+            /* Before the handshake ends, into the server's Handshake packets. */
+            sim_run_until(p->s, sim_now(p->s) + 3 * RTT_DELAY);
+        } else {
+            assert_true(h_pair_run_handshake(p, TERN_SEC(5)));
+            sim_run_until(p->s, sim_now(p->s) + TERN_MS(50));
+        }
+        tern_conn *from = bc->to_server ? p->client.conn : p->server.conn;
+        assert_non_null(from);
+        from->test_inject_len = bc->build(from->test_inject);
+        from->test_inject_space = bc->in_handshake ? TERN_RECOVERY_SPACE_HANDSHAKE : TERN_RECOVERY_SPACE_APPLICATION;
+        tern_endpoint_wake_all(bc->to_server ? p->client.node->ep : p->server.node->ep);
+        h_kick(bc->to_server ? p->client.node : p->server.node);
+        sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+        h_side *victim = bc->to_server ? &p->server : &p->client;
+        print_message("%-40s -> %s 0x%llx\n", bc->name, victim->closed ? "closed" : "open",
+                      (unsigned long long)victim->close_code);
+        assert_int_equal(from->test_inject_len, 0); /* it was sent */
+        if (bc->expected) {
+            assert_true(victim->closed);
+            assert_false(victim->close_app);
+            assert_int_equal(victim->close_code, bc->expected);
+        } else {
+            assert_false(victim->closed);
+            assert_non_null(client_locator(p, 20));
+        }
+        dl_free(d);
+        h_pair_free(p);
+    }
+}
+
+/* qlog: the client's trace has the locator events of a move. */
+typedef struct qlog_buf {
+    char data[1 << 20];
+    size_t len;
+} qlog_buf;
+
+static void *ql_open(void *ctx, tern_conn *c, bool is_server, const uint8_t *odcid, size_t odcid_len)
+{
+    (void)c, (void)odcid, (void)odcid_len;
+    return is_server ? NULL : ctx;
+}
+
+static void ql_write(void *out, const char *data, size_t len)
+{
+    qlog_buf *b = out;
+    if (b->len + len < sizeof b->data) {
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = 0;
+    }
+}
+
+static void ql_close(void *out) { (void)out; }
+
+static void test_saa_qlog(void **state)
+{
+    (void)state;
+    qlog_buf *b = calloc(1, sizeof *b);
+    tern_config cc;
+    h_client_config(&cc);
+    cc.qlog_open = ql_open;
+    cc.qlog_write = ql_write;
+    cc.qlog_close = ql_close;
+    cc.qlog_ctx = b;
+    h_pair *p = h_pair_new(60, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 4u << 20);
+    dl_connect(p);
+    advertise_ctx a = {.p = p, .addr = sim_addr("198.18.1.2:443")};
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    sim_node_add_addr(p->s, p->server.node->node, &a.addr, &lp);
+    dl_start(p, d);
+    advertise(p->s, &a, sim_now(p->s));
+    dl_finish(p, d, TERN_SEC(30));
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_non_null(strstr(b->data, "\"tern:peer_locator_updated\""));
+    assert_non_null(strstr(b->data, "\"new\":\"validating\""));
+    assert_non_null(strstr(b->data, "\"reason\":\"validated\""));
+    assert_non_null(strstr(b->data, "\"reason\":\"superseded\""));
+    assert_non_null(strstr(b->data, "\"frame_type\":\"server_alternate_address\""));
+    dl_free(d);
+    h_pair_free(p);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +841,8 @@ int main(void)
         cmocka_unit_test(test_saa_withdraw_active),
         cmocka_unit_test(test_saa_failover),
         cmocka_unit_test(test_saa_rotation_under_loss),
+        cmocka_unit_test(test_saa_bad_frames),
+        cmocka_unit_test(test_saa_qlog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -738,6 +738,8 @@ static const bad_case bad_cases[] = {
     {"in a Handshake packet", false, true, TERN_PROTOCOL_VIOLATION, b_ok},
 };
 
+static bool inject_pending(void *ctx) { return ((tern_conn *)ctx)->test_inject_len != 0; }
+
 static void test_saa_bad_frames(void **state)
 {
     (void)state;
@@ -759,11 +761,14 @@ static void test_saa_bad_frames(void **state)
         from->test_inject_space = bc->in_handshake ? TERN_RECOVERY_SPACE_HANDSHAKE : TERN_RECOVERY_SPACE_APPLICATION;
         tern_endpoint_wake_all(bc->to_server ? p->client.node->ep : p->server.node->ep);
         h_kick(bc->to_server ? p->client.node : p->server.node);
+        /* Until it is sent (the sender is alive until the peer's close
+         * reaches it, one RTT later at least). */
+        sim_run_while(p->s, inject_pending, from, sim_now(p->s) + TERN_MS(100));
+        assert_int_equal(from->test_inject_len, 0);
         sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
         h_side *victim = bc->to_server ? &p->server : &p->client;
         print_message("%-40s -> %s 0x%llx\n", bc->name, victim->closed ? "closed" : "open",
                       (unsigned long long)victim->close_code);
-        assert_int_equal(from->test_inject_len, 0); /* it was sent */
         if (bc->expected) {
             assert_true(victim->closed);
             assert_false(victim->close_app);

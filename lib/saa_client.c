@@ -40,8 +40,9 @@ static void give_up(tern_conn *c, const tern_locator *l, tern_time now)
     tern_cid_manager_peer_retire(&c->cids, seq);
 }
 
-/* Starts validating locator l (profile §2 "follow"). */
-static bool probe(tern_conn *c, const tern_locator *l, tern_time now)
+/* Starts validating locator l (profile §2 "follow") from local (NULL: the
+ * current path's local address). */
+static bool probe_from(tern_conn *c, const tern_locator *l, const tern_addr *from, tern_time now)
 {
     const tern_addr *target = reachable(c, l);
     if (!target) {
@@ -58,7 +59,7 @@ static bool probe(tern_conn *c, const tern_locator *l, tern_time now)
         tern_locator_set_switch_to(c->saa.locators, seq, target);
         return false;
     }
-    tern_addr local = active->tuple.local, remote = *target;
+    tern_addr local = from ? *from : active->tuple.local, remote = *target;
     tern_path *p = tern_migration_probe_server_address(c, &local, &remote, seq, now);
     if (!p) {
         /* No free path slot (or the CID is gone): retried when a path is
@@ -72,11 +73,17 @@ static bool probe(tern_conn *c, const tern_locator *l, tern_time now)
     return true;
 }
 
+static bool probe(tern_conn *c, const tern_locator *l, tern_time now) { return probe_from(c, l, NULL, now); }
+
+/* Whether the library moves by itself: not when the application follows
+ * (saa_follow_manual, to probe from a fresh local address of its choice). */
+static bool automatic(const tern_conn *c) { return !c->ep->cfg.saa_follow_manual; }
+
 static void maybe_follow(tern_conn *c, tern_time now)
 {
     tern_locator_set *L = c->saa.locators;
     if (!L || !c->handshake_confirmed || tern_conn_is_closing(c) || c->saa.probe_path != TERN_PATH_ID_NONE) return;
-    if (L->policy.follow != TERN_LOCATOR_FOLLOW || now < c->saa.follow_not_before) return;
+    if (L->policy.follow != TERN_LOCATOR_FOLLOW || now < c->saa.follow_not_before || !automatic(c)) return;
     for (int guard = 0; guard < TERN_LOCATOR_MAX; guard++) {
         const tern_locator *l = tern_locator_set_next_to_validate(L, now);
         if (!l) return;
@@ -209,6 +216,7 @@ bool tern_saa_client_on_path_dead(tern_conn *c, tern_time now)
     const tern_locator *cur = tern_locator_set_current(L);
     if (cur && tern_locator_set_path_dead(L, cur->sequence, &ch) == TERN_OK) report(c, &ch, now);
     /* profile §2 fault tolerance: the next address, without the herd delay. */
+    if (!automatic(c)) return false;
     const tern_locator *next = tern_locator_set_failover(L);
     if (!next || next->state != TERN_LOCATOR_UNVERIFIED) return false;
     return probe(c, next, now);
@@ -231,7 +239,7 @@ tern_time tern_saa_next_timer(const tern_conn *c)
     if (!L || !c->handshake_confirmed || tern_conn_is_closing(c)) return TERN_TIME_INFINITE;
     if (c->saa.recheck) return c->now;
     tern_time t = liveness_at(c);
-    if (c->saa.probe_path != TERN_PATH_ID_NONE || L->policy.follow != TERN_LOCATOR_FOLLOW) return t;
+    if (c->saa.probe_path != TERN_PATH_ID_NONE || L->policy.follow != TERN_LOCATOR_FOLLOW || !automatic(c)) return t;
     tern_time v = tern_locator_set_next_to_validate_at(L);
     if (v != TERN_TIME_INFINITE && v < c->saa.follow_not_before) v = c->saa.follow_not_before;
     return v < t ? v : t;
@@ -256,7 +264,7 @@ void tern_saa_on_timer(tern_conn *c, tern_time now)
         }
     }
     const tern_locator *cur = tern_locator_set_current(L);
-    if (c->saa.probe_path == TERN_PATH_ID_NONE && cur && cur->state == TERN_LOCATOR_DEPRECATED) {
+    if (c->saa.probe_path == TERN_PATH_ID_NONE && cur && cur->state == TERN_LOCATOR_DEPRECATED && automatic(c)) {
         /* The server withdrew the address we are on (profile §2): go to the
          * newest one left now, not after the herd delay. */
         const tern_locator *next = tern_locator_set_failover(L);
@@ -269,4 +277,21 @@ size_t tern_conn_locators(const tern_conn *c, tern_locator *out, size_t max)
 {
     if (!c || !c->saa.locators) return 0;
     return tern_locator_set_copy(c->saa.locators, out, max);
+}
+
+tern_err tern_conn_follow_locator(tern_conn *c, uint64_t sequence, const tern_addr *local, tern_path_id *path_id,
+                                  tern_time now)
+{
+    if (!c || c->role != TERN_ROLE_CLIENT || !c->saa.locators) return TERN_ERR_INVALID_ARGUMENT;
+    c->now = now;
+    tern_endpoint_wake(c);
+    if (!c->handshake_confirmed || tern_conn_is_closing(c) || c->saa.probe_path != TERN_PATH_ID_NONE)
+        return TERN_ERR_INVALID_STATE;
+    const tern_locator *l = tern_locator_set_find(c->saa.locators, sequence);
+    if (!l || l->state != TERN_LOCATOR_UNVERIFIED) return TERN_ERR_INVALID_ARGUMENT;
+    const tern_addr *target = reachable(c, l);
+    if (!target || (local && local->family != target->family)) return TERN_ERR_INVALID_ARGUMENT;
+    if (!probe_from(c, l, local, now)) return TERN_ERR_INVALID_STATE; /* no path slot, or its CID is gone */
+    if (path_id) *path_id = c->saa.probe_path;
+    return TERN_OK;
 }

@@ -148,6 +148,12 @@ typedef struct tern_config {
     bool saa_offer;
     tern_locator_policy saa_policy;
     uint64_t saa_follow_delay_max_ms;
+    /* Client: the library never moves to a server address by itself (nor
+     * fails over or follows a withdrawal): on TERN_EVENT_LOCATOR the
+     * application calls tern_conn_follow_locator, e.g. from a fresh local
+     * port, so that nothing but the server links the sub-flows (profile §2
+     * unlinkability). Default false. */
+    bool saa_follow_manual;
 
     /* Extension codepoints (docs/protocol.md §2). */
     uint64_t saa_frame_type;
@@ -496,6 +502,20 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
  * or a sequence never issued; INVALID_STATE when closing; CID_BLOCKED when
  * no CID can be issued to carry the Retire Prior To (retry later). */
 tern_err tern_conn_withdraw_address(tern_conn *c, uint64_t sequence, tern_time now);
+/* Client: validates the server address of locator `sequence` (an
+ * UNVERIFIED one, from TERN_EVENT_LOCATOR) on a new path from local (NULL:
+ * the current local address; a fresh socket's address keeps the sub-flows
+ * unlinkable), with the CID its frame carried, and moves there once
+ * validated. *path_id (may be NULL) receives the new path's id. For
+ * applications that set saa_follow_manual (else the library does it
+ * itself). Who: a client that offered SAA, once
+ * TERN_EVENT_HANDSHAKE_CONFIRMED has come. Errors: INVALID_ARGUMENT for a
+ * server, no such locator or one not UNVERIFIED, no address of the current
+ * family, local of another family; INVALID_STATE before confirmation, while
+ * closing, while another validation runs (one at a time, profile §2) or
+ * with every path slot in use. */
+tern_err tern_conn_follow_locator(tern_conn *c, uint64_t sequence, const tern_addr *local, tern_path_id *path_id,
+                                  tern_time now);
 /* Client: copies up to max of the server's addresses as known now
  * (include/tern/locator.h) and returns how many there are. 0 when the
  * client did not offer SAA. */

@@ -204,7 +204,7 @@ static void test_saa_move_during_download(void **state)
 {
     (void)state;
     h_pair *p = h_pair_new(41, RTT_DELAY, 100000000, 0.0, NULL, NULL);
-    dl *d = dl_new(p, 30u << 20);
+    dl *d = dl_new(p, 100u << 20);
     dl_connect(p);
     tern_conn *c = p->client.conn, *s = p->server.conn;
     assert_true(tern_conn_saa_negotiated(c));
@@ -217,7 +217,7 @@ static void test_saa_move_during_download(void **state)
     tern_cid old_dcid = old->cid;
     dl_start(p, d);
     sim_at(p->s, sim_now(p->s) + TERN_MS(300), advertise, &a);
-    dl_finish(p, d, TERN_SEC(30));
+    dl_finish(p, d, TERN_SEC(60));
     assert_int_equal(a.result, TERN_OK);
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
 
@@ -248,7 +248,7 @@ static void test_saa_move_during_download(void **state)
     assert_int_equal(cs.migrations, 1);
     assert_int_equal(cs.packets_undecryptable, 0);
     tern_time rtt = 4 * RTT_DELAY, pto = tern_conn_pto(c);
-    print_message("SAA move during a 30 MB download: longest receiver stall %.2f ms (bound 1 RTT + 1 PTO = %.2f ms)\n",
+    print_message("SAA move during a 100 MB download: longest receiver stall %.2f ms (bound 1 RTT + 1 PTO = %.2f ms)\n",
                   (double)d->max_stall / 1e6, (double)(rtt + pto) / 1e6);
     assert_true(d->max_stall <= rtt + pto);
     dl_free(d);
@@ -836,6 +836,122 @@ static void test_saa_qlog(void **state)
     free(b);
 }
 
+/* profile §2 address checks, end to end: multicast, broadcast, link-local
+ * and a deny-listed prefix are never probed; each frame is dropped (its CID
+ * retired), the connection carries on. */
+static void test_saa_refused_addresses(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.saa_policy.deny_count = 1;
+    cc.saa_policy.deny[0].addr = sim_addr_v4(198, 18, 9, 0, 0);
+    cc.saa_policy.deny[0].len = 24;
+    h_pair *p = h_pair_new(48, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 4u << 20);
+    sink k;
+    sink_init(&k, p->s, "refused");
+    const char *bad[] = {"224.0.0.9:443", "255.255.255.255:443", "169.254.1.1:443", "198.18.9.9:443"};
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    for (size_t i = 0; i < 4; i++) {
+        tern_addr a = sim_addr(bad[i]);
+        sim_node_add_addr(p->s, k.node, &a, &lp);
+    }
+    dl_connect(p);
+    dl_start(p, d);
+    for (size_t i = 0; i < 4; i++) {
+        advertise_ctx a = {.p = p, .addr = sim_addr(bad[i])};
+        advertise(p->s, &a, sim_now(p->s));
+        assert_int_equal(a.result, TERN_OK);
+        sim_run_until(p->s, sim_now(p->s) + TERN_MS(100));
+    }
+    dl_finish(p, d, TERN_SEC(30));
+    tern_conn_stats cs;
+    tern_conn_get_stats(p->client.conn, &cs);
+    assert_int_equal(cs.saa_dropped, 4);
+    assert_int_equal(k.datagrams, 0);
+    assert_int_equal(tern_conn_locators(p->client.conn, NULL, 0), 1); /* the handshake's */
+    assert_false(p->client.closed);
+    dl_free(d);
+    h_pair_free(p);
+}
+
+/* Unlinkability (profile §2): with saa_follow_manual the library waits; the
+ * application follows the new server address from a fresh local port, so
+ * old and new sub-flows share neither an address nor a CID. */
+typedef struct manual_ctx {
+    h_pair *p;
+    tern_addr fresh;
+    uint64_t seq;
+    bool seen, followed;
+    tern_err result;
+    tern_path_id path_id;
+} manual_ctx;
+
+static void manual_follow(sim *s, void *ctx, tern_time now)
+{
+    manual_ctx *m = ctx;
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    sim_node_add_addr(s, m->p->client.node->node, &m->fresh, &lp);
+    m->result = tern_conn_follow_locator(m->p->client.conn, m->seq, &m->fresh, &m->path_id, now);
+    m->followed = true;
+    h_kick(m->p->client.node);
+}
+
+static manual_ctx *g_manual;
+
+static void manual_on_event(h_pair *p, bool is_client, const tern_event *ev)
+{
+    dl_on_event(p, is_client, ev);
+    manual_ctx *m = g_manual;
+    if (is_client && ev->type == TERN_EVENT_LOCATOR && ev->locator.reason == TERN_LOCATOR_REASON_ADVERTISED &&
+        !m->seen) {
+        m->seen = true;
+        m->seq = ev->locator.sequence;
+        /* Not from inside the callback: from the application's next turn. */
+        sim_at(p->s, sim_now(p->s) + TERN_MS(1), manual_follow, m);
+    }
+}
+
+static void test_saa_manual_follow_fresh_port(void **state)
+{
+    (void)state;
+    tern_config cc;
+    h_client_config(&cc);
+    cc.saa_follow_manual = true;
+    h_pair *p = h_pair_new(49, RTT_DELAY, 100000000, 0.0, &cc, NULL);
+    dl *d = dl_new(p, 20u << 20);
+    manual_ctx m = {.p = p, .fresh = sim_addr("198.18.0.2:40077"), .result = TERN_ERR_INVALID_ARGUMENT};
+    g_manual = &m;
+    p->on_event = manual_on_event;
+    dl_connect(p);
+    tern_addr old_local = tern_conn_active_path(p->client.conn)->tuple.local;
+    advertise_ctx a = {.p = p, .addr = sim_addr("198.18.1.2:443")};
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    sim_node_add_addr(p->s, p->server.node->node, &a.addr, &lp);
+    dl_start(p, d);
+    advertise(p->s, &a, sim_now(p->s));
+    /* Nothing moves until the application asks. */
+    sim_run_until(p->s, sim_now(p->s) + TERN_MS(20));
+    if (!m.followed) assert_int_equal(tern_conn_paths(p->client.conn, NULL, 0), 1);
+    dl_finish(p, d, TERN_SEC(30));
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    assert_true(m.seen && m.followed);
+    assert_int_equal(m.result, TERN_OK);
+    const tern_path *cp = tern_conn_active_path(p->client.conn);
+    assert_int_equal(cp->id, m.path_id);
+    assert_true(sim_addr_equal(&cp->tuple.local, &m.fresh));
+    assert_false(sim_addr_equal(&cp->tuple.local, &old_local));
+    assert_true(sim_addr_equal(&cp->tuple.remote, &a.addr));
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->server.conn)->tuple.remote, &m.fresh));
+    /* A second call: nothing UNVERIFIED left under that sequence. */
+    assert_int_equal(tern_conn_follow_locator(p->client.conn, m.seq, NULL, NULL, sim_now(p->s)),
+                     TERN_ERR_INVALID_ARGUMENT);
+    g_manual = NULL;
+    dl_free(d);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +964,8 @@ int main(void)
         cmocka_unit_test(test_saa_rotation_under_loss),
         cmocka_unit_test(test_saa_bad_frames),
         cmocka_unit_test(test_saa_qlog),
+        cmocka_unit_test(test_saa_refused_addresses),
+        cmocka_unit_test(test_saa_manual_follow_fresh_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

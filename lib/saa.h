@@ -18,6 +18,13 @@
 #include "path.h"
 #include "tern/tern.h"
 
+/* Client: after this many validations in a row fail, no more server
+ * addresses are probed until one validates (a server that keeps naming
+ * hosts that never answer gets at most this many x TERN_PATH_MAX_CHALLENGES
+ * datagrams sent there, whatever it withdraws and re-advertises: RFC 9000
+ * §21.5). */
+#define TERN_SAA_MAX_FAILED_VALIDATIONS 8
+
 /* Server: SAA frames not acknowledged yet (each its own address). */
 #define TERN_SAA_OUT_MAX 8
 /* Server: addresses advertised whose CID the client has not retired yet
@@ -52,6 +59,7 @@ typedef struct tern_saa_state {
     tern_time last_eliciting_rx;       /* last ack-eliciting packet received */
     tern_time liveness_ping_for;       /* the silence last pinged (its start) */
     tern_time follow_not_before;       /* no path slot was free: retry then */
+    unsigned failed_in_a_row;          /* validations that failed since the last success */
     /* server */
     tern_saa_out out[TERN_SAA_OUT_MAX];
     uint8_t out_count;

@@ -44,6 +44,8 @@ static void give_up(tern_conn *c, const tern_locator *l, tern_time now)
  * current path's local address). */
 static bool probe_from(tern_conn *c, const tern_locator *l, const tern_addr *from, tern_time now)
 {
+    /* §21.5: a server whose addresses never answer stops being followed. */
+    if (c->saa.failed_in_a_row >= TERN_SAA_MAX_FAILED_VALIDATIONS) return false;
     const tern_addr *target = reachable(c, l);
     if (!target) {
         give_up(c, l, now);
@@ -160,6 +162,7 @@ void tern_saa_client_on_path_event(tern_conn *c, const tern_path *p, tern_path_e
         switch (what) {
         case TERN_PATH_VALIDATED:
             if (tern_locator_set_validated(L, seq, now, &ch) == TERN_OK) report(c, &ch, now);
+            c->saa.failed_in_a_row = 0;
             return;
         case TERN_PATH_ACTIVE:
             tern_locator_set_switch_to(L, seq, &p->tuple.remote);
@@ -168,6 +171,8 @@ void tern_saa_client_on_path_event(tern_conn *c, const tern_path *p, tern_path_e
             return;
         case TERN_PATH_FAILED:
         case TERN_PATH_ABANDONED:
+            /* Timed out, or ended unanswered (withdrawn, evicted). */
+            c->saa.failed_in_a_row++;
             if (tern_locator_set_validation_failed(L, seq, &ch) == TERN_OK) report(c, &ch, now);
             c->saa.probe_path = TERN_PATH_ID_NONE;
             c->saa.recheck = true;
@@ -239,7 +244,9 @@ tern_time tern_saa_next_timer(const tern_conn *c)
     if (!L || !c->handshake_confirmed || tern_conn_is_closing(c)) return TERN_TIME_INFINITE;
     if (c->saa.recheck) return c->now;
     tern_time t = liveness_at(c);
-    if (c->saa.probe_path != TERN_PATH_ID_NONE || L->policy.follow != TERN_LOCATOR_FOLLOW || !automatic(c)) return t;
+    if (c->saa.probe_path != TERN_PATH_ID_NONE || L->policy.follow != TERN_LOCATOR_FOLLOW || !automatic(c) ||
+        c->saa.failed_in_a_row >= TERN_SAA_MAX_FAILED_VALIDATIONS)
+        return t;
     tern_time v = tern_locator_set_next_to_validate_at(L);
     if (v != TERN_TIME_INFINITE && v < c->saa.follow_not_before) v = c->saa.follow_not_before;
     return v < t ? v : t;
@@ -260,6 +267,7 @@ void tern_saa_on_timer(tern_conn *c, tern_time now)
         if (!l || l->state == TERN_LOCATOR_DEPRECATED) {
             tern_path_id id = c->saa.probe_path;
             c->saa.probe_path = TERN_PATH_ID_NONE;
+            c->saa.failed_in_a_row++; /* it ended unanswered */
             tern_migration_abandon(c, id);
         }
     }

@@ -486,14 +486,26 @@ void tern_migration_abandon(tern_conn *c, tern_path_id id)
 void tern_migration_on_packet_acked(tern_conn *c, tern_path_id path_id)
 {
     tern_path *p = tern_path_set_by_id(&c->paths, path_id);
-    if (p) p->pto_count = 0;
+    if (p) {
+        p->pto_count = 0;
+        p->dead_reported = false;
+    }
 }
 
 void tern_migration_on_pto(tern_conn *c, tern_time now)
 {
     tern_path *active = tern_conn_active_path(c);
     active->pto_count++;
-    if (!c->handshake_confirmed || active->pto_count < TERN_PATH_DEAD_PTOS) return;
+    if (!c->handshake_confirmed) return;
+    /* Dead: TERN_PATH_DEAD_PTOS PTOs in a row, or two when nothing at all
+     * came on the path for 3 of its PTO periods (a receiver's only
+     * ack-eliciting packet is often the PING that probes the silence, and
+     * with the backoff 3 PTOs last 7 periods; two, not one, so that a single
+     * lost packet after an idle time does not move the connection). */
+    tern_time period = tern_rtt_pto_period(&active->rec.rtt, c->rec.cfg.max_ack_delay);
+    bool silent = now > active->last_received && now - active->last_received >= 3 * period;
+    if (active->pto_count < TERN_PATH_DEAD_PTOS && !(silent && active->pto_count >= 2)) return;
+    if (active->dead_reported) return;
     /* The active path is dead (profile §2 fault tolerance): take a validated
      * standby, not a path we are leaving. */
     for (tern_path *p = NULL; (p = tern_path_set_next(&c->paths, p));) {
@@ -506,7 +518,8 @@ void tern_migration_on_pto(tern_conn *c, tern_time now)
     }
     /* No validated standby: a server address not validated yet
      * (lib/saa_client.c), once per death. */
-    if (active->pto_count == TERN_PATH_DEAD_PTOS) tern_saa_client_on_path_dead(c, now);
+    active->dead_reported = true;
+    tern_saa_client_on_path_dead(c, now);
 }
 
 tern_time tern_migration_next_timer(const tern_conn *c)

@@ -59,6 +59,7 @@ typedef struct tern_path {
     /* PTOs in a row that fired while this path was active, without an
      * acknowledgement of a packet sent on it (path death, profile §2). */
     unsigned pto_count;
+    bool dead_reported; /* its death was acted on (once per death) */
 } tern_path;
 /* A connection holds TERN_MAX_PATHS of them inline: keep it small (msquic
  * keeps the same check). Measured 472 bytes, most of it recovery. */

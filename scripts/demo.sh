@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make demo: tern-server on 127.0.0.1 serves a generated 200 MB file,
-# tern-client downloads it with a progress display, the copy is checked with
-# sha256, the summary printed, the server stopped. Exit 0 only if all is well.
+# make demo: tern-server on 127.0.0.1 serves a generated 200 MB file and,
+# once the handshake is confirmed, tells its client to move to its other
+# address 127.0.0.2 (a SERVER_ALTERNATE_ADDRESS frame, draft-saa-ali-quic);
+# tern-client downloads it with a progress display, validates the new server
+# address and moves there mid-download; the copy is checked with sha256, the
+# move and the summary printed, the server stopped. Exit 0 only if all is well.
 # Usage: scripts/demo.sh [BUILD_DIR]   (SIZE_MB=N to change the file size)
 set -uo pipefail
 BUILD=${1:-build}
@@ -28,7 +31,7 @@ mkdir "$WORK/www"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom > "$WORK/www/demo.bin" || die "cannot write the file"
 SRC_SHA=$(sha256sum "$WORK/www/demo.bin" | cut -d' ' -f1)
 
-TMPDIR=$WORK "$BIN/tern-server" --listen 127.0.0.1:0 --root "$WORK/www" > "$WORK/server.log" 2>&1 &
+TMPDIR=$WORK "$BIN/tern-server" --listen 127.0.0.1:0 --alt 127.0.0.2:0 --root "$WORK/www" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 100); do
@@ -39,13 +42,19 @@ for _ in $(seq 100); do
 done
 [ -n "$PORT" ] || die "tern-server did not start"
 CERT=$(sed -n 's/^tern-server: self-signed certificate: \([^ ]*\) .*/\1/p' "$WORK/server.log")
-echo "demo: tern-server (pid $SERVER_PID) listening on 127.0.0.1:$PORT, certificate $CERT"
+ALT=$(sed -n 's/^tern-server: listening on \(127\.0\.0\.2:[0-9]*\) (alternate address)$/\1/p' "$WORK/server.log")
+[ -n "$ALT" ] || die "tern-server has no alternate address"
+echo "demo: tern-server (pid $SERVER_PID) listening on 127.0.0.1:$PORT and $ALT (alternate), certificate $CERT"
+echo "demo: it will tell the client to move to $ALT once the handshake is confirmed"
 
 URL="https://127.0.0.1:$PORT/demo.bin"
-echo "demo: tern-client --ca $CERT --output <tmp>/got.bin --progress $URL"
-"$BIN/tern-client" --ca "$CERT" --output "$WORK/got.bin" --progress --timeout 120 "$URL"
+echo "demo: tern-client --ca $CERT --output <tmp>/got.bin --progress --json $URL"
+"$BIN/tern-client" --ca "$CERT" --output "$WORK/got.bin" --progress --json --timeout 120 "$URL" > "$WORK/client.json"
 rc=$?
 [ $rc = 0 ] || die "tern-client exit status $rc"
+MOVED=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["path_remote"], d["migrations"])' "$WORK/client.json")
+[ "${MOVED% *}" = "$ALT" ] || die "the client did not move to $ALT (it ended on ${MOVED% *})"
+echo "demo: the server moved its client: it finished the download on $ALT (${MOVED#* } migration)"
 
 GOT_SHA=$(sha256sum "$WORK/got.bin" | cut -d' ' -f1)
 [ "$GOT_SHA" = "$SRC_SHA" ] || die "sha256 mismatch: sent $SRC_SHA, received $GOT_SHA"

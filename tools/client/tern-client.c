@@ -59,6 +59,11 @@ static const char usage[] =
     "  --token-file FILE       offer the address-validation token saved in FILE\n"
     "                          (spares a Retry, RFC 9000 §8.1.3), and save the\n"
     "                          server's newest NEW_TOKEN token there\n"
+    "  --no-server-migration   do not offer enable_server_migration: the server\n"
+    "                          then never tells this client to move to another of\n"
+    "                          its addresses (by default it may, and the client\n"
+    "                          validates the address and follows; stderr shows each\n"
+    "                          \"server address\" and path change)\n"
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
@@ -153,6 +158,7 @@ typedef struct client {
     tern_time progress_last_t;
     /* 0-RTT: requests sent in 0-RTT; the server's answer */
     bool no_0rtt, early_sent, early_accepted, early_rejected;
+    bool no_saa; /* --no-server-migration */
     /* --migrate-to: the local address to migrate to */
     bool have_migrate_to;
     tern_addr migrate_to;
@@ -950,7 +956,7 @@ int main(int argc, char **argv)
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
         O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN,
         /* qlog, 0-RTT, --migrate-to */
-        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO
+        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -973,6 +979,7 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT, --migrate-to */
         {"qlog-dir", required_argument, NULL, O_QLOGDIR},
         {"no-0rtt", no_argument, NULL, O_NO0RTT},
+        {"no-server-migration", no_argument, NULL, O_NOSAA},
         {"migrate-to", required_argument, NULL, O_MIGRATE_TO},
         {NULL, 0, NULL, 0},
     };
@@ -1021,6 +1028,7 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT, --migrate-to */
         case O_QLOGDIR: qlog_dir = optarg; break;
         case O_NO0RTT: cl->no_0rtt = true; break;
+        case O_NOSAA: cl->no_saa = true; break;
         case O_MIGRATE_TO: migrate_to = optarg; break;
         case ':': return usage_error("option '%s' needs an argument (see --help)", argv[optind - 1]);
         default: return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
@@ -1147,6 +1155,7 @@ int main(int argc, char **argv)
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !cl->no_0rtt;
+    cfg.saa_offer = !cl->no_saa;
 
     int exit_code = 0;
     if (io_loop_init(&cl->loop, false) < 0) {

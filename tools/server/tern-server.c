@@ -36,6 +36,13 @@ static const char usage[] =
     "  --preferred-address ADDR:PORT  offer this address in the preferred_address\n"
     "                        transport parameter (RFC 9000 §9.6) and listen on it;\n"
     "                        at most one IPv4 and one IPv6, port not 0\n"
+    "  --alt ADDR:PORT       a server alternate address (draft-saa-ali-quic): listen\n"
+    "                        on it too and, once the handshake is confirmed, tell\n"
+    "                        every client that offered enable_server_migration to\n"
+    "                        move there (a SERVER_ALTERNATE_ADDRESS frame); the\n"
+    "                        client validates it and moves while it downloads. At\n"
+    "                        most one IPv4 and one IPv6; port 0 picks a free port.\n"
+    "                        Clients that did not offer are never sent it\n"
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
@@ -79,6 +86,7 @@ typedef struct conn_ctx {
 typedef struct server {
     io_loop loop;
     tl_node node;
+    tern_addr alt_v4, alt_v6; /* --alt, as bound (TERN_AF_NONE: none) */
     const char *root;
     size_t max_connections;
     bool accepting;
@@ -177,6 +185,24 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                : tern_conn_early_data_accepted(ev->conn) ? " (resumed), 0-RTT accepted"
                                                          : " (resumed)",
                tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
+        break;
+    case TERN_EVENT_HANDSHAKE_CONFIRMED:
+        if (srv->alt_v4.family != TERN_AF_NONE || srv->alt_v6.family != TERN_AF_NONE) {
+            /* draft-saa-ali-quic: only to a client that offered. */
+            if (!tern_conn_saa_negotiated(ev->conn)) {
+                tl_log("conn %u: client did not offer enable_server_migration: not told to move", cc->id);
+                break;
+            }
+            uint64_t seq = 0;
+            tern_err e = tern_conn_advertise_address(ev->conn, &srv->alt_v4, &srv->alt_v6, &seq, io_now());
+            const tern_addr *shown = srv->alt_v4.family != TERN_AF_NONE ? &srv->alt_v4 : &srv->alt_v6;
+            if (e == TERN_OK)
+                tl_log("conn %u: told to move to %s (alternate address, sequence %llu)", cc->id,
+                       tl_addr_str(shown, a, sizeof a), (unsigned long long)seq);
+            else
+                tl_log("conn %u: cannot advertise %s: %s", cc->id, tl_addr_str(shown, a, sizeof a),
+                       tern_err_name(e));
+        }
         break;
     case TERN_EVENT_PATH:
         tl_log("conn %u: path %llu %s -> %s %s", cc->id, (unsigned long long)ev->path_id,
@@ -283,13 +309,14 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS }; /* qlog, 0-RTT, pacing, timeouts, limits */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
         {"keylog", required_argument, NULL, O_KEYLOG}, {"cc", required_argument, NULL, O_CC},
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"preferred-address", required_argument, NULL, O_PREF},
+        {"alt", required_argument, NULL, O_ALT},
         {"retry", no_argument, NULL, O_RETRY},
         {"disable-active-migration", no_argument, NULL, O_NODAM},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
@@ -301,7 +328,7 @@ int main(int argc, char **argv)
         {"max-handshakes", required_argument, NULL, O_MAXHS},
         {NULL, 0, NULL, 0},
     };
-    tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0};
+    tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -331,6 +358,15 @@ int main(int argc, char **argv)
             tern_addr *slot = pa.family == TERN_AF_INET ? &pref_v4 : &pref_v6;
             if (slot->family != TERN_AF_NONE) return fail("second --preferred-address of one family: '%s'", optarg);
             *slot = pa;
+            break;
+        }
+        case O_ALT: {
+            tern_addr aa;
+            if (io_addr_parse(optarg, &aa) != 0 || io_addr_is_wildcard(&aa))
+                return fail("bad --alt '%s' (want a concrete ADDR:PORT, e.g. 127.0.0.2:4433)", optarg);
+            tern_addr *slot = aa.family == TERN_AF_INET ? &alt_v4 : &alt_v6;
+            if (slot->family != TERN_AF_NONE) return fail("second --alt of one family: '%s'", optarg);
+            *slot = aa;
             break;
         }
         case O_ROOT: root = optarg; break;
@@ -399,8 +435,10 @@ int main(int argc, char **argv)
     }
     if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
     if (!nlisten) return fail("%s", "--listen ADDR:PORT is required");
-    if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) > MAX_LISTEN)
-        return fail("too many addresses (at most %s with --preferred-address)", "8");
+    if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) +
+            (alt_v4.family != TERN_AF_NONE) + (alt_v6.family != TERN_AF_NONE) >
+        MAX_LISTEN)
+        return fail("too many addresses (at most %s with --preferred-address and --alt)", "8");
     if (!root) return fail("%s", "--root DIR is required");
     struct stat sb;
     if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail("--root '%s' is not a directory", root);
@@ -463,6 +501,9 @@ int main(int argc, char **argv)
     cfg.max_send_rate = max_rate;
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
+    size_t first_alt = nlisten;
+    if (alt_v4.family != TERN_AF_NONE) listen[nlisten++] = alt_v4;
+    if (alt_v6.family != TERN_AF_NONE) listen[nlisten++] = alt_v6;
 
     srv->root = root;
     srv->max_connections = max_conn;
@@ -484,8 +525,11 @@ int main(int argc, char **argv)
             return 1;
         }
         bool pref = io_addr_equal(&listen[i], &pref_v4) || io_addr_equal(&listen[i], &pref_v6);
+        bool alt = i >= first_alt;
+        /* The address as bound: port 0 became a real one. */
+        if (alt) *(srv->node.socks[r].bound.family == TERN_AF_INET ? &srv->alt_v4 : &srv->alt_v6) = srv->node.socks[r].bound;
         tl_err("listening on %s%s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a),
-               pref ? " (preferred address)" : "");
+               pref ? " (preferred address)" : alt ? " (alternate address)" : "");
     }
     tl_node_kick(&srv->node);
     int r = io_loop_run(&srv->loop);

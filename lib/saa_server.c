@@ -51,6 +51,32 @@ void tern_saa_on_peer_tp(tern_conn *c)
 
 bool tern_conn_saa_negotiated(const tern_conn *c) { return c && c->saa.negotiated; }
 
+/* Room in the client's active_connection_id_limit for one more CID, the
+ * CIDs we asked it to retire counted until it has (§5.1.1: an SAA frame
+ * carries no Retire Prior To, and the NEW_CONNECTION_ID that does may
+ * arrive after it: only once the client's RETIRE_CONNECTION_ID came back is
+ * the slot surely free). */
+static bool room_for_one(const tern_conn *c)
+{
+    size_t held = 0, cursor = 0;
+    while (tern_cid_manager_local_next(&c->cids, &cursor)) held++;
+    return held < c->cids.peer_active_cid_limit;
+}
+
+/* The issue's "make room first": at the limit, retire with Retire Prior To
+ * every CID older than the oldest advertised address still live (spare
+ * NEW_CONNECTION_ID CIDs and the handshake's; the client moves its paths
+ * to others, §5.1.2), so that a slot frees once the client's
+ * RETIRE_CONNECTION_ID arrives, about an RTT later. Advertised addresses
+ * themselves are only retired by tern_conn_withdraw_address. */
+static void make_room(tern_conn *c)
+{
+    uint64_t keep = c->cids.local_next_sequence - 1; /* at least the newest */
+    for (size_t i = 0; i < c->saa.advertised_count; i++)
+        if (c->saa.advertised[i].sequence < keep) keep = c->saa.advertised[i].sequence;
+    if (keep > c->cids.local_retire_prior_to) tern_cid_manager_local_retire_prior_to(&c->cids, keep);
+}
+
 static bool usable(const tern_addr *a, uint8_t family)
 {
     if (!a || a->family == TERN_AF_NONE) return true; /* absent */
@@ -78,6 +104,10 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
         return TERN_ERR_INVALID_ARGUMENT;
     if (c->saa.out_count >= TERN_SAA_OUT_MAX || c->saa.advertised_count >= TERN_SAA_ADVERTISED_MAX)
         return TERN_ERR_CID_BLOCKED;
+    if (!room_for_one(c)) {
+        make_room(c);
+        return TERN_ERR_CID_BLOCKED;
+    }
     if (has4 && tern_conn_local_addr_ref_cid(c, ipv4) != TERN_OK) return TERN_ERR_CID_BLOCKED;
     if (has6 && tern_conn_local_addr_ref_cid(c, ipv6) != TERN_OK) {
         if (has4) tern_conn_local_addr_unref_cid(c, ipv4);
@@ -120,9 +150,10 @@ tern_err tern_conn_withdraw_address(tern_conn *c, uint64_t sequence, tern_time n
     tern_err err = tern_cid_manager_local_retire_prior_to(&c->cids, sequence + 1);
     if (err == TERN_ERR_NOMEM) return TERN_ERR_CID_BLOCKED;
     if (err) return err;
-    /* A withdrawn address is not advertised any more, not even again. */
-    for (size_t i = c->saa.out_count; i-- > 0;)
-        if (c->saa.out[i].sequence <= sequence) drop_out(c, i);
+    /* Frames for withdrawn addresses still go out (and are retransmitted):
+     * a CID the client never received would never be retired by it and
+     * would hold a slot of its limit for good; one below our Retire Prior To
+     * it retires at once (RFC 9000 §19.15, profile §2). */
     return TERN_OK;
 }
 

@@ -489,10 +489,16 @@ size_t tern_conn_paths(const tern_conn *c, tern_path_info *out, size_t max);
  *                              enable_server_migration (it must never get
  *                              the frame: profile §2);
  *   TERN_ERR_CID_BLOCKED       the client's active_connection_id_limit has
- *                              no room (one slot is kept for alternate
- *                              addresses; it frees when the client retires
- *                              the CID of an address it left, or after
- *                              tern_conn_withdraw_address): retry later. */
+ *                              no room now (half of it is kept for
+ *                              alternate addresses). The call has made room
+ *                              where it could: the CIDs older than the
+ *                              oldest advertised address are retired (Retire
+ *                              Prior To), so a slot frees when the client's
+ *                              RETIRE_CONNECTION_ID arrives (about an RTT);
+ *                              slots held by advertised addresses free when
+ *                              the client retires the CID of one it left,
+ *                              or after tern_conn_withdraw_address. Retry
+ *                              later. Never overruns the limit. */
 tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const tern_addr *ipv6,
                                      uint64_t *sequence, tern_time now);
 /* Server: withdraws the address advertised under `sequence` and every CID

@@ -394,9 +394,40 @@ static void test_saa_flood_of_victims(void **state)
     flood_ctx f = {.p = p, .until = sim_now(p->s) + TERN_SEC(300)};
     sim_at(p->s, sim_now(p->s) + TERN_MS(1), flood_tick, &f);
     dl_start(p, d);
+    if (getenv("SAA_DEBUG")) {
+        sim_run_until(p->s, sim_now(p->s) + TERN_SEC(5));
+        size_t cur = 0;
+        const tern_local_cid *e;
+        while ((e = tern_cid_manager_local_next(&p->server.conn->cids, &cur)))
+            print_message("  local seq %llu state %d source %d\n", (unsigned long long)e->sequence, e->state, e->source);
+        print_message("  adv %llu rpt %llu next %llu withdraw_pending %d seq %llu peer limit %llu advertised_count %u\n",
+                      (unsigned long long)f.advertised, (unsigned long long)p->server.conn->cids.local_retire_prior_to,
+                      (unsigned long long)p->server.conn->cids.local_next_sequence, f.withdraw_pending,
+                      (unsigned long long)f.withdraw_seq, (unsigned long long)p->server.conn->cids.peer_active_cid_limit,
+                      p->server.conn->saa.advertised_count);
+        for (unsigned i = 0; i < p->server.conn->saa.advertised_count; i++)
+            print_message("  advertised seq %llu\n", (unsigned long long)p->server.conn->saa.advertised[i].sequence);
+        cur = 0;
+        const tern_peer_cid *pc;
+        while ((pc = tern_cid_manager_peer_next(&p->client.conn->cids, &cur)))
+            print_message("  client peer seq %llu state %d\n", (unsigned long long)pc->sequence, pc->state);
+    }
     sim_run_until(p->s, f.until + TERN_SEC(3));
-    if (p->client.closed)
-        print_message("client closed: 0x%llx %s\n", (unsigned long long)p->client.close_code, p->client.close_reason);
+    if (p->client.closed) {
+        print_message("client closed: 0x%llx %s; advertised %llu\n", (unsigned long long)p->client.close_code,
+                      p->client.close_reason, (unsigned long long)f.advertised);
+        if (p->server.conn) {
+            size_t cur = 0;
+            const tern_local_cid *e;
+            while ((e = tern_cid_manager_local_next(&p->server.conn->cids, &cur)))
+                print_message("  local seq %llu state %d source %d\n", (unsigned long long)e->sequence, e->state,
+                              e->source);
+            print_message("  rpt %llu next %llu withdraw_pending %d seq %llu\n",
+                          (unsigned long long)p->server.conn->cids.local_retire_prior_to,
+                          (unsigned long long)p->server.conn->cids.local_next_sequence, f.withdraw_pending,
+                          (unsigned long long)f.withdraw_seq);
+        }
+    }
     assert_false(p->client.closed);
     assert_true(d->fin);
     tern_conn_stats cs;
@@ -979,6 +1010,62 @@ static void test_saa_manual_follow_fresh_port(void **state)
     h_pair_free(p);
 }
 
+/* At the client's active_connection_id_limit the server makes room first
+ * (Retire Prior To of the CIDs older than its oldest advertised address)
+ * instead of overrunning it; the call answers CID_BLOCKED until the client's
+ * RETIRE_CONNECTION_ID comes back, then succeeds. */
+typedef struct room_ctx {
+    h_pair *p;
+    advertise_ctx c3;
+    unsigned blocked;
+    tern_time ok_at;
+} room_ctx;
+
+static void room_retry(sim *s, void *ctx, tern_time now)
+{
+    room_ctx *r = ctx;
+    advertise(s, &r->c3, now);
+    if (r->c3.result == TERN_ERR_CID_BLOCKED) {
+        r->blocked++;
+        if (r->blocked < 400) sim_at(s, now + TERN_MS(1), room_retry, r);
+        return;
+    }
+    r->ok_at = now;
+}
+
+static void test_saa_makes_room_at_cid_limit(void **state)
+{
+    (void)state;
+    h_pair *p = h_pair_new(51, RTT_DELAY, 100000000, 0.0, NULL, NULL); /* client limit 4 */
+    dl *d = dl_new(p, 20u << 20);
+    dl_connect(p);
+    sim_link_params lp = sim_link_params_symmetric(RTT_DELAY, 100000000);
+    advertise_ctx a1 = {.p = p, .addr = sim_addr("198.18.1.2:443")};
+    advertise_ctx a2 = {.p = p, .addr = sim_addr("198.18.1.3:443")};
+    room_ctx r = {.p = p, .c3 = {.p = p, .addr = sim_addr("198.18.1.4:443")}};
+    sim_node_add_addr(p->s, p->server.node->node, &a1.addr, &lp);
+    sim_node_add_addr(p->s, p->server.node->node, &a2.addr, &lp);
+    sim_node_add_addr(p->s, p->server.node->node, &r.c3.addr, &lp);
+    dl_start(p, d);
+    advertise(p->s, &a1, sim_now(p->s));
+    advertise(p->s, &a2, sim_now(p->s));
+    assert_int_equal(a1.result, TERN_OK);
+    assert_int_equal(a2.result, TERN_OK);
+    tern_time t0 = sim_now(p->s);
+    room_retry(p->s, &r, t0);
+    assert_int_equal(r.blocked, 1); /* the limit is reached: room is being made */
+    dl_finish(p, d, TERN_SEC(30));
+    sim_run_until(p->s, sim_now(p->s) + TERN_SEC(1));
+    print_message("at the CID limit: blocked %u times, advertised %.1f ms later\n", r.blocked,
+                  (double)(r.ok_at - t0) / 1e6);
+    assert_int_equal(r.c3.result, TERN_OK);
+    assert_true(r.ok_at - t0 <= 4 * 4 * RTT_DELAY); /* a few RTTs */
+    assert_false(p->client.closed); /* never CONNECTION_ID_LIMIT_ERROR */
+    assert_true(sim_addr_equal(&tern_conn_active_path(p->client.conn)->tuple.remote, &r.c3.addr));
+    dl_free(d);
+    h_pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -993,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_saa_qlog),
         cmocka_unit_test(test_saa_refused_addresses),
         cmocka_unit_test(test_saa_manual_follow_fresh_port),
+        cmocka_unit_test(test_saa_makes_room_at_cid_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,15 @@ static const char usage[] =
     "                        client validates it and moves while it downloads. At\n"
     "                        most one IPv4 and one IPv6; port 0 picks a free port.\n"
     "                        Clients that did not offer are never sent it\n"
+    "  --rotate SECONDS      every SECONDS (decimal, e.g. 0.5), move each client that\n"
+    "                        offered enable_server_migration to the next address\n"
+    "                        of --pool (advertise it; withdraw the one before the\n"
+    "                        previous); each connection keeps its own schedule,\n"
+    "                        counted from its handshake confirmation\n"
+    "  --pool A-B:PORT       the addresses --rotate cycles through: an IPv4 range\n"
+    "                        whose last byte varies (e.g. 127.0.0.2-127.0.0.5:0;\n"
+    "                        port 0 picks a free port for each); tern-server\n"
+    "                        listens on each (at most 6)\n"
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
@@ -81,12 +90,22 @@ typedef struct conn_ctx {
     struct conn_ctx *prev, *next;
     unsigned id;
     tern_addr remote;
+    /* --rotate: when this connection moves next, where in the pool it is,
+     * and the sequences of the last two addresses advertised to it. */
+    tern_time next_rotate_at;
+    unsigned pool_next, advertised;
+    uint64_t last_seq, prev_seq;
 } conn_ctx;
+
+#define MAX_POOL 6
 
 typedef struct server {
     io_loop loop;
     tl_node node;
     tern_addr alt_v4, alt_v6; /* --alt, as bound (TERN_AF_NONE: none) */
+    tern_time rotate;         /* --rotate, ns; 0: none */
+    tern_addr pool[MAX_POOL]; /* --pool, as bound */
+    size_t npool;
     const char *root;
     size_t max_connections;
     bool accepting;
@@ -153,6 +172,60 @@ static void update_accepting(server *srv)
     }
 }
 
+/* --rotate: moves one connection to the next pool address (draft-saa-ali-quic):
+ * advertises it and withdraws the address before the previous one, which the
+ * client has left by now. */
+static void rotate_conn(server *srv, conn_ctx *cc, tern_time now)
+{
+    char a[IO_ADDR_STRLEN];
+    tern_conn *c = cc->sess.conn;
+    tern_path_info cur;
+    tern_conn_paths(c, &cur, 1);
+    const tern_addr *to = &srv->pool[cc->pool_next % srv->npool];
+    if (io_addr_equal(to, &cur.local) && srv->npool > 1) to = &srv->pool[++cc->pool_next % srv->npool];
+    uint64_t seq;
+    tern_err e = tern_conn_advertise_address(c, to, NULL, &seq, now);
+    if (e == TERN_ERR_CID_BLOCKED) {
+        /* No CID slot of the client's yet (it retires the previous one 3 PTO
+         * after leaving it): soon again. */
+        cc->next_rotate_at = now + srv->rotate / 10 + TERN_MS(1);
+        return;
+    }
+    cc->next_rotate_at = now + srv->rotate;
+    if (e != TERN_OK) {
+        /* Closing (INVALID_STATE), or an address refused: stop for it. */
+        tl_log("conn %u: cannot rotate to %s: %s; no more rotation for it", cc->id, tl_addr_str(to, a, sizeof a),
+               tern_err_name(e));
+        cc->next_rotate_at = 0;
+        return;
+    }
+    cc->pool_next++;
+    if (cc->advertised >= 2) tern_conn_withdraw_address(c, cc->prev_seq, now);
+    cc->prev_seq = cc->last_seq;
+    cc->last_seq = seq;
+    cc->advertised++;
+    tl_log("conn %u: rotating to %s (sequence %llu)", cc->id, tl_addr_str(to, a, sizeof a), (unsigned long long)seq);
+}
+
+static void rearm_rotation(server *srv)
+{
+    tern_time t = TERN_TIME_INFINITE;
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
+        if (cc->next_rotate_at && cc->next_rotate_at < t) t = cc->next_rotate_at;
+    tl_node_set_app_deadline(&srv->node, t);
+}
+
+static void on_deadline(tl_node *n, void *ctx)
+{
+    server *srv = ctx;
+    tern_time now = io_now();
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
+        if (cc->next_rotate_at && cc->next_rotate_at <= now)
+            rotate_conn(srv, cc, now);
+    rearm_rotation(srv);
+    tl_node_kick(n);
+}
+
 static void on_event(tl_node *n, const tern_event *ev, void *ctx)
 {
     server *srv = ctx;
@@ -187,6 +260,14 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
         break;
     case TERN_EVENT_HANDSHAKE_CONFIRMED:
+        if (srv->rotate && srv->npool) {
+            if (tern_conn_saa_negotiated(ev->conn)) {
+                cc->next_rotate_at = io_now() + srv->rotate;
+                rearm_rotation(srv);
+            } else {
+                tl_log("conn %u: client did not offer enable_server_migration: not rotated", cc->id);
+            }
+        }
         if (srv->alt_v4.family != TERN_AF_NONE || srv->alt_v6.family != TERN_AF_NONE) {
             /* draft-saa-ali-quic: only to a client that offered. */
             if (!tern_conn_saa_negotiated(ev->conn)) {
@@ -309,7 +390,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -317,6 +398,8 @@ int main(int argc, char **argv)
         {"max-connections", required_argument, NULL, O_MAXCONN},
         {"preferred-address", required_argument, NULL, O_PREF},
         {"alt", required_argument, NULL, O_ALT},
+        {"rotate", required_argument, NULL, O_ROTATE},
+        {"pool", required_argument, NULL, O_POOL},
         {"retry", no_argument, NULL, O_RETRY},
         {"disable-active-migration", no_argument, NULL, O_NODAM},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
@@ -329,6 +412,9 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
+    tern_addr pool[MAX_POOL];
+    size_t npool = 0;
+    tern_time rotate = 0;
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -367,6 +453,36 @@ int main(int argc, char **argv)
             tern_addr *slot = aa.family == TERN_AF_INET ? &alt_v4 : &alt_v6;
             if (slot->family != TERN_AF_NONE) return fail("second --alt of one family: '%s'", optarg);
             *slot = aa;
+            break;
+        }
+        case O_ROTATE: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
+                return fail("bad --rotate '%s' (want seconds, 0.01 to 86400, e.g. 0.5)", optarg);
+            rotate = (tern_time)(sec * 1e9);
+            break;
+        }
+        case O_POOL: {
+            /* A-B:PORT, IPv4, the last byte varying: 127.0.0.2-127.0.0.5:0 */
+            char lo[64], hi[64];
+            const char *dash = strchr(optarg, '-'), *colon = strrchr(optarg, ':');
+            tern_addr a, b;
+            if (!dash || !colon || colon < dash || (size_t)(dash - optarg) >= sizeof lo ||
+                (size_t)(colon - dash - 1) >= sizeof hi)
+                return fail("bad --pool '%s' (want A-B:PORT, e.g. 127.0.0.2-127.0.0.5:0)", optarg);
+            snprintf(lo, sizeof lo, "%.*s%s", (int)(dash - optarg), optarg, colon);
+            snprintf(hi, sizeof hi, "%.*s%s", (int)(colon - dash - 1), dash + 1, colon);
+            if (io_addr_parse(lo, &a) != 0 || io_addr_parse(hi, &b) != 0 || a.family != TERN_AF_INET ||
+                b.family != TERN_AF_INET || memcmp(a.ip, b.ip, 3) != 0 || a.ip[3] > b.ip[3] || io_addr_is_wildcard(&a))
+                return fail("bad --pool '%s' (want an IPv4 range A-B:PORT whose last byte varies)", optarg);
+            if ((unsigned)(b.ip[3] - a.ip[3]) + 1 > MAX_POOL)
+                return fail("--pool '%s' is too large (at most 6 addresses)", optarg);
+            for (unsigned x = a.ip[3]; x <= b.ip[3]; x++) {
+                pool[npool] = a;
+                pool[npool++].ip[3] = (uint8_t)x;
+            }
             break;
         }
         case O_ROOT: root = optarg; break;
@@ -435,8 +551,9 @@ int main(int argc, char **argv)
     }
     if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
     if (!nlisten) return fail("%s", "--listen ADDR:PORT is required");
+    if (!rotate != !npool) return fail("%s", "--rotate and --pool go together");
     if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) +
-            (alt_v4.family != TERN_AF_NONE) + (alt_v6.family != TERN_AF_NONE) >
+            (alt_v4.family != TERN_AF_NONE) + (alt_v6.family != TERN_AF_NONE) + npool >
         MAX_LISTEN)
         return fail("too many addresses (at most %s with --preferred-address and --alt)", "8");
     if (!root) return fail("%s", "--root DIR is required");
@@ -504,11 +621,14 @@ int main(int argc, char **argv)
     size_t first_alt = nlisten;
     if (alt_v4.family != TERN_AF_NONE) listen[nlisten++] = alt_v4;
     if (alt_v6.family != TERN_AF_NONE) listen[nlisten++] = alt_v6;
+    size_t first_pool = nlisten;
+    for (size_t i = 0; i < npool; i++) listen[nlisten++] = pool[i];
+    srv->rotate = rotate;
 
     srv->root = root;
     srv->max_connections = max_conn;
     srv->accepting = true;
-    if (tl_node_init(&srv->node, &srv->loop, &cfg, on_event, NULL, srv, err, sizeof err)) {
+    if (tl_node_init(&srv->node, &srv->loop, &cfg, on_event, on_deadline, srv, err, sizeof err)) {
         tl_err("%s", err);
         io_loop_destroy(&srv->loop);
         tl_qlog_dir_close(&qd);
@@ -525,11 +645,12 @@ int main(int argc, char **argv)
             return 1;
         }
         bool pref = io_addr_equal(&listen[i], &pref_v4) || io_addr_equal(&listen[i], &pref_v6);
-        bool alt = i >= first_alt;
+        bool in_pool = i >= first_pool, alt = i >= first_alt && !in_pool;
         /* The address as bound: port 0 became a real one. */
         if (alt) *(srv->node.socks[r].bound.family == TERN_AF_INET ? &srv->alt_v4 : &srv->alt_v6) = srv->node.socks[r].bound;
+        if (in_pool) srv->pool[srv->npool++] = srv->node.socks[r].bound;
         tl_err("listening on %s%s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a),
-               pref ? " (preferred address)" : alt ? " (alternate address)" : "");
+               pref ? " (preferred address)" : alt ? " (alternate address)" : in_pool ? " (rotation pool)" : "");
     }
     tl_node_kick(&srv->node);
     int r = io_loop_run(&srv->loop);

@@ -26,6 +26,7 @@ void tern_config_init(tern_config *cfg, tern_role role)
     cfg->max_handshakes = 1000;
     cfg->follow_preferred_address = true;
     cfg->saa_offer = true;
+    cfg->server_migration = false; /* both sides opt in (profile §3) */
     tern_locator_policy_default(&cfg->saa_policy);
     cfg->saa_frame_type = TERN_SAA_FRAME_TYPE_DEFAULT;
     cfg->tp_enable_server_migration = TERN_TP_ENABLE_SERVER_MIGRATION_DEFAULT;

@@ -437,6 +437,8 @@ bool tern_conn_is_established(const tern_conn *c)
 }
 const uint8_t *tern_conn_alpn(const tern_conn *c, size_t *len) { return tern_tls_alpn(c->tls, len); }
 bool tern_conn_is_resumed(const tern_conn *c) { return tern_tls_is_resumed(c->tls); }
+bool tern_conn_server_migration_negotiated(const tern_conn *c) { return c->server_migration; }
+
 bool tern_conn_peer_disable_active_migration(const tern_conn *c)
 {
     return c->peer_tp_received && c->peer_tp.disable_active_migration;

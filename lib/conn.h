@@ -186,6 +186,9 @@ struct tern_conn {
     tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
     bool has_left_local;
     bool preferred_address_done;   /* client: acted on preferred_address once */
+    /* allow_server_migration sent by both (profile §3): only the server
+     * moves (lib/migration.c policy). */
+    bool server_migration;
 
     tern_cid_manager cids;
     /* CID refs this connection holds on the endpoint's local addresses
@@ -346,6 +349,9 @@ void tern_migration_on_new_peer_cid(tern_conn *c);
 void tern_conn_switch_path(tern_conn *c, tern_path *p, tern_time now);
 /* An authenticated packet arrived on no known path: the path to process it
  * on (new, being validated), or NULL when policy discards it (§9). */
+/* profile §3: whether a packet from a peer address without a path may be
+ * processed (payload: its decrypted frames). */
+bool tern_migration_new_peer_address_packet_allowed(const tern_conn *c, const uint8_t *payload, size_t len);
 tern_path *tern_migration_path_for_packet(tern_conn *c, const tern_addr *local, const tern_addr *remote,
                                           tern_tls_level level, tern_time now);
 /* Before the frames of an authenticated packet on path p are processed:

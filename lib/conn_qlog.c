@@ -297,6 +297,8 @@ void tern_conn_qlog_recovery(tern_conn *c, tern_time now)
 static tern_qlog_migration_kind migration_kind(const tern_conn *c, const tern_path *p)
 {
     if (c->qlog->active_failed) return TERN_QLOG_MIGRATION_FAILOVER;
+    /* allow_server_migration: only the server moves (profile §3). */
+    if (c->server_migration) return TERN_QLOG_MIGRATION_SERVER;
     /* A client moving to another server address took the server's
      * preferred_address (RFC 9000 §9.6); otherwise the client moved its
      * own end (§9.2), seen from either side. */

@@ -123,6 +123,9 @@ static bool process_packet(tern_conn *c, tern_path **pathp, const tern_addr *loc
     tern_path *p = *pathp;
     if (!p) {
         /* A new peer address (§9.3), if policy lets the peer move. */
+        if (!tern_migration_new_peer_address_packet_allowed(c, u.payload, u.payload_len))
+            return dropped(c, hdr, TERN_QLOG_DROP_REJECTED, "client migration prohibited (allow_server_migration)",
+                           now);
         p = tern_migration_path_for_packet(c, local, remote, level, now);
         if (!p) return dropped(c, hdr, TERN_QLOG_DROP_REJECTED, "migration not allowed", now);
         *pathp = p;

@@ -176,6 +176,8 @@ static void local_transport_params(tern_conn *c, tern_transport_params *tp)
     tp->disable_active_migration = cfg->disable_active_migration;
     /* profile §2: a client that accepts SERVER_ALTERNATE_ADDRESS says so. */
     tp->enable_server_migration = c->role == TERN_ROLE_CLIENT && c->saa.negotiated;
+    /* profile §3: either role offers; negotiated when both did. */
+    tp->allow_server_migration = cfg->server_migration;
     tp->active_connection_id_limit = c->cids.config.active_connection_id_limit;
     tp->has_initial_source_connection_id = true;
     tp->initial_source_connection_id = c->local_initial_scid;

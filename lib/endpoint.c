@@ -65,6 +65,9 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
         (cfg->cid_len == 0 || (cfg->preferred_address_v4.family && cfg->preferred_address_v4.family != TERN_AF_INET) ||
          (cfg->preferred_address_v6.family && cfg->preferred_address_v6.family != TERN_AF_INET6)))
         return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad preferred address");
+    /* profile §3: the server's new path needs a fresh CID of the client's. */
+    if (cfg->role == TERN_ROLE_CLIENT && cfg->server_migration && cfg->cid_len == 0)
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "server_migration needs cid_len > 0");
     if (cfg->role == TERN_ROLE_CLIENT && cfg->saa_offer && tern_locator_policy_check(&cfg->saa_policy) != 0)
         return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad saa_policy (version, bounds or prefixes)");
     tern_endpoint *ep = calloc(1, sizeof *ep);

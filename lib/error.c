@@ -23,6 +23,8 @@ const char *tern_err_name(tern_err err)
     case TERN_ERR_DROP: return "packet dropped";
     case TERN_ERR_INVALID_STATE: return "invalid state (not allowed now)";
     case TERN_ERR_CID_BLOCKED: return "no unused peer connection ID";
+    case TERN_ERR_MIGRATION_NOT_ALLOWED:
+        return "migration not allowed for this side (allow_server_migration: only the server moves)";
     default: return "unknown error";
     }
 }

@@ -9,7 +9,10 @@
  *     server addresses unless an extension allows it);
  *   - local_move_allowed: may we use a new local address (§9.2, §18.2
  *     disable_active_migration; profile §3 keeps servers from moving until
- *     allow_server_migration is negotiated).
+ *     allow_server_migration is negotiated, and clients from moving after).
+ *   - new_peer_address_packet_allowed: which packets from a new peer
+ *     address are processed at all (profile §3: with allow_server_migration
+ *     a server drops a client's non-probing ones).
  * docs/protocol.md "Paths and migration" describes each choice. */
 #include <string.h>
 
@@ -26,20 +29,24 @@
 static bool peer_move_allowed(const tern_conn *c)
 {
     /* §9: a client SHOULD discard packets from a server address it did not
-     * initiate a migration to. Hook for allow_server_migration (profile §3):
-     * once negotiated the client follows the server like a server follows
-     * its client. */
-    if (c->role == TERN_ROLE_CLIENT) return false;
-    return true;
+     * initiate a migration to; with allow_server_migration (profile §3) the
+     * client follows the server like a server follows its client. A
+     * server with it negotiated opens a path only to answer probes
+     * (new_peer_address_packet_allowed): it never moves to such a path. */
+    if (c->role == TERN_ROLE_CLIENT) return c->server_migration;
+    return !c->server_migration;
 }
 
 /* TERN_OK when this endpoint may move its own address now, else the
- * public API's reason: INVALID_ARGUMENT for a role that may not move at all,
- * INVALID_STATE for "not in this state". */
+ * public API's reason: MIGRATION_NOT_ALLOWED for a side that may not move
+ * in this connection, INVALID_STATE for "not in this state". */
 static tern_err local_move_allowed(const tern_conn *c)
 {
-    if (c->role != TERN_ROLE_CLIENT) return TERN_ERR_INVALID_ARGUMENT; /* profile §3: not negotiated yet */
+    /* draft-kozuka §5: "the server-initiated migration is only permitted
+     * and the client-initiated migration is prohibited". */
     if (!c->handshake_confirmed || tern_conn_is_closing(c)) return TERN_ERR_INVALID_STATE;
+    if ((c->role == TERN_ROLE_CLIENT) == c->server_migration) return TERN_ERR_MIGRATION_NOT_ALLOWED;
+    if (c->role == TERN_ROLE_SERVER) return TERN_OK;
     /* §18.2: disable_active_migration forbids a new local address towards
      * the address used during the handshake only; after a move to the
      * preferred address migration is allowed again. */
@@ -290,14 +297,56 @@ void tern_migration_on_path_response(tern_conn *c, const uint8_t data[TERN_PATH_
 
 /* ---- receive side ---- */
 
+/* True when every frame of the payload is a probing one (§9.1). A frame
+ * that does not decode counts as non-probing (the packet is dropped, not
+ * closed over: it came on a path the connection does not use). */
+static bool only_probing_frames(const tern_conn *c, const uint8_t *payload, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        tern_frame f;
+        size_t used;
+        if (tern_frame_decode(&c->ep->frame_cfg, payload + off, len - off, &f, &used) != TERN_OK) return false;
+        if (!tern_frame_is_probing(f.type)) return false;
+        off += used;
+    }
+    return true;
+}
+
+bool tern_migration_new_peer_address_packet_allowed(const tern_conn *c, const uint8_t *payload, size_t len)
+{
+    /* profile §3: with allow_server_migration the client must not move; a
+     * server drops its non-probing packets from a new address, and answers
+     * its probes (a PATH_CHALLENGE gets its PATH_RESPONSE, §8.2.2). */
+    if (c->role != TERN_ROLE_SERVER || !c->server_migration) return true;
+    return only_probing_frames(c, payload, len);
+}
+
 tern_path *tern_migration_path_for_packet(tern_conn *c, const tern_addr *local, const tern_addr *remote,
                                           tern_tls_level level, tern_time now)
 {
     /* A new address (§9.3): only after the handshake, only for an
      * authenticated 1-RTT packet, only where policy lets the peer move,
      * and never on a local address we left (§9.6.2). */
-    if (level != TERN_TLS_LEVEL_APPLICATION || !c->handshake_confirmed || !peer_move_allowed(c)) return NULL;
+    if (level != TERN_TLS_LEVEL_APPLICATION) return NULL;
+    /* A server moves once its handshake is confirmed (draft-kozuka §6, §9
+     * reversed), which may be before the client's is: its HANDSHAKE_DONE
+     * takes the long way round through the relay while its probe comes
+     * direct. A 1-RTT packet the client can open proves the server
+     * completed the handshake, so the client takes the probe now rather
+     * than making the server retransmit it one new-path PTO later. */
+    bool ready = c->handshake_confirmed || (c->role == TERN_ROLE_CLIENT && c->server_migration);
+    if (!ready) return NULL;
     if (c->has_left_local && tern_addr_equal(&c->left_local, local)) return NULL;
+    if (!peer_move_allowed(c)) {
+        if (c->role == TERN_ROLE_CLIENT) return NULL;
+        /* A server with allow_server_migration: a path that only answers
+         * (the caller let only probing packets through). Not validated,
+         * never switched to, forgotten after 3 PTO. */
+        tern_path *p = tern_conn_new_path(c, local, remote, now);
+        if (p) p->abandon_at = now + 3 * tern_conn_pto(c);
+        return p;
+    }
     tern_path *p = tern_conn_new_path(c, local, remote, now);
     if (!p) return NULL;
     /* §9.3.1, §21.5: the new address is validated; until then the 3x
@@ -324,8 +373,13 @@ void tern_migration_on_packet(tern_conn *c, tern_path *p, bool non_probing, uint
     /* §9.6.2: a server keeps sending non-probing packets from its original
      * address until it has validated the preferred one; a client that
      * moved there must not follow them back. The client chooses its paths
-     * itself (§9: it does not follow a server's address change). */
+     * itself (§9: it does not follow a server's address change), unless
+     * allow_server_migration lets the server move (profile §3). */
     if (!peer_move_allowed(c)) return;
+    /* A client does not go back to a server address it is leaving: the
+     * server's packets still in flight from there (its original address
+     * after a move to the preferred one, §9.6.2) are not a move. */
+    if (c->role == TERN_ROLE_CLIENT && p->state == TERN_PATH_STATE_LEAVING) return;
     /* §9.3: only a packet with the largest number so far moves us; §9.3.3:
      * an older (reordered, replayed) one never does. */
     if (largest != TERN_PN_NONE && pn <= largest) return;
@@ -362,7 +416,10 @@ static tern_err probe(tern_conn *c, const tern_addr *local, const tern_addr *rem
     const tern_path *active = tern_conn_active_path(c);
     if (!remote) remote = &active->tuple.remote;
     if (remote->family != local->family) return TERN_ERR_INVALID_ARGUMENT;
-    if (!tern_addr_equal(remote, &active->tuple.remote) && !server_gave_address(c, remote))
+    /* A server moves its own end only (draft-kozuka §6: §9 reversed, the
+     * client's address is the one it has). */
+    if (!tern_addr_equal(remote, &active->tuple.remote) &&
+        (c->role == TERN_ROLE_SERVER || !server_gave_address(c, remote)))
         return TERN_ERR_INVALID_ARGUMENT;
     if (tern_addr_equal(&active->tuple.local, local) && tern_addr_equal(&active->tuple.remote, remote))
         return TERN_ERR_INVALID_ARGUMENT;
@@ -414,6 +471,12 @@ tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *local, const tern_a
 void tern_migration_on_peer_tp(tern_conn *c)
 {
     const tern_transport_params *tp = &c->peer_tp;
+    /* profile §3: negotiated when both sent allow_server_migration; a
+     * client that sent it with a zero-length CID gave the server no CID for
+     * a new path (§9.5), so the server will not move (and still lets the
+     * client move: it cannot refuse the client something it never said). */
+    c->server_migration = c->ep->cfg.server_migration && tp->allow_server_migration &&
+                          (c->role == TERN_ROLE_CLIENT || c->peer_initial_scid.len > 0);
     if (c->role != TERN_ROLE_CLIENT || !tp->has_preferred_address) return;
     /* §5.1.1: its CID is sequence 1, and counts like any other. Registered
      * even when not followed, so the sequence space stays consistent. */

@@ -45,6 +45,7 @@ enum {
     TERN_ERR_DROP,              /* packet silently discarded (RFC says ignore) */
     TERN_ERR_INVALID_STATE,     /* API call valid, but not in this state */
     TERN_ERR_CID_BLOCKED,       /* no unused peer connection ID (wait for NEW_CONNECTION_ID) */
+    TERN_ERR_MIGRATION_NOT_ALLOWED, /* this side may not move (allow_server_migration decides) */
 };
 
 /* Human-readable name of an error code ("FRAME_ENCODING_ERROR", ...). */

@@ -155,6 +155,17 @@ typedef struct tern_config {
      * unlinkability). Default false. */
     bool saa_follow_manual;
 
+    /* allow_server_migration (draft-kozuka-quic-server-migration,
+     * docs/protocol.md §4). Both roles: send the transport parameter; it is
+     * negotiated when both did (tern_conn_server_migration_negotiated).
+     * Then only the server moves: tern_conn_migrate and
+     * tern_conn_probe_path refuse on the client, the server drops
+     * non-probing packets from a new client address, and the client
+     * follows a server that moves (RFC 9000 §9 with the roles reversed).
+     * A client needs cid_len > 0 (the server's new path takes a fresh CID
+     * of the client's, §9.5). Never remembered for 0-RTT. Default false. */
+    bool server_migration;
+
     /* Extension codepoints (docs/protocol.md §2). */
     uint64_t saa_frame_type;
     uint64_t tp_enable_server_migration;
@@ -432,14 +443,22 @@ bool tern_conn_can_send_early_data(const tern_conn *c);
  * connection is closing. */
 tern_err tern_conn_update_keys(tern_conn *c, tern_time now);
 
-/* Client active migration (RFC 9000 §9.2): probes the path from new_local to
- * the current server address with a fresh connection ID (§9.5), and moves
- * to it once validated (TERN_EVENT_PATH: PROBING, VALIDATED, ACTIVE).
- * *path_id (may be NULL) receives the id of that path, the one the events
- * name. An already validated path to new_local is switched to at once.
- * Who: a client, once TERN_EVENT_HANDSHAKE_CONFIRMED has come. Errors:
- *   TERN_ERR_INVALID_ARGUMENT  called on a server; new_local absent or the
- *                              active path's own local address;
+/* Active migration of our own address (RFC 9000 §9.2; for a server,
+ * draft-kozuka-quic-server-migration §6, the same with the roles
+ * reversed): probes the path from new_local to the peer's current address
+ * with a fresh connection ID (§9.5), and moves to it once validated
+ * (TERN_EVENT_PATH: PROBING, VALIDATED, ACTIVE). *path_id (may be NULL)
+ * receives the id of that path, the one the events name. An already
+ * validated path to new_local is switched to at once.
+ * Who: once TERN_EVENT_HANDSHAKE_CONFIRMED has come, a client unless
+ * allow_server_migration was negotiated, a server only if it was (e.g. a
+ * server reached through a relay moving to its own socket). Errors:
+ *   TERN_ERR_MIGRATION_NOT_ALLOWED  this side may not move: a client with
+ *                              allow_server_migration negotiated, or a
+ *                              server without it (after confirmation;
+ *                              before, INVALID_STATE);
+ *   TERN_ERR_INVALID_ARGUMENT  new_local absent or the active path's own
+ *                              local address;
  *   TERN_ERR_INVALID_STATE     handshake not confirmed yet, connection
  *                              closing, the server sent
  *                              disable_active_migration (§18.2), or every
@@ -459,10 +478,17 @@ tern_err tern_conn_migrate(tern_conn *c, const tern_addr *new_local, tern_path_i
  * handshake's, or its preferred_address, §9.6): a client never probes an
  * address it merely learned from the network (§21.5 request forgery).
  * local may be the active path's own local address when remote differs.
+ * A server (allow_server_migration negotiated) probes only towards the
+ * client's current address: remote NULL or that address.
  * Who, when and errors: as tern_conn_migrate, plus INVALID_ARGUMENT for a
- * remote the server did not give, or the active path's own 4-tuple. */
+ * remote the server did not give (a server: any other than the client's),
+ * or the active path's own 4-tuple. */
 tern_err tern_conn_probe_path(tern_conn *c, const tern_addr *local, const tern_addr *remote, tern_path_id *path_id,
                               tern_time now);
+/* True once both sides sent allow_server_migration (draft-kozuka §5):
+ * only the server may move from then on. False before the peer's transport
+ * parameters arrived (0-RTT never assumes it). Any time, either role. */
+bool tern_conn_server_migration_negotiated(const tern_conn *c);
 /* Reads one path. Any time, either role. TERN_ERR_INVALID_ARGUMENT for an
  * id that is not (or no longer) a path of c. */
 tern_err tern_conn_path_info(const tern_conn *c, tern_path_id id, tern_path_info *info);

@@ -52,9 +52,10 @@ static void flush(h_node *n, tern_time now)
             size_t seg = n->dgs[i].segment_size ? n->dgs[i].segment_size : n->dgs[i].len;
             for (size_t off = 0; off < n->dgs[i].len; off += seg) {
                 size_t len = n->dgs[i].len - off < seg ? n->dgs[i].len - off : seg;
+                n->datagrams_sent++;
+                if (n->relay_wrap && n->relay_wrap(n, &n->dgs[i], n->dgs[i].data + off, len, now)) continue;
                 sim_send(n->s, n->node, now, &n->dgs[i].local, &n->dgs[i].remote, n->dgs[i].ecn,
                          n->dgs[i].data + off, len);
-                n->datagrams_sent++;
             }
             if (n->dgs[i].segment_size) {
                 n->gso_batches++;
@@ -67,14 +68,21 @@ static void flush(h_node *n, tern_time now)
     drain(n);
 }
 
-static void on_receive(void *ctx, tern_time now, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
-                       const uint8_t *data, size_t len)
+void h_node_deliver(h_node *n, const tern_addr *local, const tern_addr *remote, uint8_t ecn, const uint8_t *data,
+                    size_t len, tern_time now)
 {
-    h_node *n = ctx;
     if (len > sizeof n->rxbuf) return;
     memcpy(n->rxbuf, data, len);
     tern_endpoint_recv(n->ep, local, remote, ecn, n->rxbuf, len, now);
     flush(n, now);
+}
+
+static void on_receive(void *ctx, tern_time now, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                       const uint8_t *data, size_t len)
+{
+    h_node *n = ctx;
+    if (n->relay_unwrap && n->relay_unwrap(n, local, remote, ecn, data, len, now)) return;
+    h_node_deliver(n, local, remote, ecn, data, len, now);
 }
 
 static tern_time on_next_timer(void *ctx)
@@ -216,5 +224,14 @@ h_pair *h_pair_new_nat(uint64_t seed, tern_time one_way_delay, uint64_t rate_bps
     *nat = sim_nat_add(p->s, &pub, NULL, NULL);
     p->clink = sim_node_add_addr_behind_nat(p->s, p->client.node->node, *nat, &p->caddr, &lp);
     p->slink = sim_node_add_addr(p->s, p->server.node->node, &p->saddr, &lp);
+    return p;
+}
+
+h_pair *h_pair_new_nodes(uint64_t seed, const tern_config *ccfg, const tern_config *scfg)
+{
+    h_pair *p = calloc(1, sizeof *p);
+    p->s = sim_new(seed);
+    p->client.node = h_node_new(p->s, ccfg, "client", pair_event, p);
+    p->server.node = h_node_new(p->s, scfg, "server", pair_event, p);
     return p;
 }

@@ -32,6 +32,14 @@ struct h_node {
     bool allow_gso;
     uint64_t gso_batches, gso_segments;
     size_t largest_gso_batch; /* bytes */
+    /* Traffic of an address reached through a relay (tests/harness/relay.h):
+     * relay_wrap sends a datagram of the endpoint's (true: taken care of),
+     * relay_unwrap receives one for it (true: taken care of). */
+    struct h_relay *relay;
+    tern_addr relay_own;
+    bool (*relay_wrap)(h_node *n, const tern_datagram *dg, const uint8_t *data, size_t len, tern_time now);
+    bool (*relay_unwrap)(h_node *n, const tern_addr *local, const tern_addr *remote, uint8_t ecn,
+                         const uint8_t *data, size_t len, tern_time now);
 };
 
 /* A self-signed certificate for "localhost" (generated once, shared). */
@@ -47,10 +55,13 @@ void h_node_free(h_node *n);
  * a connection's fields: every connection is made ready first). */
 void h_kick(h_node *n);
 
+/* Hands one datagram to the endpoint and sends what it answers. */
+void h_node_deliver(h_node *n, const tern_addr *local, const tern_addr *remote, uint8_t ecn, const uint8_t *data,
+                    size_t len, tern_time now);
+
 /* sha256 of data, as 32 bytes. */
 void h_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 
-#endif
 
 /* A client and a server on one simulated link pair. */
 typedef struct h_pair h_pair;
@@ -87,3 +98,8 @@ tern_conn *h_pair_connect(h_pair *p);
 bool h_pair_run_handshake(h_pair *p, tern_time deadline);
 /* Same, with the client behind a NAT (public IP 198.18.2.1). */
 h_pair *h_pair_new_nat(uint64_t seed, tern_time one_way_delay, uint64_t rate_bps, sim_nat **nat);
+/* Both nodes and no address: the test builds the network (sets caddr,
+ * saddr, and clink/slink if it uses them). */
+h_pair *h_pair_new_nodes(uint64_t seed, const tern_config *ccfg, const tern_config *scfg);
+
+#endif

@@ -120,12 +120,16 @@ static void trace(void *ctx, const sim_trace_event *e)
     }
 }
 
+/* Both sides send allow_server_migration in the first connection. */
+static bool g_server_migration;
+
 static void configs(tern_config *cc, tern_config *sc, bool server_0rtt)
 {
     h_client_config(cc);
     h_server_config(sc);
     cc->enable_0rtt = true;
     sc->enable_0rtt = server_0rtt;
+    cc->server_migration = sc->server_migration = g_server_migration;
 }
 
 static void close_and_settle(h_pair *p)
@@ -215,6 +219,32 @@ static void test_0rtt_accepted(void **state)
     assert_false(p->client.conn->has_tx[TERN_TLS_LEVEL_EARLY]);
     sim_run_until(p->s, sim_now(p->s) + TERN_SEC(2));
     assert_false(p->server.conn->has_rx[TERN_TLS_LEVEL_EARLY]);
+    h_pair_free(p);
+}
+
+/* allow_server_migration is never remembered (draft-kozuka §5, profile
+ * §3): the ticket's server sent it, the resumed connection's server does
+ * not; during 0-RTT nothing is assumed, and afterwards it is not
+ * negotiated, so the client may move again. */
+static void test_0rtt_does_not_remember_server_migration(void **state)
+{
+    (void)state;
+    static zctx z;
+    memset(&z, 0, sizeof z);
+    g_server_migration = true;
+    h_pair *p = pair_with_ticket(&z, true);
+    g_server_migration = false;
+    p->server.node->ep->cfg.server_migration = false;
+    assert_true(connect_and_write_early(p, &z));
+    assert_false(tern_conn_server_migration_negotiated(p->client.conn));
+    assert_true(h_pair_run_handshake(p, sim_now(p->s) + TERN_SEC(5)));
+    assert_intact(p, &z, sim_now(p->s) + TERN_SEC(10));
+    assert_true(tern_conn_early_data_accepted(p->client.conn));
+    assert_false(tern_conn_server_migration_negotiated(p->client.conn));
+    assert_false(tern_conn_server_migration_negotiated(p->server.conn));
+    tern_addr moved = sim_addr("198.18.0.9:40000");
+    sim_node_add_addr(p->s, p->client.node->node, &moved, NULL);
+    assert_int_equal(tern_conn_migrate(p->client.conn, &moved, NULL, sim_now(p->s)), TERN_OK);
     h_pair_free(p);
 }
 
@@ -357,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_0rtt_rejected_by_server_config),
         cmocka_unit_test(test_0rtt_with_loss),
         cmocka_unit_test(test_ticket_without_0rtt),
+        cmocka_unit_test(test_0rtt_does_not_remember_server_migration),
         cmocka_unit_test(test_0rtt_server_lowered_limits_rejects),
         cmocka_unit_test(test_0rtt_accepted_with_reduced_limits_is_violation),
         cmocka_unit_test(test_0rtt_replay_not_delivered_twice),

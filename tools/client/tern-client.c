@@ -64,6 +64,11 @@ static const char usage[] =
     "                          its addresses (by default it may, and the client\n"
     "                          validates the address and follows; stderr shows each\n"
     "                          \"server address\" and path change)\n"
+    "  --allow-server-migration  send allow_server_migration\n"
+    "                          (draft-kozuka-quic-server-migration): when the server\n"
+    "                          sends it too, the server may move itself (e.g. from\n"
+    "                          a relay to its own address) and the client follows;\n"
+    "                          the client then never moves (excludes --migrate-after)\n"
     "  --no-preferred-address  do not move to the server's preferred address\n"
     "                          (by default the client validates it and moves)\n"
     "  --migrate-after SECONDS move the connection to a new local port SECONDS\n"
@@ -159,6 +164,8 @@ typedef struct client {
     /* 0-RTT: requests sent in 0-RTT; the server's answer */
     bool no_0rtt, early_sent, early_accepted, early_rejected;
     bool no_saa; /* --no-server-migration */
+    bool allow_server_migration; /* --allow-server-migration */
+    bool server_migration;       /* ... and negotiated */
     /* --migrate-to: the local address to migrate to */
     bool have_migrate_to;
     tern_addr migrate_to;
@@ -674,6 +681,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                seconds_since(cl->t_start, cl->t_handshake) * 1e3, ok ? tern_app_proto_alpn(proto) : "no ALPN",
                cl->resumed ? ", resumed" : "",
                !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
+        cl->server_migration = tern_conn_server_migration_negotiated(ev->conn);
+        if (cl->allow_server_migration)
+            tl_log("%s", tern_conn_server_migration_negotiated(ev->conn)
+                             ? "allow_server_migration negotiated: the server may move, this client follows"
+                             : "the server did not send allow_server_migration: it will not move");
         set_deadline(cl);
         break;
     }
@@ -854,6 +866,7 @@ static void print_summary(client *cl)
             cl->handshake_done ? "true" : "false", cl->resumed ? "true" : "false", cl->retried ? "true" : "false");
     fprintf(f, ",\"early_data_sent\":%s,\"early_data_accepted\":%s", cl->early_sent ? "true" : "false",
             cl->early_accepted ? "true" : "false");
+    fprintf(f, ",\"server_migration\":%s", cl->server_migration ? "true" : "false");
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
     fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
     fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
@@ -956,7 +969,7 @@ int main(int argc, char **argv)
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
         O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN,
         /* qlog, 0-RTT, --migrate-to */
-        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA
+        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA, O_ALLOW_SM
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -980,6 +993,7 @@ int main(int argc, char **argv)
         {"qlog-dir", required_argument, NULL, O_QLOGDIR},
         {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {"no-server-migration", no_argument, NULL, O_NOSAA},
+        {"allow-server-migration", no_argument, NULL, O_ALLOW_SM},
         {"migrate-to", required_argument, NULL, O_MIGRATE_TO},
         {NULL, 0, NULL, 0},
     };
@@ -1029,6 +1043,7 @@ int main(int argc, char **argv)
         case O_QLOGDIR: qlog_dir = optarg; break;
         case O_NO0RTT: cl->no_0rtt = true; break;
         case O_NOSAA: cl->no_saa = true; break;
+        case O_ALLOW_SM: cl->allow_server_migration = true; break;
         case O_MIGRATE_TO: migrate_to = optarg; break;
         case ':': return usage_error("option '%s' needs an argument (see --help)", argv[optind - 1]);
         default: return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
@@ -1079,6 +1094,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     tl_log_init("tern-client", cl->quiet);
+    if (cl->allow_server_migration && (cl->migrate_after >= 0 || migrate_to))
+        return usage_error("%s", "--allow-server-migration excludes --migrate-after and --migrate-to (only the "
+                                 "server moves)");
     if (migrate_to) {
         if (parse_migrate_to(migrate_to, &cl->migrate_to) < 0)
             return usage_error("bad --migrate-to '%s' (want a local IP address, or ADDR:PORT)", migrate_to);
@@ -1156,6 +1174,7 @@ int main(int argc, char **argv)
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !cl->no_0rtt;
     cfg.saa_offer = !cl->no_saa;
+    cfg.server_migration = cl->allow_server_migration;
 
     int exit_code = 0;
     if (io_loop_init(&cl->loop, false) < 0) {

@@ -15,7 +15,8 @@
  *     later chunks go into 1-RTT packets in the same direction;
  *   byte 1: bit 0: the receiver opens a bidirectional stream and sends
  *           data on it first; bit 1: the sender does; bit 2: both read
- *           what arrives on streams; bits 4-7: ms of simulated time between
+ *           what arrives on streams; bit 3: both sides send
+ *           allow_server_migration; bits 4-7: ms of simulated time between
  *           chunks (x 4);
  *   then chunks: len (1 byte) | len bytes of frames, at most MAX_CHUNKS. */
 #include <stdint.h>
@@ -114,7 +115,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.first = chunks[0];
     r.first_len = lens[0];
 
-    h_pair *p = h_pair_new(1, TERN_MS(5), 0, 0.0, NULL, NULL);
+    tern_config cc, sc;
+    h_client_config(&cc);
+    h_server_config(&sc);
+    cc.server_migration = sc.server_migration = data[1] & 8;
+    h_pair *p = h_pair_new(1, TERN_MS(5), 0, 0.0, &cc, &sc);
     p->on_event = on_event;
     p->user = &r;
     bool from_client = r.mode == 0 || r.mode == 2 || r.mode == 3;

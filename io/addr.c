@@ -150,3 +150,47 @@ tern_addr io_addr_v6_loopback(uint16_t port)
     tern_addr addr = {.family = TERN_AF_INET6, .port = port, .ip = {[15] = 1}};
     return addr;
 }
+
+int io_prefix_parse(const char *text, tern_addr *addr, uint8_t *len)
+{
+    char host[64];
+    memset(addr, 0, sizeof(*addr));
+    if (text == NULL)
+        return -EINVAL;
+    const char *slash = strchr(text, '/');
+    size_t hl = slash ? (size_t)(slash - text) : strlen(text);
+    if (hl == 0 || hl >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, text, hl);
+    host[hl] = '\0';
+    unsigned max;
+    if (inet_pton(AF_INET, host, addr->ip) == 1) {
+        addr->family = TERN_AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, host, addr->ip) == 1) {
+        addr->family = TERN_AF_INET6;
+        max = 128;
+    } else {
+        memset(addr, 0, sizeof(*addr));
+        return -EINVAL;
+    }
+    unsigned bits = max;
+    if (slash) {
+        const char *d = slash + 1;
+        if (*d == '\0' || strlen(d) > 3)
+            return -EINVAL;
+        bits = 0;
+        for (; *d; d++) {
+            if (*d < '0' || *d > '9')
+                return -EINVAL;
+            bits = bits * 10 + (unsigned)(*d - '0');
+        }
+        if (bits > max)
+            return -EINVAL;
+    }
+    for (unsigned i = bits; i < max; i++)
+        if (addr->ip[i / 8] & (0x80u >> (i % 8)))
+            return -ERANGE;
+    *len = (uint8_t)bits;
+    return 0;
+}

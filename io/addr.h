@@ -27,6 +27,12 @@ bool io_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, tern_addr *
  * -EINVAL for malformed text, -ENOENT when the name does not resolve. */
 int io_addr_parse(const char *text, tern_addr *out);
 
+/* Parses an address prefix "198.18.0.0/15", "2001:db8::/32", or a bare
+ * address (a /32 or /128). No port, no names. Returns 0; -EINVAL for
+ * malformed text or a length beyond the family's; -ERANGE when bits past
+ * the length are set ("10.1.2.3/8": say 10.0.0.0/8), as ip(8) refuses it. */
+int io_prefix_parse(const char *text, tern_addr *addr, uint8_t *len);
+
 /* Writes "1.2.3.4:443" or "[::1]:443" (always NUL-terminated when buf_len
  * > 0) and returns the length the full text needs, like snprintf. */
 int io_addr_format(const tern_addr *addr, char *buf, size_t buf_len);

@@ -111,12 +111,39 @@ static void test_format_truncates_safely(void **state)
     assert_string_equal(small, "127.0");
 }
 
+static void test_prefix_parse(void **state)
+{
+    (void)state;
+    tern_addr a;
+    uint8_t len = 0;
+    assert_int_equal(io_prefix_parse("198.18.0.0/15", &a, &len), 0);
+    assert_int_equal(a.family, TERN_AF_INET);
+    assert_int_equal(len, 15);
+    assert_int_equal(a.ip[0], 198);
+    assert_int_equal(a.port, 0);
+    assert_int_equal(io_prefix_parse("2001:db8::/32", &a, &len), 0);
+    assert_int_equal(a.family, TERN_AF_INET6);
+    assert_int_equal(len, 32);
+    assert_int_equal(io_prefix_parse("127.0.0.2", &a, &len), 0);
+    assert_int_equal(len, 32);
+    assert_int_equal(io_prefix_parse("::1", &a, &len), 0);
+    assert_int_equal(len, 128);
+    assert_int_equal(io_prefix_parse("0.0.0.0/0", &a, &len), 0);
+    assert_int_equal(len, 0);
+    assert_int_equal(io_prefix_parse("10.1.2.3/8", &a, &len), -ERANGE);
+    const char *bad[] = {"", "/8", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/8x", "host/8", "10.0.0.0:80",
+                         "10.0.0.0/0008", NULL};
+    for (size_t i = 0; bad[i]; i++) assert_int_equal(io_prefix_parse(bad[i], &a, &len), -EINVAL);
+    assert_int_equal(io_prefix_parse(NULL, &a, &len), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ipv4),          cmocka_unit_test(test_parse_ipv6),
         cmocka_unit_test(test_parse_localhost),     cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_sockaddr_round_trip), cmocka_unit_test(test_format_truncates_safely),
+        cmocka_unit_test(test_prefix_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "event_loop.h"
 #include "output_file.h"
 #include "qlog_dir.h"
+#include "server_addrs.h"
 #include "tern/tern.h"
 #include "tl.h"
 
@@ -59,11 +60,24 @@ static const char usage[] =
     "  --token-file FILE       offer the address-validation token saved in FILE\n"
     "                          (spares a Retry, RFC 9000 §8.1.3), and save the\n"
     "                          server's newest NEW_TOKEN token there\n"
-    "  --no-server-migration   do not offer enable_server_migration: the server\n"
-    "                          then never tells this client to move to another of\n"
-    "                          its addresses (by default it may, and the client\n"
-    "                          validates the address and follows; stderr shows each\n"
-    "                          \"server address\" and path change)\n"
+    "  --server-migration MODE what to do when the server tells this client to\n"
+    "                          move to another of its addresses\n"
+    "                          (SERVER_ALTERNATE_ADDRESS): follow (default: validate\n"
+    "                          the address and move; stderr shows each \"server\n"
+    "                          address\" and path change), ignore (offer, but never\n"
+    "                          move), off (do not offer enable_server_migration: the\n"
+    "                          server never tells)\n"
+    "  --no-server-migration   same as --server-migration off\n"
+    "  --locator-limit N       keep at most N server addresses per connection,\n"
+    "                          the handshake's included (2-16, default 8)\n"
+    "  --probe-delay-max MS    before following a new server address wait a random\n"
+    "                          0-MS milliseconds (default 0), so that a server moving\n"
+    "                          many clients does not see them all at once\n"
+    "  --deny CIDR             never use a server address in CIDR (e.g.\n"
+    "                          10.0.0.0/8, 2001:db8::/32); repeatable, up to 16\n"
+    "  --allow CIDR            use only server addresses in one of the --allow\n"
+    "                          prefixes (the handshake's address is always kept);\n"
+    "                          repeatable, up to 16\n"
     "  --allow-server-migration  send allow_server_migration\n"
     "                          (draft-kozuka-quic-server-migration): when the server\n"
     "                          sends it too, the server may move itself (e.g. from\n"
@@ -165,6 +179,12 @@ typedef struct client {
     bool no_0rtt, early_sent, early_accepted, early_rejected;
     bool no_saa; /* --no-server-migration */
     bool allow_server_migration; /* --allow-server-migration */
+    bool saa_ignore;             /* --server-migration ignore */
+    uint32_t locator_limit;      /* --locator-limit, 0: default */
+    uint64_t probe_delay_max_ms; /* --probe-delay-max */
+    uint32_t policy_deny_count, policy_allow_count;
+    tern_locator_prefix policy_deny[TERN_LOCATOR_MAX_PREFIXES], policy_allow[TERN_LOCATOR_MAX_PREFIXES];
+    sa_record server_addrs;
     bool server_migration;       /* ... and negotiated */
     /* --migrate-to: the local address to migrate to */
     bool have_migrate_to;
@@ -175,11 +195,15 @@ static client g_cl;
 
 /* ---- helpers ---- */
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "tern-client: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -728,6 +752,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         /* A server address (draft-saa-ali-quic): learned or changed. */
         const tern_locator_change *l = &ev->locator;
         const tern_addr *addr = l->ipv4.family != TERN_AF_NONE ? &l->ipv4 : &l->ipv6;
+        sa_on_locator(&cl->server_addrs, l, io_now());
         tl_log("server address %llu %s: %s -> %s (%s)", (unsigned long long)l->sequence,
                tl_addr_str(addr, a, sizeof a), tern_locator_state_name(l->old_state),
                tern_locator_state_name(l->new_state), tern_locator_reason_name(l->reason));
@@ -835,6 +860,7 @@ static void print_summary(client *cl)
                 (double)st->smoothed_rtt / 1e6, cl->resumed ? ", resumed" : "",
                 !cl->early_sent ? "" : cl->early_accepted ? ", 0-RTT accepted" : ", 0-RTT rejected");
     }
+    if (!cl->quiet) sa_print_summary(&cl->server_addrs, stderr);
     if (!cl->quiet && (cl->handshake_done || cl->nsettled)) {
         for (size_t i = 0; i < cl->nreqs; i++) {
             const request *r = &cl->reqs[i];
@@ -867,6 +893,7 @@ static void print_summary(client *cl)
     fprintf(f, ",\"early_data_sent\":%s,\"early_data_accepted\":%s", cl->early_sent ? "true" : "false",
             cl->early_accepted ? "true" : "false");
     fprintf(f, ",\"server_migration\":%s", cl->server_migration ? "true" : "false");
+    sa_print_json(&cl->server_addrs, f);
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
     fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
     fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
@@ -969,7 +996,9 @@ int main(int argc, char **argv)
         O_HQ = 256, O_OUTPUT, O_OUTDIR, O_INSECURE, O_CA, O_KEYLOG, O_CC, O_SESSION, O_MIGRATE, O_KEYUPD, O_TIMEOUT,
         O_JSON, O_PROGRESS, O_QUIET, O_HELP, O_NOPREF, O_TOKEN,
         /* qlog, 0-RTT, --migrate-to */
-        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA, O_ALLOW_SM
+        O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA, O_ALLOW_SM,
+        /* server addresses (SAA) */
+        O_SM_MODE, O_LOC_LIMIT, O_PROBE_DELAY, O_DENY, O_ALLOW
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -994,6 +1023,11 @@ int main(int argc, char **argv)
         {"no-0rtt", no_argument, NULL, O_NO0RTT},
         {"no-server-migration", no_argument, NULL, O_NOSAA},
         {"allow-server-migration", no_argument, NULL, O_ALLOW_SM},
+        {"server-migration", required_argument, NULL, O_SM_MODE},
+        {"locator-limit", required_argument, NULL, O_LOC_LIMIT},
+        {"probe-delay-max", required_argument, NULL, O_PROBE_DELAY},
+        {"deny", required_argument, NULL, O_DENY},
+        {"allow", required_argument, NULL, O_ALLOW},
         {"migrate-to", required_argument, NULL, O_MIGRATE_TO},
         {NULL, 0, NULL, 0},
     };
@@ -1044,6 +1078,43 @@ int main(int argc, char **argv)
         case O_NO0RTT: cl->no_0rtt = true; break;
         case O_NOSAA: cl->no_saa = true; break;
         case O_ALLOW_SM: cl->allow_server_migration = true; break;
+        case O_SM_MODE:
+            if (strcmp(optarg, "follow") == 0) cl->no_saa = false, cl->saa_ignore = false;
+            else if (strcmp(optarg, "ignore") == 0) cl->no_saa = false, cl->saa_ignore = true;
+            else if (strcmp(optarg, "off") == 0) cl->no_saa = true;
+            else return usage_error("bad --server-migration '%s' (follow, ignore or off)", optarg);
+            break;
+        case O_LOC_LIMIT: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || v < 2 || v > TERN_LOCATOR_MAX)
+                return usage_error("bad --locator-limit '%s' (2 to %d)", optarg, TERN_LOCATOR_MAX);
+            cl->locator_limit = (uint32_t)v;
+            break;
+        }
+        case O_PROBE_DELAY: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || v > 60000)
+                return usage_error("bad --probe-delay-max '%s' (milliseconds, 0 to 60000)", optarg);
+            cl->probe_delay_max_ms = v;
+            break;
+        }
+        case O_DENY:
+        case O_ALLOW: {
+            bool deny = o == O_DENY;
+            uint32_t *count = deny ? &cl->policy_deny_count : &cl->policy_allow_count;
+            tern_locator_prefix *list = deny ? cl->policy_deny : cl->policy_allow;
+            if (*count == TERN_LOCATOR_MAX_PREFIXES)
+                return usage_error("too many --%s (at most %d)", deny ? "deny" : "allow", TERN_LOCATOR_MAX_PREFIXES);
+            int e = io_prefix_parse(optarg, &list[*count].addr, &list[*count].len);
+            if (e == -ERANGE)
+                return usage_error("bad --%s '%s': bits set past the prefix length", deny ? "deny" : "allow",
+                                   optarg);
+            if (e) return usage_error("bad --%s '%s' (want ADDR/LEN, e.g. 10.0.0.0/8)", deny ? "deny" : "allow", optarg);
+            (*count)++;
+            break;
+        }
         case O_MIGRATE_TO: migrate_to = optarg; break;
         case ':': return usage_error("option '%s' needs an argument (see --help)", argv[optind - 1]);
         default: return usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
@@ -1174,6 +1245,13 @@ int main(int argc, char **argv)
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !cl->no_0rtt;
     cfg.saa_offer = !cl->no_saa;
+    if (cl->saa_ignore) cfg.saa_policy.follow = TERN_LOCATOR_IGNORE;
+    if (cl->locator_limit) cfg.saa_policy.max_locators = cl->locator_limit;
+    cfg.saa_follow_delay_max_ms = cl->probe_delay_max_ms;
+    cfg.saa_policy.deny_count = cl->policy_deny_count;
+    memcpy(cfg.saa_policy.deny, cl->policy_deny, sizeof cl->policy_deny);
+    cfg.saa_policy.allow_count = cl->policy_allow_count;
+    memcpy(cfg.saa_policy.allow, cl->policy_allow, sizeof cl->policy_allow);
     cfg.server_migration = cl->allow_server_migration;
 
     int exit_code = 0;
@@ -1222,6 +1300,7 @@ int main(int argc, char **argv)
         }
     }
     cl->t_start = cl->progress_last_t = io_now();
+    sa_init(&cl->server_addrs, cl->t_start);
     cl->deadline = cl->t_start + (tern_time)(cl->timeout_s * 1e9);
     cl->hs_deadline = cl->t_start + (tern_time)((cl->timeout_s < 10.0 ? cl->timeout_s : 10.0) * 1e9);
     cl->migrate_at = cl->key_update_at = TERN_TIME_INFINITE;

@@ -19,6 +19,7 @@
 #include "event_loop.h"
 #include "output_file.h"
 #include "qlog_dir.h"
+#include "fresh_port.h"
 #include "server_addrs.h"
 #include "tern/tern.h"
 #include "tl.h"
@@ -75,6 +76,11 @@ static const char usage[] =
     "                          many clients does not see them all at once\n"
     "  --deny CIDR             never use a server address in CIDR (e.g.\n"
     "                          10.0.0.0/8, 2001:db8::/32); repeatable, up to 16\n"
+    "  --fresh-port-per-move   reach each new server address from a new local UDP\n"
+    "                          port, and close a port once no path uses it, so an\n"
+    "                          observer cannot link the sub-flows by the client's\n"
+    "                          port (the library's own following and failover are\n"
+    "                          then off: this option follows each new address)\n"
     "  --allow CIDR            use only server addresses in one of the --allow\n"
     "                          prefixes (the handshake's address is always kept);\n"
     "                          repeatable, up to 16\n"
@@ -185,6 +191,8 @@ typedef struct client {
     uint32_t policy_deny_count, policy_allow_count;
     tern_locator_prefix policy_deny[TERN_LOCATOR_MAX_PREFIXES], policy_allow[TERN_LOCATOR_MAX_PREFIXES];
     sa_record server_addrs;
+    bool fresh_port; /* --fresh-port-per-move */
+    fp_state fp;
     bool server_migration;       /* ... and negotiated */
     /* --migrate-to: the local address to migrate to */
     bool have_migrate_to;
@@ -380,6 +388,7 @@ static void set_deadline(client *cl)
     t = min_t(t, cl->migrate_at);
     t = min_t(t, cl->key_update_at);
     t = min_t(t, cl->progress_at);
+    t = min_t(t, cl->fp.retry_at);
     tl_node_set_app_deadline(&cl->node, t);
 }
 
@@ -526,6 +535,7 @@ static void on_deadline(tl_node *n, void *ctx)
     }
     if (cl->conn && now >= cl->migrate_at) try_migrate(cl, now);
     if (cl->conn && now >= cl->key_update_at) try_key_update(cl, now);
+    fp_on_deadline(&cl->fp, &cl->node, cl->conn, now);
     if (now >= cl->progress_at) {
         draw_progress(cl, false);
         cl->progress_at = now + (cl->progress_tty ? TERN_MS(200) : TERN_SEC(1));
@@ -753,6 +763,8 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         const tern_locator_change *l = &ev->locator;
         const tern_addr *addr = l->ipv4.family != TERN_AF_NONE ? &l->ipv4 : &l->ipv6;
         sa_on_locator(&cl->server_addrs, l, io_now());
+        fp_on_locator(&cl->fp, &cl->node, ev->conn, l, io_now());
+        set_deadline(cl);
         tl_log("server address %llu %s: %s -> %s (%s)", (unsigned long long)l->sequence,
                tl_addr_str(addr, a, sizeof a), tern_locator_state_name(l->old_state),
                tern_locator_state_name(l->new_state), tern_locator_reason_name(l->reason));
@@ -762,6 +774,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         tl_log("path %llu %s -> %s %s", (unsigned long long)ev->path_id, tl_addr_str(&ev->local, a, sizeof a),
                tl_addr_str(&ev->remote, b, sizeof b),
                tl_path_event_name(ev->path));
+        fp_on_path(&cl->fp, &cl->node, ev->conn, ev);
         if (ev->path == TERN_PATH_ACTIVE) {
             if (cl->migrate_started && io_addr_equal(&ev->local, &cl->migrate_local)) cl->migrate_done = true;
             note_path(cl, &ev->local, &ev->remote);
@@ -894,6 +907,8 @@ static void print_summary(client *cl)
             cl->early_accepted ? "true" : "false");
     fprintf(f, ",\"server_migration\":%s", cl->server_migration ? "true" : "false");
     sa_print_json(&cl->server_addrs, f);
+    fprintf(f, ",\"fresh_port_sockets_opened\":%u,\"fresh_port_sockets_closed\":%u", cl->fp.sockets_opened,
+            cl->fp.sockets_closed);
     fprintf(f, ",\"handshake_ms\":%.3f", cl->handshake_done ? seconds_since(cl->t_start, cl->t_handshake) * 1e3 : 0.0);
     fprintf(f, ",\"bytes\":%llu,\"seconds\":%.6f,\"goodput_mbps\":%.3f", (unsigned long long)bytes, secs, mbps);
     fprintf(f, ",\"paths_used\":%zu,\"migrations\":%llu,\"paths_validated\":%llu,\"key_updates\":%llu", paths,
@@ -998,7 +1013,7 @@ int main(int argc, char **argv)
         /* qlog, 0-RTT, --migrate-to */
         O_QLOGDIR = 512, O_NO0RTT, O_MIGRATE_TO, O_NOSAA, O_ALLOW_SM,
         /* server addresses (SAA) */
-        O_SM_MODE, O_LOC_LIMIT, O_PROBE_DELAY, O_DENY, O_ALLOW
+        O_SM_MODE, O_LOC_LIMIT, O_PROBE_DELAY, O_DENY, O_ALLOW, O_FRESH_PORT
     };
     static const struct option opts[] = {
         {"hq", no_argument, NULL, O_HQ},
@@ -1028,6 +1043,7 @@ int main(int argc, char **argv)
         {"probe-delay-max", required_argument, NULL, O_PROBE_DELAY},
         {"deny", required_argument, NULL, O_DENY},
         {"allow", required_argument, NULL, O_ALLOW},
+        {"fresh-port-per-move", no_argument, NULL, O_FRESH_PORT},
         {"migrate-to", required_argument, NULL, O_MIGRATE_TO},
         {NULL, 0, NULL, 0},
     };
@@ -1040,6 +1056,7 @@ int main(int argc, char **argv)
     cl->migrate_after = cl->key_update_after = -1;
     cl->migrate_sock = -1;
     cl->sig_fd = -1;
+    fp_init(&cl->fp, false, &cl->local);
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -1078,6 +1095,7 @@ int main(int argc, char **argv)
         case O_NO0RTT: cl->no_0rtt = true; break;
         case O_NOSAA: cl->no_saa = true; break;
         case O_ALLOW_SM: cl->allow_server_migration = true; break;
+        case O_FRESH_PORT: cl->fresh_port = true; break;
         case O_SM_MODE:
             if (strcmp(optarg, "follow") == 0) cl->no_saa = false, cl->saa_ignore = false;
             else if (strcmp(optarg, "ignore") == 0) cl->no_saa = false, cl->saa_ignore = true;
@@ -1165,6 +1183,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     tl_log_init("tern-client", cl->quiet);
+    if (cl->fresh_port && (cl->no_saa || cl->saa_ignore))
+        return usage_error("%s", "--fresh-port-per-move needs --server-migration follow");
     if (cl->allow_server_migration && (cl->migrate_after >= 0 || migrate_to))
         return usage_error("%s", "--allow-server-migration excludes --migrate-after and --migrate-to (only the "
                                  "server moves)");
@@ -1248,6 +1268,7 @@ int main(int argc, char **argv)
     if (cl->saa_ignore) cfg.saa_policy.follow = TERN_LOCATOR_IGNORE;
     if (cl->locator_limit) cfg.saa_policy.max_locators = cl->locator_limit;
     cfg.saa_follow_delay_max_ms = cl->probe_delay_max_ms;
+    cfg.saa_follow_manual = cl->fresh_port;
     cfg.saa_policy.deny_count = cl->policy_deny_count;
     memcpy(cfg.saa_policy.deny, cl->policy_deny, sizeof cl->policy_deny);
     cfg.saa_policy.allow_count = cl->policy_allow_count;
@@ -1274,6 +1295,7 @@ int main(int argc, char **argv)
         goto out;
     }
     cl->local = cl->node.socks[idx].bound;
+    fp_init(&cl->fp, cl->fresh_port, &cl->local);
     /* Output: the directory, then one temporary file per body; from here on
      * SIGINT/SIGTERM go through the loop so that these are removed. */
     if ((r = signals_init(cl)) < 0) {

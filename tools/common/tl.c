@@ -128,6 +128,11 @@ static bool send_pending(tl_node *n)
         io_datagram run[TL_TX_BATCH];
         size_t k = 0;
         while (j < n->npending && n->pending[j].sock == sock) run[k++] = n->pending[j++].dg;
+        if (n->socks[sock].fd < 0) {
+            /* Its socket was closed (tl_node_remove_socket) meanwhile. */
+            n->pending_pos = j;
+            continue;
+        }
         int r = io_udp_send(&n->socks[sock], run, k);
         if (r < 0) {
             /* Socket-level failure: drop the run (lost packets for QUIC). */
@@ -308,8 +313,11 @@ void tl_node_destroy(tl_node *n)
 
 int tl_node_add_socket(tl_node *n, const tern_addr *addr)
 {
-    if (n->nsocks == TL_MAX_SOCKETS) return -ENOSPC;
-    io_udp_socket *s = &n->socks[n->nsocks];
+    /* A slot freed by tl_node_remove_socket first. */
+    size_t idx = 0;
+    while (idx < n->nsocks && n->socks[idx].fd >= 0) idx++;
+    if (idx == TL_MAX_SOCKETS) return -ENOSPC;
+    io_udp_socket *s = &n->socks[idx];
     int r = io_udp_open(s, addr, NULL);
     if (r < 0) {
         s->fd = -1;
@@ -321,7 +329,16 @@ int tl_node_add_socket(tl_node *n, const tern_addr *addr)
         s->fd = -1;
         return r;
     }
-    return (int)n->nsocks++;
+    if (idx == n->nsocks) n->nsocks++;
+    return (int)idx;
+}
+
+void tl_node_remove_socket(tl_node *n, int idx)
+{
+    if (idx < 0 || (size_t)idx >= n->nsocks || n->socks[idx].fd < 0) return;
+    io_loop_remove_fd(n->loop, n->socks[idx].fd);
+    io_udp_close(&n->socks[idx]);
+    n->socks[idx].fd = -1;
 }
 
 void tl_node_kick(tl_node *n)

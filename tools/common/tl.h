@@ -84,6 +84,9 @@ void tl_node_destroy(tl_node *n);
 /* Opens a UDP socket on addr (port 0: ephemeral) and watches it. Returns its
  * index, or a negative errno. */
 int tl_node_add_socket(tl_node *n, const tern_addr *addr);
+/* Closes socket idx (its slot is reused by a later tl_node_add_socket);
+ * datagrams still queued for it are dropped. */
+void tl_node_remove_socket(tl_node *n, int idx);
 /* Sends what the endpoint has, drains events, re-arms the timer. Call after
  * changing the endpoint outside a callback (connect, close, migrate...). */
 void tl_node_kick(tl_node *n);

@@ -24,7 +24,9 @@ typedef struct io_loop_watch {
 
 struct io_loop {
     int epoll_fd;
-    int timer_fd;  /* timerfd, CLOCK_MONOTONIC, absolute deadlines */
+    int timer_fd;  /* timerfd, CLOCK_MONOTONIC, absolute deadlines: only
+                      where epoll_pwait2 is missing (use_timerfd) */
+    bool use_timerfd;
     int wake_fd;   /* eventfd written by io_loop_stop */
     int signal_fd; /* signalfd for SIGINT/SIGTERM, -1 unless asked */
     sigset_t saved_mask;

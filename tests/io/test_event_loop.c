@@ -45,11 +45,21 @@ static void test_now_is_monotonic(void **state)
     assert_true(first > 0);
 }
 
+/* The timerfd fallback (kernels without epoll_pwait2) is forced by the
+ * _timerfd variants of the timer tests. */
+static bool g_force_timerfd;
+
+static void init_loop(io_loop *loop)
+{
+    assert_int_equal(io_loop_init(loop, false), 0);
+    loop->use_timerfd = g_force_timerfd;
+}
+
 static void test_timer_fires_on_time(void **state)
 {
     (void)state;
     io_loop loop;
-    assert_int_equal(io_loop_init(&loop, false), 0);
+    init_loop(&loop);
     for (int round = 0; round < 3; round++) {
         timer_probe probe = {.stop_after = true};
         tern_time deadline = io_now() + TERN_MS(20);
@@ -66,7 +76,7 @@ static void test_timer_rearm_and_disarm(void **state)
 {
     (void)state;
     io_loop loop;
-    assert_int_equal(io_loop_init(&loop, false), 0);
+    init_loop(&loop);
     timer_probe probe = {0};
     /* A past deadline fires at once. */
     assert_int_equal(io_loop_set_timer(&loop, 0, on_timer, &probe), 0);
@@ -85,6 +95,20 @@ static void test_timer_rearm_and_disarm(void **state)
         assert_true(io_loop_run_once(&loop, 1000) >= 0);
     assert_true(probe.fired_at >= later);
     io_loop_destroy(&loop);
+}
+
+static void test_timer_fires_on_time_timerfd(void **state)
+{
+    g_force_timerfd = true;
+    test_timer_fires_on_time(state);
+    g_force_timerfd = false;
+}
+
+static void test_timer_rearm_and_disarm_timerfd(void **state)
+{
+    g_force_timerfd = true;
+    test_timer_rearm_and_disarm(state);
+    g_force_timerfd = false;
 }
 
 typedef struct reader {
@@ -198,6 +222,8 @@ int main(void)
         cmocka_unit_test(test_now_is_monotonic),
         cmocka_unit_test(test_timer_fires_on_time),
         cmocka_unit_test(test_timer_rearm_and_disarm),
+        cmocka_unit_test(test_timer_fires_on_time_timerfd),
+        cmocka_unit_test(test_timer_rearm_and_disarm_timerfd),
         cmocka_unit_test(test_socket_callback_and_stop),
         cmocka_unit_test(test_stop_before_run_and_reuse),
         cmocka_unit_test(test_stop_from_other_thread),

@@ -15,7 +15,12 @@ static void set_failed(turn_client *tc, turn_error e, const char *fmt, const cha
     if (tc->state == TURN_FAILED) return;
     tc->state = TURN_FAILED;
     tc->error = e;
-    snprintf(tc->error_text, sizeof tc->error_text, fmt, a, code);
+    /* "TURN server A:P: what happened". */
+    char srv[IO_ADDR_STRLEN] = "-";
+    if (tc->cfg.server.family != TERN_AF_NONE) io_addr_format(&tc->cfg.server, srv, sizeof srv);
+    int k = snprintf(tc->error_text, sizeof tc->error_text, "TURN server %s: ", srv);
+    if (k < 0 || (size_t)k >= sizeof tc->error_text) k = 0;
+    snprintf(tc->error_text + k, sizeof tc->error_text - (size_t)k, fmt, a, code);
     /* Nothing more goes out. */
     tc->alloc.active = tc->alloc.to_send = false;
     for (size_t i = 0; i < TURN_MAX_PERMISSIONS; i++) tc->perms[i].txn.active = tc->perms[i].txn.to_send = false;
@@ -47,7 +52,7 @@ int turn_client_init(turn_client *tc, const turn_client_config *cfg)
     }
     if (!cfg->username || !cfg->password || !*cfg->username || !copy_str(tc->username, cfg->username) ||
         !copy_str(tc->password, cfg->password) || !copy_str(tc->software, cfg->software)) {
-        set_failed(tc, TURN_ERR_CONFIG, "TURN username/password missing or longer than %s bytes", "128", 0);
+        set_failed(tc, TURN_ERR_CONFIG, "username/password missing or longer than %s bytes", "128", 0);
         return -1;
     }
     tc->state = TURN_IDLE;
@@ -118,7 +123,7 @@ static tern_time wait_after(const turn_client *tc, unsigned tries)
 static bool start_txn(turn_client *tc, turn_txn *txn, int kind, size_t idx, tern_time now)
 {
     if (!build(tc, txn, kind, idx)) {
-        set_failed(tc, TURN_ERR_CONFIG, "TURN request does not fit in %s bytes (realm or nonce too long?)", "512", 0);
+        set_failed(tc, TURN_ERR_CONFIG, "request does not fit in %s bytes (realm or nonce too long?)", "512", 0);
         return false;
     }
     txn->active = txn->to_send = true;
@@ -288,6 +293,14 @@ tern_time turn_client_next_timer(const turn_client *tc)
     return t;
 }
 
+static const char *method_name(int kind);
+static int txn_kind(const turn_client *tc, const turn_txn *t, size_t *idx);
+static int txn_kind_of(const turn_client *tc, const turn_txn *t)
+{
+    size_t idx = 0;
+    return txn_kind(tc, t, &idx);
+}
+
 /* A request gave up: the server is not answering. */
 static void txn_timeout(turn_client *tc, turn_txn *t)
 {
@@ -296,9 +309,8 @@ static void txn_timeout(turn_client *tc, turn_txn *t)
         tc->state = TURN_CLOSED;
         return;
     }
-    char a[IO_ADDR_STRLEN];
-    io_addr_format(&tc->cfg.server, a, sizeof a);
-    set_failed(tc, TURN_ERR_TIMEOUT, "TURN server %s did not answer (%u tries)", a, tc->cfg.max_tries);
+    set_failed(tc, TURN_ERR_TIMEOUT, "no answer to its %s request (%u tries)", method_name(txn_kind_of(tc, t)),
+               tc->cfg.max_tries);
 }
 
 static void txn_tick(turn_client *tc, turn_txn *t, tern_time now)
@@ -437,7 +449,7 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
     if (code == 401 && !authed) {
         if (!take_bytes(tc->realm, &tc->realm_len, &m->realm) || !take_bytes(tc->nonce, &tc->nonce_len, &m->nonce) ||
             !derive_key(tc)) {
-            set_failed(tc, TURN_ERR_SERVER, "TURN server sent 401 without a usable REALM and NONCE%s", "", 0);
+            set_failed(tc, TURN_ERR_SERVER, "401 without a usable REALM and NONCE%s", "", 0);
             return;
         }
         start_txn(tc, t, kind, idx, now);
@@ -445,13 +457,14 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
     }
     if (code == 401) {
         set_failed(tc, TURN_ERR_BAD_CREDENTIALS,
-                   "TURN server refused the credentials of user '%s' (%u Unauthorized after authenticating)",
+                   "refused the credentials of user '%s' (%u Unauthorized after authenticating)",
                    tc->username, code);
         return;
     }
     if (code == 438) {
+        tc->stale_nonces++;
         if (++t->nonce_retries > 3 || !take_bytes(tc->nonce, &tc->nonce_len, &m->nonce)) {
-            set_failed(tc, TURN_ERR_SERVER, "TURN server keeps answering 438 Stale Nonce%s (or without a NONCE)", "",
+            set_failed(tc, TURN_ERR_SERVER, "keeps answering 438 Stale Nonce%s (or without a NONCE)", "",
                        code);
             return;
         }
@@ -459,7 +472,7 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
             /* A new realm changes the key. */
         }
         if (!derive_key(tc)) {
-            set_failed(tc, TURN_ERR_SERVER, "cannot derive the TURN key%s", "", 0);
+            set_failed(tc, TURN_ERR_SERVER, "cannot derive the long-term key%s", "", 0);
             return;
         }
         unsigned keep = t->nonce_retries;
@@ -475,7 +488,7 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
         if (code != 403) {
             char what[32];
             snprintf(what, sizeof what, "%s", method_name(kind));
-            set_failed(tc, TURN_ERR_SERVER, "TURN %s failed: error %u", what, code);
+            set_failed(tc, TURN_ERR_SERVER, "%s failed: error %u", what, code);
         }
         return;
     }
@@ -485,7 +498,7 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
                    : code == 437 ? TURN_ERR_MISMATCH
                                  : TURN_ERR_SERVER;
     char text[160];
-    snprintf(text, sizeof text, "TURN %s failed: %u %s", method_name(kind), code,
+    snprintf(text, sizeof text, "%s failed: %u %s", method_name(kind), code,
              rl ? reason
              : code == 486 ? "Allocation Quota Reached"
              : code == 508 ? "Insufficient Capacity"
@@ -501,7 +514,7 @@ static void on_success(turn_client *tc, turn_txn *t, int kind, size_t idx, const
     switch (kind) {
     case REQ_ALLOCATE: {
         if (!m->has_xor_relayed || !family_ok(tc, &m->xor_relayed)) {
-            set_failed(tc, TURN_ERR_SERVER, "TURN Allocate succeeded without a usable XOR-RELAYED-ADDRESS%s", "", 0);
+            set_failed(tc, TURN_ERR_SERVER, "Allocate succeeded without a usable XOR-RELAYED-ADDRESS%s", "", 0);
             return;
         }
         tc->relayed = m->xor_relayed;
@@ -525,6 +538,7 @@ static void on_success(turn_client *tc, turn_txn *t, int kind, size_t idx, const
         return;
     }
     case REQ_REFRESH:
+        tc->refreshes++;
         tc->lifetime = m->has_lifetime ? m->lifetime : tc->cfg.lifetime;
         if (tc->lifetime < 10) tc->lifetime = 10;
         tc->expires_at = now + TERN_SEC(tc->lifetime);
@@ -593,7 +607,7 @@ turn_rx turn_client_on_datagram(turn_client *tc, const tern_addr *from, const ui
             /* Comprehension-required attributes we do not know: the answer
              * cannot be used (RFC 8489 §7.3.3). */
             t->active = t->to_send = false;
-            set_failed(tc, TURN_ERR_SERVER, "TURN %s answer has %u unknown required attributes", method_name(kind),
+            set_failed(tc, TURN_ERR_SERVER, "%s answer has %u unknown required attributes", method_name(kind),
                        (unsigned)m.unknown_count);
             return TURN_RX_CONTROL;
         }

@@ -128,6 +128,8 @@ typedef struct turn_client {
     turn_permission perms[TURN_MAX_PERMISSIONS];
     turn_channel chans[TURN_MAX_CHANNELS];
     uint64_t requests_sent, retransmissions, responses, data_in, data_out;
+    uint64_t refreshes;    /* allocation Refreshes that succeeded */
+    uint64_t stale_nonces; /* 438 answers (retried with the new nonce) */
 } turn_client;
 
 /* Initialises tc from cfg (strings are copied). Who: the application, once,

@@ -22,6 +22,7 @@ struct tl_relay {
     size_t ntx;
     turn_state reported;
     bool registered; /* relayed address added to the endpoint */
+    uint64_t refreshes_seen, stale_seen;
     tl_relay_state_fn on_state;
     void *ctx;
     tl_relay_stats stats;
@@ -70,6 +71,14 @@ static void service(tl_relay *r)
         size_t n = turn_client_poll_send(&r->tc, p, RELAY_SLOT);
         if (!n) break;
         push(r, p, n);
+    }
+    if (r->tc.stale_nonces != r->stale_seen) {
+        r->stale_seen = r->tc.stale_nonces;
+        tl_log("relay: stale nonce (438), retrying with the new one");
+    }
+    if (r->tc.refreshes != r->refreshes_seen) {
+        r->refreshes_seen = r->tc.refreshes;
+        tl_log("relay: allocation refreshed, lifetime %u s", (unsigned)r->tc.lifetime);
     }
     turn_state st = turn_client_state(&r->tc);
     if (st == r->reported) return;

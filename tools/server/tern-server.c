@@ -409,7 +409,7 @@ static void on_relay_state(tl_relay *r, turn_state st, void *ctx)
         if (turn_client_mapped_addr(tc)->family != TERN_AF_NONE)
             tl_log("relay sees us as %s", tl_addr_str(turn_client_mapped_addr(tc), a, sizeof a));
     } else if (st == TURN_FAILED) {
-        tl_err("TURN relay %s: %s", tl_addr_str(&tc->cfg.server, b, sizeof b), turn_client_error_text(tc));
+        tl_err("%s", turn_client_error_text(tc));
         srv->relay_failed = true;
         io_loop_stop(&srv->loop);
     }

@@ -346,7 +346,7 @@ static void test_retransmit_and_give_up(void **state)
     turn_client_on_timer(&tc, now + TERN_MS(39500));
     assert_int_equal(turn_client_state(&tc), TURN_FAILED);
     assert_int_equal(turn_client_error(&tc), TURN_ERR_TIMEOUT);
-    assert_non_null(strstr(turn_client_error_text(&tc), "did not answer"));
+    assert_non_null(strstr(turn_client_error_text(&tc), "TURN server 198.18.0.3:3478: no answer to its Allocate request (7 tries)"));
     assert_int_equal(turn_client_poll_send(&tc, req, sizeof req), 0);
     assert_int_equal(turn_client_next_timer(&tc), TERN_TIME_INFINITE);
     assert_int_equal(tc.retransmissions, 6);

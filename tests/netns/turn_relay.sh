@@ -68,10 +68,13 @@ start_relayed_server() {
     echo "tern-server: relayed address $RELAYED"
 }
 
+# Stops tern-server (SIGTERM): it deallocates and exits with status 0.
 stop_server() {
     kill -TERM "$SRV_PID" 2>/dev/null
-    wait "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID"
+    local rc=$?
     grep "relay traffic" "$SRV_LOG" || tail -5 "$SRV_LOG"
+    [ $rc = 0 ] || { cat "$SRV_LOG" >&2; fail "tern-server exit status $rc after SIGTERM"; }
 }
 
 # rtt A B: ping's average from namespace A to address B (informational).
@@ -88,6 +91,10 @@ case $CASE in
 download)
     make_file "$WORK/root/file20m" 20
     start_relayed_server
+    # The round trip through the relay, idle: one small request.
+    topo_exec client timeout 20 "$CLIENT" --insecure "https://$RELAYED/bytes/1000" 2> "$WORK/small.log" ||
+        { cat "$WORK/small.log" "$SRV_LOG" >&2; fail "small request: exit status $?"; }
+    echo "QUIC through the relay, idle: $(grep -o 'srtt [0-9.]* ms' "$WORK/small.log")"
     read -r rx0 tx0 <<< "$(topo_bytes relay)"
     start=$(date +%s.%N)
     topo_exec client timeout 60 "$CLIENT" --insecure --output "$WORK/got" "https://$RELAYED/file20m" \
@@ -98,7 +105,7 @@ download)
     grep "goodput" "$WORK/client.log"
     echo "relay eth0 during the download: received $((rx1 - rx0)) bytes, sent $((tx1 - tx0)) bytes"
     [ $((tx1 - tx0)) -gt 20000000 ] || fail "the relay sent only $((tx1 - tx0)) bytes: not through the relay?"
-    echo "RTT client->relay $(rtt client "$TOPO_RELAY_IP"), server->relay (via NAT) $(rtt server "$TOPO_RELAY_IP")"
+    echo "ping: client->relay $(rtt client "$TOPO_RELAY_IP"), server->relay (via NAT) $(rtt server "$TOPO_RELAY_IP"), server->client (direct, via NAT) $(rtt server "$TOPO_CLIENT_IP")"
     echo "download took $(python3 -c "print(round($end - $start, 2))") s"
     stop_server
     ok "20 MB from tern-server behind a NAT through coturn, sha256 ok"

@@ -159,22 +159,40 @@ static bool family_ok(const turn_client *tc, const tern_addr *a)
 
 static bool can_send(const turn_client *tc) { return tc->state == TURN_ALLOCATED; }
 
-int turn_client_add_permission(turn_client *tc, const tern_addr *peer_ip, tern_time now)
+static int add_permission(turn_client *tc, const tern_addr *peer_ip, bool pinned, tern_time now)
 {
     if (!peer_ip || !family_ok(tc, peer_ip)) return -1;
     size_t free_slot = TURN_MAX_PERMISSIONS;
     for (size_t i = 0; i < TURN_MAX_PERMISSIONS; i++) {
-        if (tc->perms[i].used && same_ip(&tc->perms[i].ip, peer_ip)) return 0;
-        if (!tc->perms[i].used && free_slot == TURN_MAX_PERMISSIONS) free_slot = i;
+        turn_permission *p = &tc->perms[i];
+        if (p->used && same_ip(&p->ip, peer_ip)) {
+            p->pinned |= pinned;
+            p->last_used = now;
+            return 0;
+        }
+        if (!p->used && free_slot == TURN_MAX_PERMISSIONS) free_slot = i;
     }
     if (free_slot == TURN_MAX_PERMISSIONS) return -1;
     turn_permission *p = &tc->perms[free_slot];
     memset(p, 0, sizeof *p);
     p->used = true;
+    p->pinned = pinned;
+    p->last_used = now;
     p->ip = *peer_ip;
     p->ip.port = 0;
     if (can_send(tc)) start_txn(tc, &p->txn, REQ_PERMISSION, free_slot, now);
     return 0;
+}
+
+int turn_client_add_permission(turn_client *tc, const tern_addr *peer_ip, tern_time now)
+{
+    return add_permission(tc, peer_ip, true, now);
+}
+
+static void touch_ip(turn_client *tc, const tern_addr *ip, tern_time now)
+{
+    for (size_t i = 0; i < TURN_MAX_PERMISSIONS; i++)
+        if (tc->perms[i].used && same_ip(&tc->perms[i].ip, ip)) tc->perms[i].last_used = now;
 }
 
 static turn_channel *find_channel(const turn_client *tc, const tern_addr *peer)
@@ -187,13 +205,19 @@ static turn_channel *find_channel(const turn_client *tc, const tern_addr *peer)
 int turn_client_add_peer(turn_client *tc, const tern_addr *peer, tern_time now)
 {
     if (!peer || !family_ok(tc, peer) || peer->port == 0) return -1;
-    if (find_channel(tc, peer)) return 0;
-    if (turn_client_add_permission(tc, peer, now) != 0) return -1;
+    turn_channel *known = find_channel(tc, peer);
+    if (known) {
+        known->last_used = now;
+        touch_ip(tc, peer, now);
+        return 0;
+    }
+    if (add_permission(tc, peer, false, now) != 0) return -1;
     for (size_t i = 0; i < TURN_MAX_CHANNELS; i++) {
         turn_channel *c = &tc->chans[i];
-        if (c->used) continue;
+        if (c->used || now < c->reuse_after) continue;
         memset(c, 0, sizeof *c);
         c->used = true;
+        c->last_used = now;
         c->number = (uint16_t)(STUN_CHANNEL_MIN + i);
         c->peer = *peer;
         if (can_send(tc)) start_txn(tc, &c->txn, REQ_CHANNEL, i, now);
@@ -282,13 +306,13 @@ tern_time turn_client_next_timer(const turn_client *tc)
         const turn_permission *p = &tc->perms[i];
         if (!p->used) continue;
         if (p->txn.active) t = min_t(t, p->txn.next_at);
-        else if (p->installed && tc->state == TURN_ALLOCATED) t = min_t(t, p->refresh_at);
+        else if ((p->installed || p->refused) && tc->state == TURN_ALLOCATED) t = min_t(t, p->refresh_at);
     }
     for (size_t i = 0; i < TURN_MAX_CHANNELS; i++) {
         const turn_channel *c = &tc->chans[i];
         if (!c->used) continue;
         if (c->txn.active) t = min_t(t, c->txn.next_at);
-        else if (c->bound && tc->state == TURN_ALLOCATED) t = min_t(t, c->refresh_at);
+        else if ((c->bound || c->refused) && tc->state == TURN_ALLOCATED) t = min_t(t, c->refresh_at);
     }
     return t;
 }
@@ -340,19 +364,43 @@ void turn_client_on_timer(turn_client *tc, tern_time now)
         tc->alloc.nonce_retries = 0;
         start_txn(tc, &tc->alloc, REQ_REFRESH, 0, now);
     }
-    for (size_t i = 0; i < TURN_MAX_PERMISSIONS && tc->state == TURN_ALLOCATED; i++) {
-        turn_permission *p = &tc->perms[i];
-        if (p->used && p->installed && !p->txn.active && p->refresh_at <= now) {
-            p->txn.nonce_retries = 0;
-            start_txn(tc, &p->txn, REQ_PERMISSION, i, now);
-        }
-    }
     for (size_t i = 0; i < TURN_MAX_CHANNELS && tc->state == TURN_ALLOCATED; i++) {
         turn_channel *c = &tc->chans[i];
-        if (c->used && c->bound && !c->txn.active && c->refresh_at <= now) {
-            c->txn.nonce_retries = 0;
-            start_txn(tc, &c->txn, REQ_CHANNEL, i, now);
+        if (!c->used || c->txn.active || c->refresh_at > now) continue;
+        if (c->refused) {
+            c->used = c->refused = false; /* asked again when next in use */
+            continue;
         }
+        if (!c->bound) continue;
+        if (now - c->last_used >= TURN_CHANNEL_REFRESH) {
+            /* Idle: let the binding expire at the server (600 s after the
+             * last one, i.e. at refresh_at + 120 s); the number stays
+             * reserved for 5 minutes more. */
+            tern_time bound_at = c->refresh_at - TURN_CHANNEL_REFRESH;
+            c->used = c->bound = false;
+            c->reuse_after = bound_at + TERN_SEC(900);
+            continue;
+        }
+        c->txn.nonce_retries = 0;
+        start_txn(tc, &c->txn, REQ_CHANNEL, i, now);
+    }
+    for (size_t i = 0; i < TURN_MAX_PERMISSIONS && tc->state == TURN_ALLOCATED; i++) {
+        turn_permission *p = &tc->perms[i];
+        if (!p->used || p->txn.active || p->refresh_at > now) continue;
+        if (p->refused) {
+            p->used = p->refused = false;
+            continue;
+        }
+        if (!p->installed) continue;
+        bool channel = false;
+        for (size_t k = 0; k < TURN_MAX_CHANNELS; k++)
+            if (tc->chans[k].used && same_ip(&tc->chans[k].peer, &p->ip)) channel = true;
+        if (!p->pinned && !channel && now - p->last_used >= TURN_PERMISSION_REFRESH) {
+            p->used = false; /* idle: expires at the server */
+            continue;
+        }
+        p->txn.nonce_retries = 0;
+        start_txn(tc, &p->txn, REQ_PERMISSION, i, now);
     }
 }
 
@@ -481,15 +529,28 @@ static void on_error_response(turn_client *tc, turn_txn *t, int kind, size_t idx
         return;
     }
     if (kind == REQ_PERMISSION || kind == REQ_CHANNEL) {
-        /* The peer is refused (403: not allowed by the server's policy):
-         * forget it; the allocation itself is fine. */
-        if (kind == REQ_PERMISSION) tc->perms[idx].used = false;
-        else tc->chans[idx].used = false;
-        if (code != 403) {
-            char what[32];
-            snprintf(what, sizeof what, "%s", method_name(kind));
-            set_failed(tc, TURN_ERR_SERVER, "%s failed: error %u", what, code);
+        /* This peer is refused (403: the server's policy; 400: e.g. the
+         * address still bound to another channel number): the allocation
+         * itself is fine. No new request for it before the refresh time;
+         * data to it goes in Send indications (and is dropped by the
+         * server without a permission). */
+        char a[IO_ADDR_STRLEN];
+        if (kind == REQ_PERMISSION) {
+            turn_permission *p = &tc->perms[idx];
+            p->refused = true;
+            p->installed = false;
+            p->refresh_at = now + TURN_PERMISSION_REFRESH;
+            io_addr_format(&p->ip, a, sizeof a);
+        } else {
+            turn_channel *c = &tc->chans[idx];
+            c->refused = true;
+            c->bound = false;
+            c->refresh_at = now + TURN_CHANNEL_REFRESH;
+            io_addr_format(&c->peer, a, sizeof a);
         }
+        tc->peer_errors++;
+        snprintf(tc->peer_error, sizeof tc->peer_error, "%s for %s refused: %u %s", method_name(kind), a, code,
+                 rl ? reason : "");
         return;
     }
     turn_error e = code == 486   ? TURN_ERR_QUOTA
@@ -568,6 +629,8 @@ turn_rx turn_client_on_datagram(turn_client *tc, const tern_addr *from, const ui
         if (stun_channel_data_decode(data, len, &ch, &p, &n) != STUN_ERR_OK) return TURN_RX_IGNORED;
         size_t i = (size_t)(ch - STUN_CHANNEL_MIN);
         if (i >= TURN_MAX_CHANNELS || !tc->chans[i].used) return TURN_RX_IGNORED;
+        tc->chans[i].last_used = now;
+        touch_ip(tc, &tc->chans[i].peer, now);
         if (peer) *peer = tc->chans[i].peer;
         if (payload) *payload = p;
         if (payload_len) *payload_len = n;
@@ -580,6 +643,7 @@ turn_rx turn_client_on_datagram(turn_client *tc, const tern_addr *from, const ui
     if (m.cls == STUN_INDICATION) {
         if (m.method != STUN_DATA || !m.has_xor_peer || !m.data.p) return TURN_RX_IGNORED;
         if (tc->state != TURN_ALLOCATED) return TURN_RX_IGNORED;
+        touch_ip(tc, &m.xor_peer, now);
         if (peer) *peer = m.xor_peer;
         if (payload) *payload = m.data.p;
         if (payload_len) *payload_len = m.data.len;

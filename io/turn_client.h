@@ -87,17 +87,23 @@ typedef struct turn_txn {
 typedef struct turn_permission {
     bool used;
     bool installed;     /* a CreatePermission (or ChannelBind) succeeded */
+    bool pinned;        /* asked for with turn_client_add_permission: kept */
+    bool refused;       /* the server answered an error: not retried before refresh_at */
     tern_addr ip;       /* port ignored (0) */
     tern_time refresh_at;
+    tern_time last_used; /* last add_peer or datagram from this IP */
     turn_txn txn;
 } turn_permission;
 
 typedef struct turn_channel {
     bool used;
     bool bound;         /* ChannelBind succeeded: ChannelData may be used */
+    bool refused;       /* the server refused it: indications until refresh_at */
     uint16_t number;    /* 0x4000 + index */
     tern_addr peer;
     tern_time refresh_at;
+    tern_time last_used;   /* last add_peer or datagram from this peer */
+    tern_time reuse_after; /* a freed slot's number may be bound again from then */
     turn_txn txn;
 } turn_channel;
 
@@ -130,6 +136,8 @@ typedef struct turn_client {
     uint64_t requests_sent, retransmissions, responses, data_in, data_out;
     uint64_t refreshes;    /* allocation Refreshes that succeeded */
     uint64_t stale_nonces; /* 438 answers (retried with the new nonce) */
+    uint64_t peer_errors;  /* CreatePermission/ChannelBind refused (not fatal) */
+    char peer_error[256];  /* the last of them, one line */
 } turn_client;
 
 /* Initialises tc from cfg (strings are copied). Who: the application, once,
@@ -163,17 +171,24 @@ size_t turn_client_wrap(turn_client *tc, const tern_addr *peer, const uint8_t *p
                         size_t cap);
 
 /* Asks for a permission for peer's IP address (CreatePermission, refreshed
- * every 4 minutes). Who: the application, when it learns of a peer IP
- * (signalling, configuration). Idempotent. Before TURN_ALLOCATED the request
+ * every 4 minutes for as long as the client runs). Who: the application,
+ * when it learns of a peer IP (signalling, configuration). Idempotent. Before TURN_ALLOCATED the request
  * is queued and sent once allocated. Returns 0, or -1 when the table is full
  * or the family does not match the server's. */
 int turn_client_add_permission(turn_client *tc, const tern_addr *peer_ip, tern_time now);
 
 /* Permission for peer's IP plus a channel for peer (ChannelBind, refreshed
  * every 8 minutes); until the binding succeeds turn_client_wrap uses Send
- * indications. Who: the application, before sending to a new peer or on
- * data from one without a channel. Idempotent and cheap when known.
- * Returns 0, or -1 when a table is full or the family does not match. */
+ * indications. Who: the application, before each datagram it sends to a
+ * peer (it also marks the peer as in use) and on data from one without a
+ * channel. Cheap when known (a scan of the tables). A channel idle (no
+ * add_peer, no data from the peer) for 8 minutes is not refreshed but
+ * dropped, and its number rebound to another peer only 15 minutes after
+ * its last binding (RFC 8656 §12); a permission made here (not pinned by
+ * turn_client_add_permission) is dropped after 4 idle minutes once no
+ * channel uses its IP. Returns 0, or -1 when the family does not match or
+ * the permission table is full; with the channel table full it returns -1
+ * too, but the permission exists and turn_client_wrap sends indications. */
 int turn_client_add_peer(turn_client *tc, const tern_addr *peer, tern_time now);
 
 /* True when a ChannelBind to peer has succeeded. */

@@ -288,6 +288,9 @@ static void test_peers_and_data(void **state)
     n = answer(&m, 0, NULL, key, 0, resp, sizeof resp);
     assert_int_equal(feed(&tc, resp, n, tp), TURN_RX_CONTROL);
     assert_int_equal(turn_client_next_timer(&tc), t0 + TURN_CHANNEL_REFRESH);
+    /* The application keeps sending to PEER (it calls add_peer each time):
+     * the channel stays in use and is refreshed. */
+    assert_int_equal(turn_client_add_peer(&tc, &PEER, t0 + TERN_SEC(400)), 0);
     turn_client_on_timer(&tc, t0 + TURN_CHANNEL_REFRESH);
     /* The allocation refresh (480 s), the channel refresh and the second
      * permission refresh are all due now. */
@@ -316,6 +319,61 @@ static void test_peers_and_data(void **state)
         if (r == TURN_RX_DATA) assert_true(p >= g && p + pl <= g + gl);
     }
     assert_int_equal(turn_client_state(&tc), TURN_ALLOCATED);
+}
+
+/* Peers that go quiet are dropped; a refused ChannelBind is not fatal. */
+static void test_idle_and_refused_peers(void **state)
+{
+    (void)state;
+    static turn_client tc;
+    uint8_t req[600], resp[600], key[16], buf[256];
+    stun_msg m;
+    key_for("p", key);
+    tern_time t0 = TERN_SEC(1);
+    allocate(&tc, "p", t0);
+    finish_allocate(&tc, t0);
+    assert_int_equal(turn_client_add_peer(&tc, &PEER, t0), 0);
+    for (int i = 0; i < 2; i++) { /* CreatePermission, ChannelBind */
+        next_request(&tc, req, sizeof req, &m);
+        size_t n = answer(&m, 0, NULL, key, 0, resp, sizeof resp);
+        assert_int_equal(feed(&tc, resp, n, t0), TURN_RX_CONTROL);
+    }
+    assert_true(turn_client_peer_bound(&tc, &PEER));
+    /* 240 s: the permission is refreshed (its channel is alive). */
+    turn_client_on_timer(&tc, t0 + TURN_PERMISSION_REFRESH);
+    next_request(&tc, req, sizeof req, &m);
+    assert_int_equal(m.method, STUN_CREATE_PERMISSION);
+    size_t n = answer(&m, 0, NULL, key, 0, resp, sizeof resp);
+    assert_int_equal(feed(&tc, resp, n, t0 + TURN_PERMISSION_REFRESH), TURN_RX_CONTROL);
+    /* 480 s without traffic: channel and permission dropped, only the
+     * allocation is refreshed. */
+    tern_time t8 = t0 + TURN_CHANNEL_REFRESH;
+    turn_client_on_timer(&tc, t8);
+    next_request(&tc, req, sizeof req, &m);
+    assert_int_equal(m.method, STUN_REFRESH);
+    assert_int_equal(turn_client_poll_send(&tc, req, sizeof req), 0);
+    assert_false(turn_client_peer_bound(&tc, &PEER));
+    n = turn_client_wrap(&tc, &PEER, (const uint8_t *)"x", 1, buf, sizeof buf);
+    assert_true(n > 4 && buf[0] == 0x00 && buf[1] == 0x16); /* Send indication */
+    /* Back: a new channel, not number 0x4000 (reserved for 15 minutes after
+     * its last binding). */
+    assert_int_equal(turn_client_add_peer(&tc, &PEER, t8 + TERN_SEC(1)), 0);
+    next_request(&tc, req, sizeof req, &m);
+    assert_int_equal(m.method, STUN_CREATE_PERMISSION);
+    next_request(&tc, req, sizeof req, &m);
+    assert_int_equal(m.method, STUN_CHANNEL_BIND);
+    assert_int_equal(m.channel, 0x4001);
+    /* The server refuses it (400): reported, not fatal, not retried at
+     * once; data goes in Send indications. */
+    n = answer(&m, 400, NULL, key, 0, resp, sizeof resp);
+    assert_int_equal(feed(&tc, resp, n, t8 + TERN_SEC(1)), TURN_RX_CONTROL);
+    assert_int_equal(turn_client_state(&tc), TURN_ALLOCATED);
+    assert_int_equal(tc.peer_errors, 1);
+    assert_non_null(strstr(tc.peer_error, "ChannelBind for 198.18.0.2:4433 refused: 400"));
+    assert_int_equal(turn_client_add_peer(&tc, &PEER, t8 + TERN_SEC(2)), 0);
+    assert_int_equal(turn_client_poll_send(&tc, req, sizeof req), 0);
+    n = turn_client_wrap(&tc, &PEER, (const uint8_t *)"x", 1, buf, sizeof buf);
+    assert_true(n > 4 && buf[0] == 0x00 && buf[1] == 0x16);
 }
 
 static void test_retransmit_and_give_up(void **state)
@@ -424,6 +482,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocate_refresh_stale_nonce), cmocka_unit_test(test_peers_and_data),
+        cmocka_unit_test(test_idle_and_refused_peers),
         cmocka_unit_test(test_retransmit_and_give_up),       cmocka_unit_test(test_bad_credentials),
         cmocka_unit_test(test_relay_errors),                 cmocka_unit_test(test_config_errors),
     };

@@ -22,7 +22,7 @@ struct tl_relay {
     size_t ntx;
     turn_state reported;
     bool registered; /* relayed address added to the endpoint */
-    uint64_t refreshes_seen, stale_seen;
+    uint64_t refreshes_seen, stale_seen, peer_errors_seen;
     tl_relay_state_fn on_state;
     void *ctx;
     tl_relay_stats stats;
@@ -76,6 +76,10 @@ static void service(tl_relay *r)
         r->stale_seen = r->tc.stale_nonces;
         tl_log("relay: stale nonce (438), retrying with the new one");
     }
+    if (r->tc.peer_errors != r->peer_errors_seen) {
+        r->peer_errors_seen = r->tc.peer_errors;
+        tl_log("relay: %s", r->tc.peer_error);
+    }
     if (r->tc.refreshes != r->refreshes_seen) {
         r->refreshes_seen = r->tc.refreshes;
         tl_log("relay: allocation refreshed, lifetime %u s", (unsigned)r->tc.lifetime);
@@ -109,8 +113,9 @@ bool tl_relay_owns(const tl_relay *r, const tern_addr *local)
 void tl_relay_queue(tl_relay *r, const tern_datagram *d)
 {
     tern_time now = io_now();
-    /* A permission and a channel for every peer the endpoint sends to. */
-    if (!turn_client_peer_bound(&r->tc, &d->remote)) turn_client_add_peer(&r->tc, &d->remote, now);
+    /* A permission and a channel for every peer the endpoint sends to
+     * (and the mark that keeps them refreshed while in use). */
+    turn_client_add_peer(&r->tc, &d->remote, now);
     size_t seg = d->segment_size ? d->segment_size : d->len;
     for (size_t off = 0; off < d->len; off += seg) {
         size_t len = d->len - off < seg ? d->len - off : seg;

@@ -5,6 +5,8 @@
 #   download      tern-client downloads 20 MB over HTTP/3 from the relayed address
 #   gtlsclient    Debian's ngtcp2 client (gtlsclient) downloads 10 MB the same way
 #   bad_password  a wrong password: one clear line, exit status 1, within seconds
+#   quota         coturn allows one allocation per user: a second tern-server
+#                 gets 486 Allocation Quota Reached, says so, exits with 1
 #   refresh       coturn grants 10 s lifetimes and 4 s nonces: the allocation is
 #                 refreshed (after a 438 Stale Nonce) and still serves afterwards
 # Exit 77 (skipped) without root, namespaces, nftables or coturn.
@@ -139,6 +141,21 @@ bad_password)
         "$WORK/server.log" || fail "no clear error line"
     ! grep -q "^tern-server: relayed address" "$WORK/server.log" || fail "claims a relayed address"
     ok "wrong TURN password: clear error, exit status 1 after $ms ms"
+    ;;
+quota)
+    kill "$TURN_PID"
+    wait "$TURN_PID" 2> /dev/null
+    start_coturn --user-quota=1
+    start_relayed_server
+    topo_exec server env TMPDIR="$WORK" timeout 10 "$SERVER" --turn "$RELAY" --turn-user u --turn-pass p \
+        --root "$WORK/root" > "$WORK/second.log" 2>&1
+    rc=$?
+    cat "$WORK/second.log"
+    [ $rc = 1 ] || fail "second tern-server: exit status $rc, want 1"
+    grep -q "^tern-server: TURN server $RELAY: Allocate failed: 486 " "$WORK/second.log" || fail "no 486 line"
+    kill -0 "$SRV_PID" || fail "the first tern-server died"
+    stop_server
+    ok "486 Allocation Quota Reached reported, exit status 1; the first allocation unaffected"
     ;;
 refresh)
     # Restart coturn with short lifetimes: allocations of 10 s (refreshed

@@ -162,8 +162,9 @@ turn_rx turn_client_on_datagram(turn_client *tc, const tern_addr *from, const ui
 
 /* Frames payload for peer into out[0..cap): ChannelData when a channel to
  * peer is bound, else a Send indication. Who: the application, for each
- * datagram to a peer; send the result to the server. The payload may lie
- * at out + TURN_WRAP_OVERHEAD... or anywhere else (memmove is used).
+ * datagram to a peer; send the result to the server. payload may overlap
+ * out (it is moved with memmove); cap must leave TURN_WRAP_OVERHEAD bytes
+ * beyond len for a Send indication.
  * Returns the length, or 0 when not TURN_ALLOCATED, peer is of a family
  * other than the relayed address's, or cap is too small. Does not create
  * a permission: call turn_client_add_peer first for new peers. */

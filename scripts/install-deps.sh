@@ -18,6 +18,8 @@ PKGS=(
   ngtcp2-server ngtcp2-client coturn
   # tools used by tests
   iproute2 coreutils python3 openssl
+  # NAT and RTT in the network-namespace tests (tests/netns/)
+  nftables iputils-ping
   # browser test (tests/browser/chromium.sh, ctest -L browser)
   chromium
 )

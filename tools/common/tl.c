@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "tl_relay.h"
 
 /* ---- logging ------------------------------------------------------------ */
 
@@ -172,6 +173,13 @@ static void flush(tl_node *n)
         size_t np = 0;
         for (size_t i = 0; i < k;) {
             tern_datagram *d = &n->tdg[i];
+            if (n->relay && tl_relay_owns(n->relay, &d->local)) {
+                /* Wrapped for the TURN relay, one by one (never in a GSO
+                 * batch of a real socket). */
+                tl_relay_queue(n->relay, d);
+                i++;
+                continue;
+            }
             int sock = socket_for(n, &d->local, &d->remote);
             size_t j = i + 1;
             io_datagram out = {.local = d->local, .remote = d->remote, .ecn = d->ecn, .data = d->data,
@@ -196,6 +204,7 @@ static void flush(tl_node *n)
         }
         n->npending = np;
         n->pending_pos = 0;
+        if (n->relay) tl_relay_flush(n->relay);
         if (!send_pending(n)) {
             n->retry_at = io_now() + TERN_US(500);
             break;
@@ -203,6 +212,7 @@ static void flush(tl_node *n)
         if (k < TL_TX_BATCH) break;
     }
     drain(n);
+    if (n->relay) tl_relay_flush(n->relay);
 }
 
 static void on_timer(io_loop *loop, void *arg)
@@ -211,6 +221,7 @@ static void on_timer(io_loop *loop, void *arg)
     tl_node *n = arg;
     tern_time now = io_now();
     if (tern_endpoint_next_timer(n->ep) <= now) tern_endpoint_on_timer(n->ep, now);
+    if (n->relay && tl_relay_next_timer(n->relay) <= now) tl_relay_on_timer(n->relay, now);
     if (n->app_deadline <= now) {
         n->app_deadline = TERN_TIME_INFINITE;
         if (n->on_deadline) n->on_deadline(n, n->ctx);
@@ -224,6 +235,7 @@ static void rearm(tl_node *n)
     tern_time t = tern_endpoint_next_timer(n->ep);
     if (n->retry_at < t) t = n->retry_at;
     if (n->app_deadline < t) t = n->app_deadline;
+    if (n->relay && tl_relay_next_timer(n->relay) < t) t = tl_relay_next_timer(n->relay);
     /* Lazy re-arm: while the armed deadline is not later than t, keep it and
      * skip the timerfd_settime system call (the deadline usually moves later
      * on every ACK). An early fire is harmless: on_timer checks each
@@ -296,6 +308,7 @@ int tl_node_init(tl_node *n, io_loop *loop, const tern_config *cfg, tl_event_fn 
 
 void tl_node_destroy(tl_node *n)
 {
+    if (n->relay) tl_relay_close(n->relay);
     for (size_t i = 0; i < n->nsocks; i++)
         if (n->socks[i].fd >= 0) {
             if (n->loop) io_loop_remove_fd(n->loop, n->socks[i].fd);

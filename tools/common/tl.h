@@ -48,6 +48,7 @@ void tl_keylog_close(tl_keylog *k);
 
 /* ---- endpoint driver ---- */
 typedef struct tl_node tl_node;
+typedef struct tl_relay tl_relay; /* tl_relay.h: serving through a TURN relay */
 typedef void (*tl_event_fn)(tl_node *n, const tern_event *ev, void *ctx);
 typedef void (*tl_deadline_fn)(tl_node *n, void *ctx);
 
@@ -75,6 +76,9 @@ struct tl_node {
     tl_deadline_fn on_deadline;
     void *ctx;
     uint64_t send_blocked; /* times the socket buffer was full */
+    /* Set by tl_relay_open: datagrams from the relayed address go through
+     * the relay (never GSO), its socket and timer join the loop's. */
+    tl_relay *relay;
 };
 
 /* Creates the endpoint; on failure returns -1 with a message in err. */

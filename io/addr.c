@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* The conversions are the library's public ones (tern/addr.h). */
 socklen_t io_addr_to_sockaddr(const tern_addr *addr, struct sockaddr_storage *storage)
@@ -193,4 +195,24 @@ int io_prefix_parse(const char *text, tern_addr *addr, uint8_t *len)
             return -ERANGE;
     *len = (uint8_t)bits;
     return 0;
+}
+
+int io_addr_route_source(const tern_addr *remote, tern_addr *local)
+{
+    struct sockaddr_storage ss, ls;
+    socklen_t l = io_addr_to_sockaddr(remote, &ss), ll = sizeof(ls);
+    memset(local, 0, sizeof(*local));
+    if (l == 0)
+        return -EINVAL;
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int r = 0;
+    if (connect(fd, (struct sockaddr *)&ss, l) != 0 || getsockname(fd, (struct sockaddr *)&ls, &ll) != 0)
+        r = -errno;
+    else if (!io_addr_from_sockaddr((struct sockaddr *)&ls, ll, local))
+        r = -EINVAL;
+    close(fd);
+    local->port = 0;
+    return r;
 }

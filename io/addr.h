@@ -27,6 +27,11 @@ bool io_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, tern_addr *
  * -EINVAL for malformed text, -ENOENT when the name does not resolve. */
 int io_addr_parse(const char *text, tern_addr *out);
 
+/* The local address (port 0) the kernel's routing table picks to reach
+ * remote: a UDP socket connected to remote, then getsockname; nothing is
+ * sent. Returns 0 or a negative errno (-ENETUNREACH: no route). */
+int io_addr_route_source(const tern_addr *remote, tern_addr *local);
+
 /* Parses an address prefix "198.18.0.0/15", "2001:db8::/32", or a bare
  * address (a /32 or /128). No port, no names. Returns 0; -EINVAL for
  * malformed text or a length beyond the family's; -ERANGE when bits past

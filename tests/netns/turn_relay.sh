@@ -9,6 +9,14 @@
 #                 gets 486 Allocation Quota Reached, says so, exits with 1
 #   refresh       coturn grants 10 s lifetimes and 4 s nonces: the allocation is
 #                 refreshed (after a 438 Stale Nonce) and still serves afterwards
+#   migrate_direct  the draft-kozuka scenario: tern-server --migrate-direct-after 0
+#                 moves the connection off the relay to its own socket, through
+#                 its NAT, straight to the client, which follows
+#                 (--allow-server-migration); after the move no more QUIC bytes
+#                 cross the relay; a 40 MB download arrives intact
+#   no_migration  the same server with a client that does not send
+#                 allow_server_migration (gtlsclient, and tern-client without the
+#                 option): served through the relay, never moved
 # Exit 77 (skipped) without root, namespaces, nftables or coturn.
 # Relay traffic: the byte counters of the relay's interface are printed
 # ("relay eth0 ..."), see topo_bytes.
@@ -183,6 +191,95 @@ refresh)
     grep "relay:" "$SRV_LOG"
     stop_server
     ok "allocation refreshed twice (438 handled), still serving after its first lifetime"
+    ;;
+migrate_direct)
+    make_file "$WORK/root/f40" 40
+    mkdir "$WORK/qlog"
+    start_relayed_server --migrate-direct-after 0 --qlog-dir "$WORK/qlog"
+    grep -q "^tern-server: direct socket " "$SRV_LOG" || { cat "$SRV_LOG" >&2; fail "no direct socket line"; }
+    read -r rx0 tx0 <<< "$(topo_bytes relay)"
+    topo_spawn client timeout 60 "$CLIENT" --insecure --allow-server-migration --json --qlog-dir "$WORK/qlog" --output "$WORK/got" \
+        "https://$RELAYED/f40" > "$WORK/c.json" 2> "$WORK/client.log"
+    CPID=$TOPO_PID
+    # The client is on the direct path once it logs the NAT's public address
+    # active; from then on the relay must carry nothing more of QUIC.
+    wait_log "path [0-9]* $TOPO_CLIENT_IP:[0-9]* -> $TOPO_NAT_PUBLIC_IP:[0-9]* active" "$WORK/client.log" ||
+        { cat "$WORK/client.log" "$SRV_LOG" >&2; fail "the client never moved to the NAT's address"; }
+    read -r rx1 tx1 <<< "$(topo_bytes relay)"
+    wait "$CPID" || { cat "$WORK/client.log" "$SRV_LOG" >&2; fail "tern-client exit status $?"; }
+    read -r rx2 tx2 <<< "$(topo_bytes relay)"
+    same_file "$WORK/root/f40" "$WORK/got" "40 MB, server moved off the relay"
+    python3 - "$WORK/c.json" "$TOPO_NAT_PUBLIC_IP" <<'PY' || { cat "$WORK/client.log" >&2; fail "client JSON"; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["server_migration"] is True, d
+assert d["migrations"] >= 1 and d["path_remote"].startswith(sys.argv[2] + ":"), d
+assert d["packets_undecryptable"] == 0, d
+PY
+    grep "goodput" "$WORK/client.log"
+    wait_log "conn 1: moving from the relayed address $RELAYED to $TOPO_SERVER_IP:[0-9]*, straight to $TOPO_CLIENT_IP:" ||
+        fail "no move line"
+    wait_log "conn 1: closed" || fail "server did not see the close"
+    echo "relay eth0 before the client moved: received $((rx1 - rx0)), sent $((tx1 - tx0)) bytes; after: received $((rx2 - rx1)), sent $((tx2 - tx1)) bytes"
+    # Nothing but what was already in flight at the switch: a 40 MB transfer
+    # through the relay would be 40 MB here.
+    [ $((tx2 - tx1)) -lt 65536 ] && [ $((rx2 - rx1)) -lt 65536 ] ||
+        fail "QUIC still crosses the relay after the move ($((rx2 - rx1)) / $((tx2 - tx1)) bytes)"
+    # Timing from the server's qlog: handshake confirmation, first packet on
+    # the direct path (probing_started), server on it (migration_complete).
+    python3 - "$WORK"/qlog/*-server.sqlog <<'PY' || fail "server qlog"
+import json, sys
+events = []
+for rec in open(sys.argv[1]).read().split("\x1e"):
+    rec = rec.strip()
+    if rec:
+        events.append(json.loads(rec))
+t_conf = t_probe = t_moved = None
+kind = None
+for e in events:
+    n, d = e.get("name"), e.get("data", {})
+    if n == "quic:connection_state_updated" and d.get("new") == "handshake_confirmed": t_conf = e["time"]
+    # The probe: the first PATH_CHALLENGE sent after confirmation (only the
+    # move sends one).
+    if n == "quic:packet_sent" and t_conf is not None and t_probe is None and \
+            any(f.get("frame_type") == "path_challenge" for f in d.get("frames", [])):
+        t_probe = e["time"]
+    if n == "quic:migration_state_updated":
+        if d.get("new") == "migration_complete" and t_conf is not None and e["time"] >= t_conf and t_moved is None:
+            t_moved, kind = e["time"], d.get("tern:kind")
+assert None not in (t_conf, t_probe, t_moved), (t_conf, t_probe, t_moved)
+assert kind == "server_migration", kind
+print("server qlog: first packet on the direct path %.2f ms after handshake confirmation, server on it %.2f ms after" % (t_probe - t_conf, t_moved - t_conf))
+PY
+    echo "ping: client->relay $(rtt client "$TOPO_RELAY_IP"), server->relay (via NAT) $(rtt server "$TOPO_RELAY_IP"), server->client (direct, via NAT) $(rtt server "$TOPO_CLIENT_IP")"
+    [ -n "${KEEP_QLOG:-}" ] && cp "$WORK"/qlog/* "$KEEP_QLOG"/
+    stop_server
+    ok "server behind a NAT moved off the relay right after the handshake; 40 MB direct, sha256 ok"
+    ;;
+no_migration)
+    make_file "$WORK/root/f10" 10
+    start_relayed_server --migrate-direct-after 0
+    read -r rx0 tx0 <<< "$(topo_bytes relay)"
+    topo_exec client timeout 60 "$CLIENT" --insecure --json --output "$WORK/got" "https://$RELAYED/f10" \
+        > "$WORK/c.json" 2> "$WORK/client.log" || { cat "$WORK/client.log" "$SRV_LOG" >&2; fail "tern-client: $?"; }
+    same_file "$WORK/root/f10" "$WORK/got" "tern-client without the option"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["migrations"]==0 and d["path_remote"]==sys.argv[2] and d["server_migration"] is False, d' \
+        "$WORK/c.json" "$RELAYED" || fail "a client without allow_server_migration was moved"
+    wait_log "conn 1: client did not send allow_server_migration: stays on the relay" || fail "no stay line (tern-client)"
+    if command -v "$GC" > /dev/null; then
+        host=${RELAYED%:*} port=${RELAYED##*:}
+        mkdir "$WORK/dl"
+        topo_exec client timeout 60 "$GC" -q --exit-on-all-streams-close --download "$WORK/dl" "$host" "$port" \
+            "https://$RELAYED/f10" > "$WORK/gtlsclient.log" 2>&1 ||
+            { tail -20 "$WORK/gtlsclient.log" >&2; cat "$SRV_LOG" >&2; fail "gtlsclient exit status $?"; }
+        same_file "$WORK/root/f10" "$WORK/dl/f10" "gtlsclient"
+        wait_log "conn 2: client did not send allow_server_migration: stays on the relay" || fail "no stay line (gtlsclient)"
+    fi
+    read -r rx1 tx1 <<< "$(topo_bytes relay)"
+    [ $((tx1 - tx0)) -gt 10000000 ] || fail "the relay sent only $((tx1 - tx0)) bytes: not through the relay?"
+    ! grep -q "moving from the relayed address" "$SRV_LOG" || fail "a connection was moved"
+    stop_server
+    ok "clients without allow_server_migration stay on the relay (tern-client, gtlsclient), sha256 ok"
     ;;
 *) fail "unknown case $CASE" ;;
 esac

@@ -303,22 +303,6 @@ static bool parse_url(const char *url, char *host, size_t host_len, char *hostpo
     return true;
 }
 
-/* The local address the kernel would use towards remote (port 0). */
-static int local_for(const tern_addr *remote, tern_addr *local)
-{
-    struct sockaddr_storage ss, ls;
-    socklen_t l = io_addr_to_sockaddr(remote, &ss), ll = sizeof ls;
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int r = 0;
-    if (connect(fd, (struct sockaddr *)&ss, l) != 0 || getsockname(fd, (struct sockaddr *)&ls, &ll) != 0 ||
-        !io_addr_from_sockaddr((struct sockaddr *)&ls, ll, local))
-        r = -errno ? -errno : -EINVAL;
-    close(fd);
-    local->port = 0;
-    return r;
-}
-
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -1287,7 +1271,7 @@ int main(int argc, char **argv)
         return ca ? EXIT_USAGE : EXIT_CONN;
     }
     char a[IO_ADDR_STRLEN];
-    int r = local_for(&cl->remote, &cl->local);
+    int r = io_addr_route_source(&cl->remote, &cl->local);
     int idx = r < 0 ? r : tl_node_add_socket(&cl->node, &cl->local);
     if (idx < 0) {
         tl_err("cannot reach %s: %s", tl_addr_str(&cl->remote, a, sizeof a), strerror(-idx));

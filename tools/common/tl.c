@@ -94,12 +94,18 @@ void tl_keylog_close(tl_keylog *k)
 /* ---- endpoint driver ---------------------------------------------------- */
 
 static void rearm(tl_node *n);
+static void flush_once(tl_node *n);
 
-static void drain(tl_node *n)
+/* Returns how many events were handled. */
+static size_t drain(tl_node *n)
 {
     tern_event ev;
-    while (tern_endpoint_poll_event(n->ep, &ev))
+    size_t k = 0;
+    while (tern_endpoint_poll_event(n->ep, &ev)) {
+        k++;
         if (n->on_event) n->on_event(n, &ev, n->ctx);
+    }
+    return k;
 }
 
 /* Socket for a datagram from local: exact bound address, else a wildcard
@@ -159,6 +165,19 @@ static bool same_path(const tern_datagram *a, const tern_datagram *b)
 
 static void flush(tl_node *n)
 {
+    /* Events handled after the last send may have given the endpoint
+     * something to send at once (the application wrote, or moved a
+     * connection: tern_conn_migrate's probe); the endpoint's timer does not
+     * say so, so send again, a bounded number of times. */
+    for (int rounds = 0; rounds < 8; rounds++) {
+        flush_once(n);
+        if (!drain(n) || n->retry_at != TERN_TIME_INFINITE) break;
+    }
+    if (n->relay) tl_relay_flush(n->relay);
+}
+
+static void flush_once(tl_node *n)
+{
     for (;;) {
         drain(n);
         if (n->npending && !send_pending(n)) {
@@ -211,8 +230,6 @@ static void flush(tl_node *n)
         }
         if (k < TL_TX_BATCH) break;
     }
-    drain(n);
-    if (n->relay) tl_relay_flush(n->relay);
 }
 
 static void on_timer(io_loop *loop, void *arg)

@@ -70,6 +70,16 @@ static const char usage[] =
     "                        permission; repeatable, at most 16); the relay only\n"
     "                        forwards from peers with one. Peers tern-server sends\n"
     "                        to get one automatically\n"
+    "  --migrate-direct-after SECONDS  with --turn: SECONDS after a connection's\n"
+    "                        handshake is confirmed (0: at once), move it from the\n"
+    "                        relayed address to this server's own socket, straight\n"
+    "                        to the client's address as the relay reported it\n"
+    "                        (draft-kozuka-quic-server-migration: sends\n"
+    "                        allow_server_migration; only clients that send it too\n"
+    "                        are moved, the others stay on the relay)\n"
+    "  --direct ADDR:PORT    the own socket --migrate-direct-after moves to\n"
+    "                        (default: every local address, a free port; the source\n"
+    "                        address is the one routing picks towards the client)\n"
     "  --keylog FILE         append TLS secrets in SSLKEYLOGFILE format (default:\n"
     "                        the SSLKEYLOGFILE environment variable, if set)\n"
     "  --cc ALGO             congestion control: cubic (default) or newreno\n"
@@ -113,6 +123,9 @@ typedef struct conn_ctx {
     tern_time next_rotate_at;
     unsigned pool_next, advertised;
     uint64_t last_seq, prev_seq;
+    /* --migrate-direct-after: when to move off the relay (0: not to), and
+     * until when a missing client CID is waited for. */
+    tern_time direct_at, direct_give_up;
 } conn_ctx;
 
 #define MAX_POOL 6
@@ -130,6 +143,8 @@ typedef struct server {
     unsigned next_id;
     conn_ctx *conns;
     tl_relay *relay;   /* --turn */
+    tern_time direct_after; /* --migrate-direct-after, ns; INFINITE: none */
+    tern_addr direct;       /* its socket, as bound (maybe a wildcard) */
     bool relay_failed; /* exit status 1 */
 } server;
 
@@ -227,11 +242,52 @@ static void rotate_conn(server *srv, conn_ctx *cc, tern_time now)
     tl_log("conn %u: rotating to %s (sequence %llu)", cc->id, tl_addr_str(to, a, sizeof a), (unsigned long long)seq);
 }
 
+/* --migrate-direct-after: moves one connection from the relayed address to
+ * the own socket, towards the client's address as the relay reported it
+ * (draft-kozuka-quic-server-migration §3: the NATed server reached through a
+ * relay). The source is the address routing picks towards the client (the
+ * socket may be a wildcard); the NAT in front translates it. */
+static void move_direct(server *srv, conn_ctx *cc, tern_time now)
+{
+    char a[IO_ADDR_STRLEN], b[IO_ADDR_STRLEN], r_[IO_ADDR_STRLEN];
+    tern_conn *c = cc->sess.conn;
+    cc->direct_at = 0;
+    tern_path_info cur;
+    tern_conn_paths(c, &cur, 1);
+    tern_addr local = srv->direct;
+    if (io_addr_is_wildcard(&local)) {
+        int r = io_addr_route_source(&cur.remote, &local);
+        if (r < 0) {
+            tl_log("conn %u: stays on the relay: no route to %s: %s", cc->id, tl_addr_str(&cur.remote, a, sizeof a),
+                   strerror(-r));
+            return;
+        }
+        local.port = srv->direct.port;
+    }
+    tern_err e = tern_conn_migrate(c, &local, NULL, now);
+    if (e == TERN_ERR_CID_BLOCKED && now < cc->direct_give_up) {
+        /* The client's spare CIDs follow confirmation within an RTT (§9.5:
+         * the new path needs one of its own). */
+        cc->direct_at = now + TERN_MS(1);
+        return;
+    }
+    if (e != TERN_OK) {
+        tl_log("conn %u: stays on the relay: cannot move to %s: %s", cc->id, tl_addr_str(&local, a, sizeof a),
+               tern_err_name(e));
+        return;
+    }
+    tl_log("conn %u: moving from the relayed address %s to %s, straight to %s (allow_server_migration)", cc->id,
+           tl_addr_str(&cur.local, a, sizeof a), tl_addr_str(&local, b, sizeof b),
+           tl_addr_str(&cur.remote, r_, sizeof r_));
+}
+
 static void rearm_rotation(server *srv)
 {
     tern_time t = TERN_TIME_INFINITE;
-    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next) {
         if (cc->next_rotate_at && cc->next_rotate_at < t) t = cc->next_rotate_at;
+        if (cc->direct_at && cc->direct_at < t) t = cc->direct_at;
+    }
     tl_node_set_app_deadline(&srv->node, t);
 }
 
@@ -239,9 +295,10 @@ static void on_deadline(tl_node *n, void *ctx)
 {
     server *srv = ctx;
     tern_time now = io_now();
-    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
-        if (cc->next_rotate_at && cc->next_rotate_at <= now)
-            rotate_conn(srv, cc, now);
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next) {
+        if (cc->next_rotate_at && cc->next_rotate_at <= now) rotate_conn(srv, cc, now);
+        if (cc->direct_at && cc->direct_at <= now) move_direct(srv, cc, now);
+    }
     rearm_rotation(srv);
     tl_node_kick(n);
 }
@@ -280,6 +337,17 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                tern_conn_was_retried(ev->conn) ? " (after Retry)" : "");
         break;
     case TERN_EVENT_HANDSHAKE_CONFIRMED:
+        if (srv->direct_after != TERN_TIME_INFINITE) {
+            if (!tern_conn_server_migration_negotiated(ev->conn)) {
+                tl_log("conn %u: client did not send allow_server_migration: stays on the relay", cc->id);
+            } else {
+                tern_time now = io_now();
+                cc->direct_give_up = now + srv->direct_after + TERN_SEC(5);
+                cc->direct_at = now + srv->direct_after;
+                if (!srv->direct_after) move_direct(srv, cc, now);
+                rearm_rotation(srv);
+            }
+        }
         if (srv->rotate && srv->npool) {
             if (tern_conn_saa_negotiated(ev->conn)) {
                 cc->next_rotate_at = io_now() + srv->rotate;
@@ -429,7 +497,7 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
     enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
-    enum { O_TURN = 768, O_TURN_USER, O_TURN_PASS, O_TURN_PERMIT }; /* TURN relay */
+    enum { O_TURN = 768, O_TURN_USER, O_TURN_PASS, O_TURN_PERMIT, O_DIRECT_AFTER, O_DIRECT }; /* TURN relay */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -452,6 +520,8 @@ int main(int argc, char **argv)
         {"turn-user", required_argument, NULL, O_TURN_USER},
         {"turn-pass", required_argument, NULL, O_TURN_PASS},
         {"turn-permit", required_argument, NULL, O_TURN_PERMIT},
+        {"migrate-direct-after", required_argument, NULL, O_DIRECT_AFTER},
+        {"direct", required_argument, NULL, O_DIRECT},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
@@ -473,6 +543,8 @@ int main(int argc, char **argv)
     tern_addr turn = {0}, permits[TURN_MAX_PERMISSIONS];
     size_t npermits = 0;
     const char *turn_user = NULL, *turn_pass = NULL;
+    tern_time srv_direct_after = TERN_TIME_INFINITE; /* --migrate-direct-after; INFINITE: none */
+    tern_addr direct = {0};                          /* --direct */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -608,6 +680,18 @@ int main(int argc, char **argv)
             permits[npermits++] = ip;
             break;
         }
+        case O_DIRECT_AFTER: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v >= 0 && v <= 86400))
+                return fail("bad --migrate-direct-after '%s' (want seconds, 0 to 86400, e.g. 0 or 2.5)", optarg);
+            srv_direct_after = (tern_time)(v * 1e9);
+            break;
+        }
+        case O_DIRECT:
+            if (io_addr_parse(optarg, &direct) != 0)
+                return fail("bad --direct '%s' (want ADDR:PORT, e.g. 198.19.0.2:4433 or 0.0.0.0:0)", optarg);
+            break;
         case ':': return fail("option '%s' needs an argument", argv[optind - 1]);
         default: return fail("unknown option '%s'", argv[optind - 1]);
         }
@@ -629,7 +713,13 @@ int main(int argc, char **argv)
     } else {
         if (turn_user || turn_pass_given || npermits)
             return fail("%s", "--turn-user, --turn-pass and --turn-permit need --turn");
+        if (srv_direct_after != TERN_TIME_INFINITE || direct.family != TERN_AF_NONE)
+            return fail("%s", "--migrate-direct-after and --direct need --turn");
     }
+    if (direct.family != TERN_AF_NONE && srv_direct_after == TERN_TIME_INFINITE)
+        return fail("%s", "--direct needs --migrate-direct-after");
+    if (direct.family != TERN_AF_NONE && direct.family != turn.family)
+        return fail("%s", "--direct must be of the TURN server's family");
     if (!nlisten && !via_turn) return fail("%s", "--listen ADDR:PORT (or --turn HOST:PORT) is required");
     if (!rotate != !npool) return fail("%s", "--rotate and --pool go together");
     if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) +
@@ -696,6 +786,9 @@ int main(int argc, char **argv)
     tl_qlog_dir_attach(&qd, &cfg);
     cfg.enable_0rtt = !no_0rtt;
     cfg.max_send_rate = max_rate;
+    /* draft-kozuka §5: the server announces that it will move. */
+    cfg.server_migration = srv_direct_after != TERN_TIME_INFINITE;
+    srv->direct_after = srv_direct_after;
     if (via_turn) {
         /* Room for the TURN framing in a 1500-byte MTU: a Send indication
          * adds up to 36 bytes (IPv4 peer) before the channel is bound, and
@@ -752,6 +845,23 @@ int main(int argc, char **argv)
             return 1;
         }
         for (size_t i = 0; i < npermits; i++) tl_relay_permit(srv->relay, &permits[i]);
+        if (srv->direct_after != TERN_TIME_INFINITE) {
+            /* --migrate-direct-after: the own socket connections move to. */
+            if (direct.family == TERN_AF_NONE) direct.family = turn.family;
+            int d = tl_node_add_socket(&srv->node, &direct);
+            if (d < 0) {
+                tl_err("cannot open the direct socket on %s: %s", tl_addr_str(&direct, a, sizeof a), strerror(-d));
+                tl_relay_close(srv->relay);
+                tl_node_destroy(&srv->node);
+                io_loop_destroy(&srv->loop);
+                tl_keylog_close(&kl);
+                tl_qlog_dir_close(&qd);
+                return 1;
+            }
+            srv->direct = srv->node.socks[d].bound;
+            tl_err("direct socket %s (connections move there from the relay %s after confirmation)",
+                   tl_addr_str(&srv->direct, a, sizeof a), srv->direct_after ? "some time" : "right");
+        }
         tl_log("allocating a relayed address at %s as user '%s'", tl_addr_str(&turn, a, sizeof a), turn_user);
     }
     tl_node_kick(&srv->node);

@@ -249,7 +249,15 @@ for e in events:
             t_moved, kind = e["time"], d.get("tern:kind")
 assert None not in (t_conf, t_probe, t_moved), (t_conf, t_probe, t_moved)
 assert kind == "server_migration", kind
-print("server qlog: first packet on the direct path %.2f ms after handshake confirmation, server on it %.2f ms after" % (t_probe - t_conf, t_moved - t_conf))
+# RTT samples (latest_rtt) before the move are the relay path's, after it
+# the direct path's.
+before = [e["data"]["latest_rtt"] for e in events if e.get("name") == "quic:recovery_metrics_updated"
+          and "latest_rtt" in e["data"] and e["time"] < t_moved]
+after = [e["data"]["latest_rtt"] for e in events if e.get("name") == "quic:recovery_metrics_updated"
+         and "latest_rtt" in e["data"] and e["time"] > t_moved]
+print("server qlog: first packet on the direct path %.2f ms after handshake confirmation, server on it %.2f ms after;"
+      " min RTT through the relay %.3f ms, direct %.3f ms" % (t_probe - t_conf, t_moved - t_conf,
+                                                          min(before), min(after)))
 PY
     echo "ping: client->relay $(rtt client "$TOPO_RELAY_IP"), server->relay (via NAT) $(rtt server "$TOPO_RELAY_IP"), server->client (direct, via NAT) $(rtt server "$TOPO_CLIENT_IP")"
     [ -n "${KEEP_QLOG:-}" ] && cp "$WORK"/qlog/* "$KEEP_QLOG"/

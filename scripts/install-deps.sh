@@ -18,6 +18,8 @@ PKGS=(
   ngtcp2-server ngtcp2-client coturn
   # tools used by tests
   iproute2 coreutils python3 openssl
+  # make evidence: analysis and plots (evidence/, tools/tern-plot)
+  python3-matplotlib python3-numpy python3-sklearn
   # browser test (tests/browser/chromium.sh, ctest -L browser)
   chromium
 )

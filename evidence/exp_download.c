@@ -33,7 +33,7 @@ int exp_frag(const char *out, bool quick, uint64_t seed)
         FILE *f = ev_csv(out, name, "t_ms,dir,client,server,len,cid");
         for (size_t k = 0; k < o.n; k++) {
             const ev_obs_pkt *q = &o.pkts[k];
-            fprintf(f, "%.3f,%s,%s,%s,%u,", ev_ms(q->t - t0), q->c2s ? "up" : "down", ev_fmt(&q->client, c),
+            fprintf(f, "%.3f,%s,%s,%s,%u,", (double)((int64_t)q->t - (int64_t)t0) / 1e6, q->c2s ? "up" : "down", ev_fmt(&q->client, c),
                     ev_fmt(&q->server, s), q->len);
             if (q->short_hdr)
                 for (int j = 0; j < 8; j++) fprintf(f, "%02x", q->cid[j]);

@@ -106,6 +106,12 @@ typedef struct ev_obs {
 void ev_obs_attach(ev_obs *o, ev_run *r);
 void ev_obs_free(ev_obs *o);
 
+/* ---- reproducibility (ev.c) ---- */
+extern const char ev_cert_pem[], ev_key_pem[];
+void ev_seed_random(uint64_t seed);
+/* The endpoint's random source becomes the seeded PRNG. */
+void ev_deterministic(tern_endpoint *ep);
+
 /* ---- output ---- */
 FILE *ev_csv(const char *dir, const char *name, const char *header);
 const char *ev_fmt(const tern_addr *a, char *buf); /* SIM_ADDR_STRLEN */

@@ -326,7 +326,7 @@ def cost(d, quick, chk):
         rtt, loss = run["rtt_ms"], run["loss"]
         b = np.array([int(x["bytes"]) for x in rows(os.path.join(d, "bins_rtt%s_loss%s.csv" % (rtt, loss)))])
         ms = [m for m in mv if m["rtt_ms"] == rtt and m["loss"] == loss]
-        costs, stalls, stalls0, lat, dips = [], [], [], [], []
+        costs, stalls, stalls0, lat, dips, srtt = [], [], [], [], [], []
         for m in ms:
             a = int(float(m["advertised_ms"]))
             if a + W > len(b) or a < W:
@@ -347,6 +347,7 @@ def cost(d, quick, chk):
             stalls0.append(longest_gap(b[a - W:a]))
             if float(m["moved_ms"]) >= 0:
                 lat.append(float(m["moved_ms"]) - float(m["advertised_ms"]))
+            srtt.append(float(m["server_srtt_ms"]))
         c = {"rtt_ms": float(rtt), "loss": float(loss), "moves": len(costs),
              "goodput_mbps": float(b.sum() * 8 / (len(b) / 1e3) / 1e6),
              "median_cost_ms": float(np.median(costs)) if costs else None,
@@ -354,36 +355,48 @@ def cost(d, quick, chk):
              "median_stall_ms": float(np.median(stalls)) if stalls else None,
              "max_stall_ms": float(np.max(stalls)) if stalls else None,
              "median_stall_without_move_ms": float(np.median(stalls0)) if stalls0 else None,
-             "median_move_latency_ms": float(np.median(lat)) if lat else None}
+             "median_move_latency_ms": float(np.median(lat)) if lat else None,
+             "median_srtt_at_advertisement_ms": float(np.median(srtt)) if srtt else None}
         res["configs"].append(c)
         chk(c["moves"] >= 1, "cost RTT=%s loss=%s: moves measured" % (rtt, loss))
         chk(int(run["moves"]) >= int(run["advertised"]) - 1, "cost RTT=%s loss=%s: the client followed" % (rtt, loss))
-        s.append("RTT %s ms, loss %g %%: the client is on the new address %.0f ms after the advertisement; a move "
-                 "costs %.0f ms of transfer (median over %d moves; goodput in the %.1f s after it %.0f %% below the "
-                 "%.1f s before), the longest receiver stall after it is %.0f ms (max %.0f; %.0f ms in the window "
-                 "before, without a move); mean goodput %.1f Mbit/s on a 50 Mbit/s link."
-                 % (rtt, 100 * float(loss), c["median_move_latency_ms"] or -1, c["median_cost_ms"] or 0, c["moves"],
-                    W / 1e3, 100 * (c["median_dip"] or 0), W / 1e3, c["median_stall_ms"] or 0, c["max_stall_ms"] or 0,
-                    c["median_stall_without_move_ms"] or 0, c["goodput_mbps"]))
+        cm = c["median_cost_ms"] or 0
+        effect = ("a move costs %.0f ms of transfer (goodput in the %.1f s after it %.0f %% below the %.1f s before)"
+                  % (cm, W / 1e3, 100 * (c["median_dip"] or 0), W / 1e3)) if cm >= 0 else \
+                 ("a move gains %.0f ms of transfer (goodput in the %.1f s after it %.0f %% above the %.1f s before)"
+                  % (-cm, W / 1e3, -100 * (c["median_dip"] or 0), W / 1e3))
+        s.append("RTT %s ms, loss %g %%: the client is on the new address %.0f ms after the advertisement (the "
+                 "server's smoothed RTT then: %.0f ms); %s, "
+                 "median over %d moves; the longest receiver stall in the %.1f s after it is %.0f ms (max %.0f; "
+                 "%.0f ms in the %.1f s before, without a move); mean goodput %.1f Mbit/s on a 50 Mbit/s link."
+                 % (rtt, 100 * float(loss), c["median_move_latency_ms"] or -1,
+                    c["median_srtt_at_advertisement_ms"] or -1, effect, c["moves"], W / 1e3,
+                    c["median_stall_ms"] or 0, c["max_stall_ms"] or 0, c["median_stall_without_move_ms"] or 0,
+                    W / 1e3, c["goodput_mbps"]))
         if float(loss) == 0 and ms:
             a = int(float(ms[0]["advertised_ms"]))
             lo, hi = max(0, a - 1000), min(len(b), a + 2000)
             x = b[lo:hi]
-            k = 20
+            k = 50
             x = x[:len(x) // k * k].reshape(-1, k).sum(axis=1) * 8 / (k / 1e3) / 1e6
             ax3.plot((np.arange(len(x)) * k + lo - a) / 1e3, x, lw=1, label="RTT %s ms" % rtt)
     for loss in sorted({c["loss"] for c in res["configs"]}):
         cs = [c for c in res["configs"] if c["loss"] == loss]
         ax.plot([c["rtt_ms"] for c in cs], [c["median_cost_ms"] for c in cs], "o-", label="loss %g %%" % (100 * loss))
         ax2.plot([c["rtt_ms"] for c in cs], [c["median_stall_ms"] for c in cs], "o-", label="loss %g %%" % (100 * loss))
+    rtts = sorted({c["rtt_ms"] for c in res["configs"]})
     for a_ in (ax, ax2):
         a_.set_xscale("log")
+        a_.set_xticks(rtts)
+        a_.set_xticklabels(["%g" % r for r in rtts])
+        a_.minorticks_off()
         a_.set_xlabel("RTT (ms)")
         a_.legend(fontsize=7)
-    ax.set_ylabel("cost of a move (ms of transfer)")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel("cost of a move (ms of transfer;\nbelow 0: a gain)")
     ax2.set_ylabel("longest stall after a move (ms)")
     ax3.set_xlabel("s from the advertisement (loss 0)")
-    ax3.set_ylabel("goodput (Mbit/s, 20 ms bins)")
+    ax3.set_ylabel("stream bytes read (Mbit/s, 50 ms)")
     ax3.legend(fontsize=7)
     res["figures"] = [save(fig, d, "cost.png")]
     res["sentences"] = s

@@ -96,7 +96,12 @@ static void rot_tick(sim *s, void *ctx, tern_time now)
         sim_at(s, now + TERN_MS(5), rot_tick, r);
         return;
     }
-    if (o->advertised < EV_MAX_MOVES) o->adv_at[o->advertised] = now;
+    if (o->advertised < EV_MAX_MOVES) {
+        tern_conn_stats st;
+        tern_conn_get_stats(sc, &st);
+        o->adv_at[o->advertised] = now;
+        o->srtt_at[o->advertised] = st.smoothed_rtt;
+    }
     /* The previous-but-one, which the client has left by now, is
      * withdrawn (its CID and every older one retired), and the endpoint
      * stops serving it: its socket goes once nothing refers to it. */

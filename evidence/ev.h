@@ -32,6 +32,7 @@ typedef struct ev_rot {
     uint64_t withdraw_seq;
     bool withdraw_pending;
     tern_time adv_at[EV_MAX_MOVES]; /* when each advertisement was made */
+    tern_time srtt_at[EV_MAX_MOVES]; /* the server's smoothed RTT then */
 } ev_rot;
 
 tern_addr ev_pool_addr(uint32_t i);

@@ -148,7 +148,7 @@ int exp_cost(const char *out, bool quick, uint64_t seed)
     size_t nrtt = quick ? 1 : 3;
     unsigned nmoves = quick ? 2 : 8;
     tern_time period = TERN_SEC(4), lead = TERN_SEC(4);
-    FILE *mv = ev_csv(out, "moves.csv", "rtt_ms,loss,index,advertised_ms,moved_ms");
+    FILE *mv = ev_csv(out, "moves.csv", "rtt_ms,loss,index,advertised_ms,moved_ms,server_srtt_ms");
     FILE *rf = ev_csv(out, "runs.csv", "rtt_ms,loss,rate_mbps,duration_s,received_bytes,advertised,moves");
     for (size_t i = 0; i < nrtt; i++) {
         for (size_t j = 0; j < 2; j++) {
@@ -174,7 +174,8 @@ int exp_cost(const char *out, bool quick, uint64_t seed)
                         moved = ev_ms(r->move_at[m] - t0);
                         break;
                     }
-                fprintf(mv, "%g,%g,%zu,%.3f,%.3f\n", rtts[i], losses[j], k, ev_ms(r->rot.adv_at[k] - t0), moved);
+                fprintf(mv, "%g,%g,%zu,%.3f,%.3f,%.3f\n", rtts[i], losses[j], k, ev_ms(r->rot.adv_at[k] - t0), moved,
+                        ev_ms(r->rot.srtt_at[k]));
             }
             fprintf(rf, "%g,%g,%g,%.3f,%llu,%llu,%zu\n", rtts[i], losses[j], net.rate_bps / 1e6,
                     ev_ms(sim_now(r->p->s) - t0) / 1e3, (unsigned long long)r->dl_received,

@@ -27,6 +27,31 @@ assert data[-8:-4] == b"IEND", "truncated"
 print("%s: PNG %dx%d, %d bytes" % (sys.argv[1], w, h, len(data)))
 PYEOF
 done
+# ngtcp2's qlog (draft-02 names, JSON-SEQ): gtlsserver/gtlsclient from
+# Debian on loopback, when installed.
+if command -v gtlsserver >/dev/null && command -v gtlsclient >/dev/null && command -v openssl >/dev/null; then
+  mkdir -p "$dir/ng/www" "$dir/ng/q"
+  head -c 2000000 /dev/zero > "$dir/ng/www/f"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -keyout "$dir/ng/key.pem" \
+    -out "$dir/ng/cert.pem" -days 2 -subj /CN=localhost -nodes 2>/dev/null
+  port=$((20000 + RANDOM % 20000))
+  timeout 20 gtlsserver 127.0.0.1 $port "$dir/ng/key.pem" "$dir/ng/cert.pem" -d "$dir/ng/www" -q \
+    > "$dir/ng/server.log" 2>&1 &
+  spid=$!
+  sleep 0.5
+  timeout 15 gtlsclient 127.0.0.1 $port "https://127.0.0.1:$port/f" --qlog-dir="$dir/ng/q" -q \
+    --exit-on-all-streams-close > "$dir/ng/client.log" 2>&1 || true
+  kill $spid 2>/dev/null || true
+  wait $spid 2>/dev/null || true
+  q=$(ls "$dir"/ng/q/*.sqlog 2>/dev/null | head -1 || true)
+  if [ -n "$q" ]; then
+    "$plot" "$q" -o "$dir/ngtcp2.png"
+    "$PY" -c "import sys; d=open(sys.argv[1],'rb').read(); assert d[:8]==b'\x89PNG\r\n\x1a\n' and len(d)>10000" "$dir/ngtcp2.png"
+    echo "ngtcp2 qlog: plotted"
+  else
+    echo "ngtcp2 qlog: no trace written (loopback download failed), not checked"
+  fi
+fi
 # A missing file is an error, not a traceback.
 if "$plot" "$dir/none.sqlog" -o "$dir/none.png" 2>/dev/null; then exit 1; fi
 echo "tern-plot: ok"

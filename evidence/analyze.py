@@ -309,6 +309,16 @@ def abuse(d, quick, chk):
              % (h0["clients"], h0["peak_first_per_ms"], h0["peak_per_ms"], h1["delay_max_ms"], h1["peak_first_per_ms"],
                 h1["peak_per_ms"], h1["p99_first_ms"]))
     chk(int(h1["peak_first_per_ms"]) < int(h0["peak_first_per_ms"]), "herd: the jitter lowers the peak")
+    fl = rows(os.path.join(d, "flood.csv"))[0]
+    res["flood"] = {k: float(x) for k, x in fl.items()}
+    chk(int(fl["victim_datagrams"]) <= 8 * 3, "flood: victims get at most 8 x 3 datagrams")
+    chk(fl["client_closed"] == "0" and fl["download_completed"] == "1", "flood: the client stays connected")
+    s.append("One server naming victim after victim to one client for %s s (each withdrawn as the next is named, "
+             "as fast as the client's CID limit allows: %s addresses) gets the victims %s datagrams in all (%s "
+             "bytes); the client dropped %s of the frames, kept %s locators, stayed connected and completed its "
+             "download; the bound is 8 failed validations x 3 probes."
+             % (fl["duration_s"], fl["advertised"], fl["victim_datagrams"], fl["victim_bytes"], fl["client_dropped"],
+                fl["locators_kept"]))
     res["sentences"] = s
     return res
 

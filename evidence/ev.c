@@ -237,7 +237,7 @@ ev_run *ev_new(uint64_t seed, const ev_net *net, tern_config *ccfg, tern_config 
     sim_link_set_params(r->p->clink, &r->clp);
     sim_link_set_params(r->p->slink, &r->slp);
     r->next_port = 41000;
-    tern_endpoint_add_address(r->p->server.node->ep, &r->p->saddr);
+    if (!net->unregistered) tern_endpoint_add_address(r->p->server.node->ep, &r->p->saddr);
     return r;
 }
 

@@ -43,6 +43,7 @@ typedef struct ev_net {
     tern_time one_way; /* per link: RTT = 4 x one_way */
     uint64_t rate_bps;
     double loss;       /* each direction of the client's links */
+    bool unregistered; /* the server registers no address: it may advertise any */
 } ev_net;
 
 struct ev_run {

@@ -181,8 +181,88 @@ static void world_free(ab_world *w, ab_connect *conns)
     free(conns);
 }
 
+/* (c) one server names victim after victim to one client, withdrawing each
+ * as it names the next so that the client's CID and locator slots recycle,
+ * as fast as the client's CID limit lets it (every 1 ms). */
+typedef struct flood {
+    ev_run *r;
+    uint32_t next;
+    uint64_t advertised, prev_seq, withdraw_seq;
+    bool withdraw_pending;
+    tern_time until;
+    uint64_t datagrams, bytes;
+} flood;
+
+static void flood_trace(void *ctx, const sim_trace_event *ev)
+{
+    flood *f = ctx;
+    if (ev->kind != SIM_TRACE_DELIVER || ev->dst->family != TERN_AF_INET) return;
+    if (ev->dst->ip[0] == 198 && ev->dst->ip[1] == 18 && ev->dst->ip[2] == 4) f->datagrams++, f->bytes += ev->len;
+}
+
+static void flood_tick(sim *s, void *ctx, tern_time now)
+{
+    flood *f = ctx;
+    tern_conn *sc = f->r->p->server.conn;
+    if (!sc) return;
+    if (f->withdraw_pending && tern_conn_withdraw_address(sc, f->withdraw_seq, now) == TERN_OK)
+        f->withdraw_pending = false;
+    for (;;) {
+        tern_addr v = sim_addr_v4(198, 18, 4, (uint8_t)(1 + f->next % 250), 80);
+        uint64_t seq;
+        if (tern_conn_advertise_address(sc, &v, NULL, &seq, now) != TERN_OK) break;
+        if (f->advertised) {
+            f->withdraw_seq = f->prev_seq;
+            f->withdraw_pending = tern_conn_withdraw_address(sc, f->prev_seq, now) != TERN_OK;
+        }
+        f->prev_seq = seq;
+        f->advertised++;
+        f->next++;
+    }
+    h_kick(f->r->p->server.node);
+    if (now + TERN_MS(1) < f->until) sim_at(s, now + TERN_MS(1), flood_tick, f);
+}
+
+static int flood_run(const char *out, bool quick, uint64_t seed)
+{
+    ev_net net = {.one_way = TERN_MS(5), .rate_bps = 100000000, .loss = 0, .unregistered = true};
+    ev_run *r = ev_new(seed, &net, NULL, NULL);
+    sim_node_callbacks cb = {0};
+    sim_node *victims = sim_node_add(r->p->s, &cb, NULL, "victims");
+    for (unsigned i = 1; i <= 250; i++) {
+        tern_addr v = sim_addr_v4(198, 18, 4, (uint8_t)i, 80);
+        sim_node_add_addr(r->p->s, victims, &v, &r->slp);
+    }
+    flood *f = calloc(1, sizeof *f);
+    f->r = r;
+    if (!ev_connect(r)) return 1;
+    sim_set_trace(r->p->s, flood_trace, f);
+    tern_time t0 = sim_now(r->p->s), dur = quick ? TERN_SEC(10) : TERN_SEC(60);
+    f->until = t0 + dur;
+    ev_download(r, 1u << 20, 0, 0);
+    sim_at(r->p->s, t0 + TERN_MS(1), flood_tick, f);
+    sim_run_until(r->p->s, f->until + TERN_SEC(3));
+    tern_conn_stats cs = {0};
+    if (r->p->client.conn) tern_conn_get_stats(r->p->client.conn, &cs);
+    size_t kept = r->p->client.conn ? tern_conn_locators(r->p->client.conn, NULL, 0) : 0;
+    FILE *fl = ev_csv(out, "flood.csv",
+                      "duration_s,advertised,client_dropped,locators_kept,victim_datagrams,victim_bytes,client_closed,"
+                      "download_completed");
+    fprintf(fl, "%.0f,%llu,%llu,%zu,%llu,%llu,%d,%d\n", ev_ms(dur) / 1e3, (unsigned long long)f->advertised,
+            (unsigned long long)cs.saa_dropped, kept, (unsigned long long)f->datagrams, (unsigned long long)f->bytes,
+            r->p->client.closed, r->dl_fin);
+    fclose(fl);
+    fprintf(stderr, "flood %.0f s: %llu victims advertised, client dropped %llu, victims got %llu datagrams\n",
+            ev_ms(dur) / 1e3, (unsigned long long)f->advertised, (unsigned long long)cs.saa_dropped,
+            (unsigned long long)f->datagrams);
+    ev_free(r);
+    free(f);
+    return 0;
+}
+
 int exp_abuse(const char *out, bool quick, uint64_t seed)
 {
+    if (flood_run(out, quick, seed + 999)) return 1;
     /* (a) victim named to N clients */
     static const size_t full_n[] = {1, 10, 100, 1000}, quick_n[] = {1, 10, 50};
     const size_t *ns = quick ? quick_n : full_n;

@@ -57,6 +57,11 @@ for n in "${names[@]}"; do
   cp "$out/$n"/*.png "$report/"
 done
 mv "$out/timing.csv.new" "$out/timing.csv"
+# tools/tern-plot on the server trace of a short download with moves: the
+# report's last figure.
+echo "== tern-plot"
+"$bin" qlog "$out/qlog"
+"$root/tools/tern-plot" "$out/qlog/server.sqlog" -o "$report/tern-plot-server.png" --title "tern-evidence qlog: server"
 if [ -z "$quick" ]; then
   "$PY" "$here/report.py" "$here/report.md.in" "$report" "$root/docs/evidence.md"
 else

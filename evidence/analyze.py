@@ -94,10 +94,12 @@ def frag(d, quick, chk):
         chk(R == 0 and len(tuples) == 1 or R > 0, "frag R=0: one 4-tuple")
         label = "no rotation" if R == 0 else "R = %g s" % R
         sentences.append(
-            "%s: the observer sees %d 4-tuple%s for the %.0f MB download (%.2f s); the largest carries %s "
+            "%s: the observer sees %d 4-tuple%s for the %.0f MiB download (%.1f MB on the wire, both directions, "
+            "%.2f s); the largest carries %s "
             "(%.0f %% of the bytes) over %.2f s, the median one %s; %d CIDs, at most %d per 4-tuple, %d seen "
             "on two 4-tuples; the client's address and port: %d."
-            % (label, len(tuples), "" if len(tuples) == 1 else "s", total / 1e6, r["duration_s"],
+            % (label, len(tuples), "" if len(tuples) == 1 else "s", int(run["size_bytes"]) / 2**20, total / 1e6,
+               r["duration_s"],
                fmt_mb(big["bytes"]), 100 * r["largest_share"], r["largest_tuple_duration_s"],
                fmt_mb(r["median_tuple_bytes"]), len(cid_tuples), r["max_cids_per_tuple"], linked, client_ports))
         # timeline: Mbit/s per 4-tuple in 100 ms bins
@@ -190,11 +192,13 @@ def wf(d, quick, chk):
              % (nsites, res["visits_per_site"], 100 * res["chance"]))
     s.append("Without rotation the observer identifies the site of %.1f %% of the visits (page loads of %.0f ms "
              "on average)." % (100 * base["accuracy"]["whole"], base["mean_load_ms"]))
+    names = {"R1": "Rotation every 1 s", "R0.2": "Rotation every 0.2 s",
+             "R0.2-fresh": "Rotation every 0.2 s with a fresh client port per move"}
     for c in conds[1:]:
         ci = res["conditions"][c]
         s.append("%s (%.1f 4-tuples and %.1f moves per visit): first 4-tuple %.1f %%, one random 4-tuple %.1f %%, "
                  "sub-flows linked by the client's port %.1f %%, whole connection %.1f %%."
-                 % (c, ci["mean_tuples"], ci["mean_moves"], 100 * ci["accuracy"]["first"],
+                 % (names.get(c, c), ci["mean_tuples"], ci["mean_moves"], 100 * ci["accuracy"]["first"],
                     100 * ci["accuracy"]["random"], 100 * ci["accuracy"]["linked"], 100 * ci["accuracy"]["whole"]))
     res["sentences"] = s
     return res
@@ -231,8 +235,8 @@ def censor(d, quick, chk):
         best = max(rot, key=lambda r: float(r["goodput_mbps"]) if r["completed"] == "1" else -1)
         txt = "D = %g s: " % D
         if ok:
-            txt += "rotation every %s s completes the %.0f MB (best %.1f Mbit/s at R = %s s)" % (
-                ", ".join("%g" % v for v in ok), size / 1e6, float(best["goodput_mbps"]), best["rotation_s"])
+            txt += "rotation every %s s completes the %.0f MiB (best %.1f Mbit/s at R = %s s)" % (
+                ", ".join("%g" % v for v in ok), size / 2**20, float(best["goodput_mbps"]), best["rotation_s"])
         else:
             txt += "no rotation period tried completes the download"
         if cut:
@@ -256,7 +260,7 @@ def censor(d, quick, chk):
     ax.legend(fontsize=7)
     ax2.set_xscale("log")
     ax2.set_xlabel("rotation period R (s); x: no rotation")
-    ax2.set_ylabel("share of the %.0f MB delivered" % (size / 1e6))
+    ax2.set_ylabel("share of the %.0f MiB delivered" % (size / 2**20))
     res["figures"] = [save(fig, d, "censor_goodput.png")]
     res["sentences"] = s
     return res
@@ -294,11 +298,13 @@ def abuse(d, quick, chk):
         b = rows(os.path.join(d, "herd_bins_delay%s.csv" % dm))
         t = np.array([float(x["t_ms"]) for x in b])
         y = np.array([float(x["first_datagrams"]) for x in b])
-        ax2.plot(t, y, lw=0.8, label="delay max %s ms (peak %s/ms)" % (dm, r["peak_first_per_ms"]))
+        ax2.plot(t, y, lw=0.8, label="delay max %s ms (peak %s/ms)" % (dm, r["peak_first_per_ms"]),
+                 zorder=3 if dm == "0" else 2)
         chk(int(r["moved_clients"]) == int(r["clients"]), "herd delay %s: every client came" % dm)
     ax2.set_xlabel("ms after the server advertised the new address")
     ax2.set_ylabel("new clients probing, per ms")
     ax2.set_yscale("symlog", linthresh=1)
+    ax2.set_xlim(-20, 1200)
     ax2.legend(fontsize=7)
     res["figures"] = [save(fig, d, "abuse.png")]
     h0 = [r for r in h if r["delay_max_ms"] == "0"][0]

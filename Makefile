@@ -7,7 +7,7 @@ PREFIX    ?= /usr/local
 
 # make install PREFIX=/usr/local DESTDIR=/tmp/stage: library (libtern.a,
 # libtern.so), headers, tern.pc, tern-server and tern-client.
-.PHONY: all deps configure build test install asan fuzz-smoke fuzz check bench bench-compare demo clean
+.PHONY: all deps configure build test install asan fuzz-smoke fuzz check bench bench-compare demo evidence clean
 
 all: build
 
@@ -63,6 +63,14 @@ bench-compare: build
 demo: deps
 	$(MAKE) build
 	bash scripts/demo.sh $(BUILD)
+
+# The experiments of docs/evidence.md in the simulator: CSV and PNG files in
+# evidence/out/, figures and results in docs/evidence/, docs/evidence.md
+# regenerated. E=name runs one (frag wf censor drain abuse cost); QUICK=1
+# the small versions (into evidence/out-quick/, docs untouched; also run by
+# ctest -L evidence).
+evidence: build
+	bash evidence/run.sh $(if $(QUICK),--quick) $(BUILD) $(E)
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

@@ -20,6 +20,8 @@ PKGS=(
   iproute2 coreutils python3 openssl
   # NAT and RTT in the network-namespace tests (tests/netns/)
   nftables iputils-ping
+  # make evidence: analysis and plots (evidence/, tools/tern-plot)
+  python3-matplotlib python3-numpy python3-sklearn
   # browser test (tests/browser/chromium.sh, ctest -L browser)
   chromium
 )

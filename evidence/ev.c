@@ -6,25 +6,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "conn.h"   /* struct tern_endpoint: its crypto backend */
-#include "crypto.h"
+#include "sim/sim.h"
 
 static uint8_t g_payload[65536];
 
 /* ---- reproducibility ----
  * The library draws connection IDs, reset tokens and the herd delay from
- * its crypto backend's random source (the system's). The drivers give each
- * endpoint a copy of the backend whose random source is a PRNG seeded from
- * the run's seed, and use a fixed Ed25519 certificate (fixed signature
- * sizes): the same seed gives the same packets, sizes and times. What TLS
- * draws inside GnuTLS (key shares, nonces) stays random: it changes bytes,
- * never sizes or times. */
-static tern_crypto_backend g_det_backend;
-static bool g_det_ready;
+ * tern_config.random when set: the drivers' configs set it to a PRNG
+ * seeded from the run's seed, and use a fixed Ed25519 certificate (fixed
+ * signature sizes): the same seed gives the same packets, sizes and times.
+ * What TLS draws inside GnuTLS (key shares, nonces) stays random: it
+ * changes bytes, never sizes or times. */
 static sim_rng g_det_rng;
 
-static tern_err det_random(uint8_t *out, size_t len)
+static void det_random(void *ctx, uint8_t *out, size_t len)
 {
+    (void)ctx;
     while (len) {
         uint64_t v = sim_rng_next(&g_det_rng);
         size_t n = len < 8 ? len : 8;
@@ -32,26 +29,16 @@ static tern_err det_random(uint8_t *out, size_t len)
         out += n;
         len -= n;
     }
-    return TERN_OK;
 }
 
 void ev_seed_random(uint64_t seed) { sim_rng_seed(&g_det_rng, seed ^ 0x5eedf00dull); }
-
-void ev_deterministic(tern_endpoint *ep)
-{
-    if (!g_det_ready) {
-        g_det_backend = *ep->backend;
-        g_det_backend.random = det_random;
-        g_det_ready = true;
-    }
-    ep->backend = &g_det_backend;
-}
 
 /* ---- configs ---- */
 
 void ev_client_config(tern_config *c)
 {
     h_client_config(c);
+    c->random = det_random;
     c->cert_pem = ev_cert_pem; /* trusted directly */
     c->active_connection_id_limit = 8; /* room for a move every 0.1 s */
     c->max_idle_timeout_ms = 30000;
@@ -60,6 +47,7 @@ void ev_client_config(tern_config *c)
 void ev_server_config(tern_config *c)
 {
     h_server_config(c);
+    c->random = det_random;
     c->cert_pem = ev_cert_pem;
     c->key_pem = ev_key_pem;
     c->active_connection_id_limit = 8;
@@ -228,8 +216,6 @@ ev_run *ev_new(uint64_t seed, const ev_net *net, tern_config *ccfg, tern_config 
     r->net = *net;
     ev_seed_random(seed);
     r->p = h_pair_new(seed, net->one_way, net->rate_bps, net->loss, &cc, &sc);
-    ev_deterministic(r->p->client.node->ep);
-    ev_deterministic(r->p->server.node->ep);
     r->p->user = r;
     r->p->on_event = on_event;
     r->clp = link_params(net, net->loss);

@@ -111,8 +111,6 @@ void ev_obs_free(ev_obs *o);
 /* ---- reproducibility (ev.c) ---- */
 extern const char ev_cert_pem[], ev_key_pem[];
 void ev_seed_random(uint64_t seed);
-/* The endpoint's random source becomes the seeded PRNG. */
-void ev_deterministic(tern_endpoint *ep);
 
 /* ---- output ---- */
 FILE *ev_csv(const char *dir, const char *name, const char *header);

@@ -137,8 +137,6 @@ static ab_world *world_new(uint64_t seed, size_t n, uint64_t delay_max_ms, bool 
     ev_seed_random(seed);
     w->srv = h_node_new(w->s, &sc, "server", srv_event, w);
     w->cli = h_node_new(w->s, &cc, "clients", cli_event, w);
-    ev_deterministic(w->srv->ep);
-    ev_deterministic(w->cli->ep);
     w->saddr = sim_addr("198.18.1.1:443");
     /* 5 ms each way on every link (RTT 20 ms), no rate limit: nothing but
      * the protocol spreads the clients. */

@@ -97,9 +97,9 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     ep->tp_cfg.enable_server_migration_id = cfg->tp_enable_server_migration;
     ep->tp_cfg.allow_server_migration_id = cfg->tp_allow_server_migration;
     static const uint8_t zero[32];
-    if (memcmp(ep->cfg.static_key, zero, 32) == 0) ep->backend->random(ep->cfg.static_key, 32);
+    if (memcmp(ep->cfg.static_key, zero, 32) == 0) tern_endpoint_random(ep, ep->cfg.static_key, 32);
     uint8_t route_key[16];
-    ep->backend->random(route_key, sizeof route_key);
+    tern_endpoint_random(ep, route_key, sizeof route_key);
     tern_cid_table_init(&ep->routes, route_key);
     ep->accepting = cfg->role == TERN_ROLE_SERVER;
     tern_timer_heap_init(&ep->timers);
@@ -144,7 +144,8 @@ void tern_endpoint_free(tern_endpoint *ep)
 
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len)
 {
-    if (ep->backend->random(out, len) != TERN_OK) memset(out, 0x5a, len);
+    if (ep->cfg.random) ep->cfg.random(ep->cfg.random_ctx, out, len);
+    else if (ep->backend->random(out, len) != TERN_OK) memset(out, 0x5a, len);
 }
 
 void tern_endpoint_reset_token(tern_endpoint *ep, const tern_cid *cid, uint8_t token[TERN_STATELESS_RESET_TOKEN_LEN])

@@ -171,6 +171,15 @@ typedef struct tern_config {
     uint64_t tp_enable_server_migration;
     uint64_t tp_allow_server_migration;
 
+    /* The endpoint's random bytes: connection IDs, the stateless-reset and
+     * token keys, PATH_CHALLENGE data, jitter (saa_follow_delay_max_ms).
+     * NULL (default): the crypto backend's CSPRNG. A replacement is for
+     * simulations and reproducible experiments (evidence/): a predictable
+     * source lets anyone forge stateless resets and address tokens, so
+     * never in production. TLS draws its own randomness in GnuTLS. */
+    void (*random)(void *ctx, uint8_t *out, size_t len);
+    void *random_ctx;
+
     /* SSLKEYLOGFILE-format lines ("LABEL <client_random hex> <secret hex>",
      * no newline), one per TLS secret: CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET,
      * CLIENT_/SERVER_TRAFFIC_SECRET_0 (and CLIENT_EARLY_TRAFFIC_SECRET with

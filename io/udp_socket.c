@@ -49,11 +49,15 @@ static int configure_socket(io_udp_socket *sock, int family, const io_udp_option
         /* RFC 9000 §14: QUIC datagrams must not be fragmented. */
         if ((rc = set_int_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)) != 0)
             return rc;
+        if (options->freebind && (rc = set_int_option(fd, IPPROTO_IPV6, IPV6_FREEBIND, 1)) != 0)
+            return rc;
     } else {
         if ((rc = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1)) != 0)
             return rc;
         sock->ecn_enabled = set_int_option(fd, IPPROTO_IP, IP_RECVTOS, 1) == 0;
         if ((rc = set_int_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)) != 0)
+            return rc;
+        if (options->freebind && (rc = set_int_option(fd, IPPROTO_IP, IP_FREEBIND, 1)) != 0)
             return rc;
     }
 

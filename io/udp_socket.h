@@ -31,6 +31,12 @@ typedef struct io_udp_options {
     int buffer_size;  /* SO_RCVBUF/SO_SNDBUF; 0 = IO_UDP_DEFAULT_BUFFER_SIZE */
     bool disable_gso; /* never send with UDP_SEGMENT */
     bool disable_gro; /* never ask for UDP_GRO */
+    /* IP_FREEBIND / IPV6_FREEBIND: bind, and choose as a datagram's source
+     * (pktinfo), addresses not configured on an interface, e.g. any of an
+     * IPv6 /64 routed to this host as AnyIP (`ip -6 route add local
+     * PREFIX dev lo`): a server rotating through a prefix serves it from
+     * one wildcard socket. */
+    bool freebind;
 } io_udp_options;
 
 typedef struct io_udp_socket {

@@ -55,11 +55,7 @@ const char *tern_locator_refusal_name(tern_locator_refusal r);
 tern_locator_refusal tern_locator_address_check(const tern_addr *addr, const tern_addr *current,
                                                 const tern_locator_policy *policy);
 
-/* A prefix as tern_locator_policy requires it (see tern/locator.h). */
-bool tern_locator_prefix_valid(const tern_locator_prefix *p);
-
-/* Whether addr's IP is inside p (ports ignored; families must agree, an
- * IPv4-mapped IPv6 address is also tried as IPv4). */
-bool tern_locator_prefix_match(const tern_locator_prefix *p, const tern_addr *addr);
+/* tern_locator_prefix_valid and tern_locator_prefix_match: public, in
+ * tern/locator.h. */
 
 #endif

@@ -15,6 +15,8 @@
 #ifndef TERN_LOCATOR_H
 #define TERN_LOCATOR_H
 
+#include <stdbool.h>
+
 #include "tern/types.h"
 
 #ifdef __cplusplus
@@ -145,6 +147,12 @@ void tern_locator_policy_default(tern_locator_policy *policy);
  * TERN_LOCATOR_MAX_PREFIXES, or a prefix of another family, a length
  * beyond the family's, bits set past the length, or a non-zero port. */
 int tern_locator_policy_check(const tern_locator_policy *policy);
+/* A prefix as tern_locator_policy requires it: a family, len within it, no
+ * bits set past len, port 0. */
+bool tern_locator_prefix_valid(const tern_locator_prefix *p);
+/* Whether addr's IP is inside p (ports ignored; families must agree, an
+ * IPv4-mapped IPv6 address is also tried as IPv4). Any time, any thread. */
+bool tern_locator_prefix_match(const tern_locator_prefix *p, const tern_addr *addr);
 
 /* "unverified", "validating", "active", "deprecated", "failed";
  * "unknown" for any other value. */

@@ -261,6 +261,15 @@ static void rearm(tl_node *n)
     io_loop_set_timer(n->loop, t, on_timer, n);
 }
 
+/* tl_node_set_serve_filter. */
+static bool served(const tl_node *n, const tern_addr *local)
+{
+    if (!n->nserve) return true;
+    for (size_t i = 0; i < n->nserve; i++)
+        if (tern_locator_prefix_match(&n->serve[i], local)) return true;
+    return false;
+}
+
 static void on_readable(io_loop *loop, int fd, void *arg)
 {
     (void)loop;
@@ -279,8 +288,13 @@ static void on_readable(io_loop *loop, int fd, void *arg)
         int r = io_udp_recv(s, n->rx);
         if (r <= 0) break;
         tern_time now = io_now();
-        for (io_datagram d; io_udp_recv_next(n->rx, &d);)
+        for (io_datagram d; io_udp_recv_next(n->rx, &d);) {
+            if (!served(n, &d.local)) {
+                n->filtered++;
+                continue;
+            }
             tern_endpoint_recv(n->ep, &d.local, &d.remote, d.ecn, d.data, d.len, now);
+        }
         flush(n);
     }
     rearm(n);
@@ -341,14 +355,24 @@ void tl_node_destroy(tl_node *n)
     n->rxbuf = n->txbuf = NULL;
 }
 
-int tl_node_add_socket(tl_node *n, const tern_addr *addr)
+int tl_node_add_socket(tl_node *n, const tern_addr *addr) { return tl_node_add_socket_opts(n, addr, NULL); }
+
+int tl_node_set_serve_filter(tl_node *n, const tern_locator_prefix *prefixes, size_t count)
+{
+    if (count > TL_MAX_SERVE) return -1;
+    memcpy(n->serve, prefixes, count * sizeof *prefixes);
+    n->nserve = count;
+    return 0;
+}
+
+int tl_node_add_socket_opts(tl_node *n, const tern_addr *addr, const io_udp_options *options)
 {
     /* A slot freed by tl_node_remove_socket first. */
     size_t idx = 0;
     while (idx < n->nsocks && n->socks[idx].fd >= 0) idx++;
     if (idx == TL_MAX_SOCKETS) return -ENOSPC;
     io_udp_socket *s = &n->socks[idx];
-    int r = io_udp_open(s, addr, NULL);
+    int r = io_udp_open(s, addr, options);
     if (r < 0) {
         s->fd = -1;
         return r;

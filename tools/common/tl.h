@@ -20,6 +20,7 @@
 
 #define TL_MAX_SOCKETS 8
 #define TL_TX_BATCH 64
+#define TL_MAX_SERVE 32
 
 /* ---- logging ---- */
 /* Prefix of every log line ("tern-server", "tern-client"). */
@@ -76,6 +77,10 @@ struct tl_node {
     tl_deadline_fn on_deadline;
     void *ctx;
     uint64_t send_blocked; /* times the socket buffer was full */
+    /* tl_node_set_serve_filter: the destinations served (none: all). */
+    tern_locator_prefix serve[TL_MAX_SERVE];
+    size_t nserve;
+    uint64_t filtered; /* datagrams dropped by it */
     /* Set by tl_relay_open: datagrams from the relayed address go through
      * the relay (never GSO), its socket and timer join the loop's. */
     tl_relay *relay;
@@ -88,6 +93,14 @@ void tl_node_destroy(tl_node *n);
 /* Opens a UDP socket on addr (port 0: ephemeral) and watches it. Returns its
  * index, or a negative errno. */
 int tl_node_add_socket(tl_node *n, const tern_addr *addr);
+/* Same, with socket options (io_udp_options.freebind for a wildcard
+ * socket serving a prefix). */
+int tl_node_add_socket_opts(tl_node *n, const tern_addr *addr, const io_udp_options *options);
+/* Serves only datagrams sent to an address inside one of the prefixes
+ * (count 0: every datagram): what a wildcard socket receives for other
+ * local addresses is dropped and counted in n->filtered. At most
+ * TL_MAX_SERVE prefixes; returns -1 beyond. */
+int tl_node_set_serve_filter(tl_node *n, const tern_locator_prefix *prefixes, size_t count);
 /* Closes socket idx (its slot is reused by a later tl_node_add_socket);
  * datagrams still queued for it are dropped. */
 void tl_node_remove_socket(tl_node *n, int idx);

@@ -34,6 +34,7 @@
 #include "tern/error.h"
 #include "tern/locator.h"
 #include "tern/local_addr.h"
+#include "tern/move.h"
 #include "tern/path.h"
 #include "tern/types.h"
 #include "tern/version.h"
@@ -364,6 +365,11 @@ typedef enum tern_event_type {
      * more, and is forgotten: its socket may be closed. conn is NULL. Once
      * per removal; never for an address still SERVING. */
     TERN_EVENT_ADDRESS_UNUSED,
+    /* server: a move policy (tern/move_policy.h) decided or learned
+     * something; ev.move says what (one record per move decision, address
+     * added or released, and the policy's end). conn is the connection, or
+     * NULL for records about addresses and DONE. */
+    TERN_EVENT_MOVE,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -388,6 +394,7 @@ typedef struct tern_event {
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;
     const char *reason;         /* CONN_CLOSED: reason phrase or local message */
+    tern_move_record move;      /* MOVE */
 } tern_event;
 
 /* Takes the next event; returns false when there is none. */

@@ -108,7 +108,9 @@ static void walk_drained(tern_move_engine *m, bool close, tern_time now)
             tern_move_record r = {.action = TERN_MOVE_CLOSED, .from = cur, .at = now};
             tern_move_emit(m, c, &r);
             if (e) e->pending = false;
-        } else if (!e || (!e->chosen && !e->goaway)) {
+        } else if (!e || (!e->chosen && !e->fresh && !e->goaway)) {
+            /* Not being moved: no SAA (no entry), or a move that failed. A
+             * fresh entry is an SAA connection about to be queued. */
             if (e) e->goaway = true;
             goaway(m, c, &cur);
         }

@@ -295,7 +295,11 @@ tern_err tern_move_drain_start(tern_endpoint *ep, const tern_move_drain_config *
     if (!m) return TERN_ERR_NOMEM;
     /* The target first: a drain that cannot move anyone starts nothing. */
     tern_err aerr = TERN_OK;
-    if (tern_move_addr_ensure(m, &cfg->target, &aerr) < 0) return TERN_ERR_INVALID_ARGUMENT;
+    tern_move_common was_common = m->common;
+    m->common = cfg->common; /* its open_address */
+    int slot = tern_move_addr_ensure(m, &cfg->target, &aerr);
+    m->common = was_common;
+    if (slot < 0) return TERN_ERR_INVALID_ARGUMENT;
     tern_move_finish(m, now); /* the policy it replaces, if any */
     begin(m, TERN_MOVE_POLICY_DRAIN, &cfg->common, now);
     m->target = cfg->target;

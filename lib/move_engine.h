@@ -75,6 +75,7 @@ typedef struct tern_move_engine {
     tern_move_policy_stats stats[TERN_MOVE_POLICY_KIND_COUNT];
     tern_time now, start;
     bool observing; /* inside observe: its own records are not observed */
+    tern_move_policy_kind emit_as; /* records name this policy (a drain's start), NONE: kind */
 
     /* The policy's config, copied. */
     tern_addr list[TERN_MOVE_LIST_MAX]; /* advertise addresses, pool list */

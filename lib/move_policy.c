@@ -108,7 +108,7 @@ tern_move_policy_stats *tern_move_stats(tern_move_engine *m) { return &m->stats[
 void tern_move_emit(tern_move_engine *m, tern_conn *c, const tern_move_record *r)
 {
     tern_event ev = {.type = TERN_EVENT_MOVE, .conn = c, .move = *r};
-    ev.move.policy = m->kind;
+    ev.move.policy = m->emit_as ? m->emit_as : m->kind;
     if (!ev.move.at) ev.move.at = m->now;
     tern_endpoint_push_event(m->ep, &ev);
 }
@@ -297,11 +297,18 @@ tern_err tern_move_drain_start(tern_endpoint *ep, const tern_move_drain_config *
     tern_err aerr = TERN_OK;
     tern_move_common was_common = m->common;
     m->common = cfg->common; /* its open_address */
+    m->emit_as = TERN_MOVE_POLICY_DRAIN;
+    tern_move_policy_stats *old = tern_move_stats(m);
+    uint64_t added_before = old->addresses_added;
     int slot = tern_move_addr_ensure(m, &cfg->target, &aerr);
+    uint64_t added = old->addresses_added - added_before;
+    old->addresses_added = added_before;
+    m->emit_as = TERN_MOVE_POLICY_NONE;
     m->common = was_common;
     if (slot < 0) return TERN_ERR_INVALID_ARGUMENT;
     tern_move_finish(m, now); /* the policy it replaces, if any */
     begin(m, TERN_MOVE_POLICY_DRAIN, &cfg->common, now);
+    tern_move_stats(m)->addresses_added = added;
     m->target = cfg->target;
     m->rate = cfg->rate_per_sec;
     if (m->rate) tern_token_bucket_init(&m->bucket, m->rate, 1);

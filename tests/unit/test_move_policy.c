@@ -494,6 +494,64 @@ static void test_move_drain_all_saa(void **state)
     mc_free(m);
 }
 
+/* ---- advertise ---- */
+
+static void late_connect_saa(sim *s, void *ctx, tern_time now)
+{
+    (void)s, (void)now;
+    mc_add_client(ctx, NULL, false);
+}
+
+/* Started before any connection: each SAA connection gets the list once
+ * (its current address skipped) when its handshake is confirmed, a later
+ * one too; the one without SAA never does. */
+static void test_move_advertise(void **state)
+{
+    (void)state;
+    mc *m = mc_new(78, "198.18.1.1:443", ONE_WAY, RATE, NULL);
+    tern_addr alts[3] = {sim_addr("198.18.1.6:443"), m->saddr, sim_addr("198.18.1.7:443")};
+    mc_server_addr(m, &alts[0], true);
+    mc_server_addr(m, &alts[2], true);
+    tern_move_advertise_config ac;
+    tern_move_advertise_config_init(&ac);
+    ac.addresses = alts;
+    ac.count = 3;
+    assert_int_equal(tern_move_advertise_start(m->server->ep, &ac, sim_now(m->s)), TERN_OK);
+    tern_config plain;
+    h_client_config(&plain);
+    plain.saa_offer = false;
+    for (int i = 0; i < 3; i++) mc_add_client(m, i == 2 ? &plain : NULL, false);
+    mc_run_handshakes(m);
+    sim_at(m->s, sim_now(m->s) + TERN_MS(500), late_connect_saa, m);
+    sim_run_until(m->s, sim_now(m->s) + TERN_SEC(2));
+    if (getenv("MOVE_DEBUG")) print_records(m);
+    assert_int_equal(m->n, 4);
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) {
+            assert_int_equal(count_records(m, i, TERN_MOVE_ADVERTISED), 0);
+            assert_false(m->cl[i].closed); /* an SAA frame would have been a PROTOCOL_VIOLATION */
+            continue;
+        }
+        assert_int_equal(count_records(m, i, TERN_MOVE_ADVERTISED), 2);
+        assert_true(sim_addr_equal(&find_record(m, i, TERN_MOVE_ADVERTISED, 0)->r.to, &alts[0]));
+        assert_true(sim_addr_equal(&find_record(m, i, TERN_MOVE_ADVERTISED, 1)->r.to, &alts[2]));
+        /* The client follows the newest, the preferred one. */
+        const mc_record *c = find_record(m, i, TERN_MOVE_CONFIRMED, 0);
+        assert_non_null(c);
+        assert_true(sim_addr_equal(&c->r.to, &alts[2]));
+        tern_locator loc[TERN_LOCATOR_MAX];
+        assert_int_equal(tern_conn_locators(m->cl[i].conn, loc, TERN_LOCATOR_MAX), 3);
+    }
+    tern_move_policy_stats st;
+    tern_move_policy_get_stats(m->server->ep, TERN_MOVE_POLICY_ADVERTISE, &st);
+    assert_int_equal(st.decisions, 6);
+    assert_int_equal(st.confirmed, 3);
+    assert_int_equal(st.skipped, 1);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(tern_move_policy_running(m->server->ep), TERN_MOVE_POLICY_ADVERTISE);
+    mc_free(m);
+}
+
 /* ---- API errors ---- */
 
 static void test_move_api_errors(void **state)
@@ -653,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_move_rotate_pool),      cmocka_unit_test(test_move_rotate_prefix_v4),
         cmocka_unit_test(test_move_rotate_prefix_v6), cmocka_unit_test(test_move_balance),
         cmocka_unit_test(test_move_drain),            cmocka_unit_test(test_move_drain_all_saa),
+        cmocka_unit_test(test_move_advertise),
         cmocka_unit_test(test_move_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,7 @@ tern_err tern_move_decide(tern_move_engine *m, tern_move_entry *e, const tern_ad
     e->last_seq = seq;
     e->last_confirmed = false;
     e->withdrew = false;
+    e->withdraw_at = TERN_TIME_INFINITE;
     st->decisions++;
     tern_move_record r = {.action = m->kind == TERN_MOVE_POLICY_ADVERTISE ? TERN_MOVE_ADVERTISED : TERN_MOVE_DECIDED,
                           .from = from,
@@ -97,6 +98,15 @@ static void advertise_next(tern_move_engine *m, tern_move_entry *e, tern_time no
     }
 }
 
+static bool has_path_on(const tern_conn *c, const tern_addr *local)
+{
+    tern_path_info pi[TERN_MAX_PATHS];
+    size_t n = tern_conn_paths(c, pi, TERN_MAX_PATHS);
+    for (size_t i = 0; i < n && i < TERN_MAX_PATHS; i++)
+        if (tern_addr_equal(&pi[i].local, local)) return true;
+    return false;
+}
+
 static void rotate(tern_move_engine *m, tern_move_entry *e, tern_time now)
 {
     if (e->pending) {
@@ -107,31 +117,53 @@ static void rotate(tern_move_engine *m, tern_move_entry *e, tern_time now)
     tern_addr cur = tern_move_conn_local(e->conn), to, withdrawn = {0};
     if (e->has_retry) {
         to = e->retry_to;
-        withdrawn = e->retry_withdrawn;
     } else if (!tern_move_pool_pick(m, e, &cur, &to)) {
         e->next_at = next_period(m, now);
         return;
     }
+    /* Not back to the address it just left while the connection still
+     * has its path there (LEAVING, about 3 PTO after the move): the client
+     * keeps its own as long, and does not probe a server address it still
+     * has a path to (lib/migration.c), so the move would time out. Tried
+     * again every TERN_MOVE_RETRY. Only a pool of two at a period under 3
+     * PTO ever waits (docs/move_policy.md). */
+    if (e->moves && tern_addr_equal(&to, &e->before) && has_path_on(e->conn, &to)) {
+        e->has_retry = true;
+        e->retry_to = to;
+        e->next_at = now + TERN_MOVE_RETRY;
+        tern_move_stats(m)->retries++;
+        return;
+    }
     /* The client is on the newest address: everything before it (the
      * previous-but-one address of the move now decided, and older) is
-     * withdrawn, so the client retires those CIDs and frees their slots. */
-    if (e->moves && e->last_confirmed && !e->withdrew && e->last_seq > 0) {
-        if (tern_conn_withdraw_address(e->conn, e->last_seq - 1, now) == TERN_OK) {
-            e->withdrew = true;
-            withdrawn = e->before;
-            tern_move_stats(m)->withdrawn++;
-        }
-    }
+     * withdrawn, so the client retires those CIDs and frees their slots;
+     * usually done already, 3 PTO after the last move was confirmed. */
+    if (e->moves && e->last_confirmed && !e->withdrew) tern_move_withdraw_before(m, e, false, now);
+    if (e->moves && e->withdrew) withdrawn = e->before;
     tern_err err = tern_move_decide(m, e, &to, withdrawn.family ? &withdrawn : NULL, now);
     if (err == TERN_ERR_CID_BLOCKED) {
         e->has_retry = true;
         e->retry_to = to;
-        e->retry_withdrawn = withdrawn;
         e->next_at = now + TERN_MOVE_RETRY;
         return;
     }
     e->has_retry = false;
     e->next_at = next_period(m, now);
+}
+
+bool tern_move_withdraw_before(tern_move_engine *m, tern_move_entry *e, bool record, tern_time now)
+{
+    if (e->withdrew || !e->moves || e->last_seq == 0) return false;
+    if (tern_conn_withdraw_address(e->conn, e->last_seq - 1, now) != TERN_OK) return false;
+    e->withdrew = true;
+    e->withdraw_at = TERN_TIME_INFINITE;
+    tern_move_stats(m)->withdrawn++;
+    if (record) {
+        tern_move_record r = {.action = TERN_MOVE_WITHDRAWN, .from = e->before, .to = e->target,
+                              .sequence = e->last_seq - 1, .at = now};
+        tern_move_emit(m, e->conn, &r);
+    }
+    return true;
 }
 
 void tern_move_act(tern_move_engine *m, tern_move_entry *e, tern_time now)
@@ -162,6 +194,16 @@ void tern_move_on_active(tern_move_engine *m, tern_move_entry *e, const tern_add
     tern_move_record r = {.action = TERN_MOVE_CONFIRMED, .to = *local, .sequence = e->last_seq, .at = now};
     r.from = e->from;
     tern_move_emit(m, e->conn, &r);
+    /* rotate: the address it left is withdrawn 3 PTO later (when the
+     * server forgets that path too), or a quarter period later if that is
+     * sooner: the client's RETIRE_CONNECTION_ID then frees the CID slot
+     * the next move needs before it is due (else that move waits,
+     * CID_BLOCKED, for about an RTT). */
+    if (m->kind == TERN_MOVE_POLICY_ROTATE) {
+        tern_time wait = 3 * tern_conn_pto(e->conn);
+        if (m->period / 4 < wait) wait = m->period / 4;
+        e->withdraw_at = now + wait;
+    }
     tern_move_entry_schedule(m, e);
     if (e->chosen) tern_move_settled(m, e, now);
 }

@@ -37,7 +37,7 @@ struct tern_move_entry {
     tern_move_entry *next, *prev;     /* every entry, oldest first */
     tern_move_entry *q_next, *q_prev; /* the balance/drain queue */
     bool queued;
-    tern_timer_heap_node timer;       /* min(next_at, confirm_by) */
+    tern_timer_heap_node timer;       /* min(next_at, confirm_by, withdraw_at) */
     bool fresh;                       /* just taken in: admitted at the next on_timer */
     tern_time next_at;                /* next action of the policy, INFINITE: none */
     bool pending;                     /* a move to `target` waits for confirmation */
@@ -53,9 +53,10 @@ struct tern_move_entry {
     uint64_t last_seq;                /* the newest advertised CID (moves > 0) */
     bool last_confirmed;              /* the client reached the newest address */
     tern_addr before;                 /* the address it was on before the newest */
-    bool withdrew;                    /* the one before `before` is withdrawn */
+    bool withdrew;                    /* `before` (and older) is withdrawn */
+    tern_time withdraw_at;            /* when to withdraw `before`, INFINITE: not planned */
     bool has_retry;                   /* a CID_BLOCKED decision to try again: */
-    tern_addr retry_to, retry_withdrawn;
+    tern_addr retry_to;
 };
 
 /* An address the policies use: held by entries (uses), and owned when the
@@ -172,6 +173,9 @@ tern_err tern_move_decide(tern_move_engine *m, tern_move_entry *e, const tern_ad
                           tern_time now);
 /* The server's path of e became active on local. */
 void tern_move_on_active(tern_move_engine *m, tern_move_entry *e, const tern_addr *local, tern_time now);
+/* rotate: withdraws the address before e's current one (early, at
+ * withdraw_at, with a WITHDRAWN record, or at the next decision). */
+bool tern_move_withdraw_before(tern_move_engine *m, tern_move_entry *e, bool record, tern_time now);
 /* e's confirmation did not come in time. */
 void tern_move_on_timeout(tern_move_engine *m, tern_move_entry *e, tern_time now);
 

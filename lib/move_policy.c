@@ -67,6 +67,7 @@ const char *tern_move_action_name(tern_move_action action)
     case TERN_MOVE_ADVERTISED: return "advertised";
     case TERN_MOVE_DECIDED: return "decided";
     case TERN_MOVE_CONFIRMED: return "confirmed";
+    case TERN_MOVE_WITHDRAWN: return "withdrawn";
     case TERN_MOVE_FAILED: return "failed";
     case TERN_MOVE_GOAWAY: return "goaway";
     case TERN_MOVE_CLOSED: return "closed";

@@ -50,7 +50,7 @@ tern_move_entry *tern_move_entry_add(tern_move_engine *m, tern_conn *c)
     e->conn = c;
     e->held = -1;
     e->fresh = true;
-    e->next_at = e->confirm_by = TERN_TIME_INFINITE;
+    e->next_at = e->confirm_by = e->withdraw_at = TERN_TIME_INFINITE;
     tern_timer_heap_node_init(&e->timer);
     size_t i = bucket_of(m, c);
     e->hnext = m->buckets[i];
@@ -86,6 +86,7 @@ void tern_move_entry_schedule(tern_move_engine *m, tern_move_entry *e)
 {
     tern_time t = e->fresh ? m->now : e->next_at;
     if (e->pending && e->confirm_by < t) t = e->confirm_by;
+    if (e->withdraw_at < t) t = e->withdraw_at;
     tern_timer_heap_set(&m->heap, &e->timer, t);
 }
 
@@ -113,7 +114,7 @@ void tern_move_track_existing(tern_move_engine *m)
         e->target = held;
         e->held = slot;
         e->fresh = true;
-        e->next_at = e->confirm_by = TERN_TIME_INFINITE;
+        e->next_at = e->confirm_by = e->withdraw_at = TERN_TIME_INFINITE;
     }
     /* The heap nodes were reset: rebuild it. */
     tern_timer_heap_free(&m->heap);
@@ -192,6 +193,10 @@ void tern_move_engine_on_timer(tern_move_engine *m, tern_time now)
             if (m->kind != TERN_MOVE_POLICY_NONE) tern_move_admit(m, e, now);
         }
         if (e->pending && e->confirm_by <= now) tern_move_on_timeout(m, e, now);
+        if (e->withdraw_at <= now) {
+            e->withdraw_at = TERN_TIME_INFINITE;
+            if (m->kind == TERN_MOVE_POLICY_ROTATE) tern_move_withdraw_before(m, e, true, now);
+        }
         if (e->next_at <= now) {
             e->next_at = TERN_TIME_INFINITE;
             if (m->kind != TERN_MOVE_POLICY_NONE) tern_move_act(m, e, now);

@@ -28,12 +28,21 @@ typedef enum tern_move_action {
     TERN_MOVE_ADVERTISED = 1,
     /* ROTATE, BALANCE, DRAIN: the connection is told to move from `from`
      * (its current local address) to `to` (sequence: the SAA CID);
-     * `withdrawn`, when its family is not TERN_AF_NONE, is the address
-     * withdrawn with it (Retire Prior To, rotate only). */
+     * `withdrawn`, when its family is not TERN_AF_NONE, is the move's
+     * previous-but-one address, withdrawn with it or already before
+     * (TERN_MOVE_WITHDRAWN; rotate only). */
     TERN_MOVE_DECIDED,
     /* The client's path became active on `to` (the server's path to it
      * carries non-probing traffic). */
     TERN_MOVE_CONFIRMED,
+    /* ROTATE: the address the connection was on before its current one
+     * (`from`; `to`: the current one) is withdrawn (Retire Prior To
+     * `sequence` + 1, tern_conn_withdraw_address): min(3 PTO, period / 4)
+     * after the move away from it was confirmed, so that the client's
+     * retirement frees its CID slot before the next move; that next
+     * DECIDED names it again as its `withdrawn` (its previous-but-one
+     * address). */
+    TERN_MOVE_WITHDRAWN,
     /* A decision that did not happen or did not take: the advertisement
      * was refused (err says why), or the client was not active on `to`
      * within confirm_timeout_ms. */
@@ -67,7 +76,7 @@ typedef struct tern_move_policy_stats {
     uint64_t failed;           /* FAILED records */
     uint64_t closed;           /* DRAIN: closed at the deadline */
     uint64_t goaway;           /* DRAIN: GOAWAY records */
-    uint64_t withdrawn;        /* ROTATE: tern_conn_withdraw_address calls */
+    uint64_t withdrawn;        /* ROTATE: addresses withdrawn (tern_conn_withdraw_address) */
     uint64_t retries;          /* CID_BLOCKED answers, retried later */
     uint64_t skipped;          /* connections without SAA, never sent a frame */
     uint64_t addresses_added;  /* ADDED records */

@@ -95,12 +95,12 @@ tern_move_engine *tern_move_engine_get(tern_endpoint *ep)
 void tern_move_engine_free(tern_move_engine *m)
 {
     if (!m) return;
+    tern_timer_heap_free(&m->heap); /* it points into the entries */
     for (tern_move_entry *e = m->head, *n; e; e = n) {
         n = e->next;
         free(e);
     }
     free(m->buckets);
-    tern_timer_heap_free(&m->heap);
     free(m);
 }
 

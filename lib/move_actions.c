@@ -199,6 +199,11 @@ void tern_move_on_active(tern_move_engine *m, tern_move_entry *e, const tern_add
      * sooner: the client's RETIRE_CONNECTION_ID then frees the CID slot
      * the next move needs before it is due (else that move waits,
      * CID_BLOCKED, for about an RTT). */
+    /* drain: every older CID is withdrawn at once (Retire Prior To the
+     * target's): none may keep a drained address referenced. */
+    if (m->kind == TERN_MOVE_POLICY_DRAIN && e->last_seq > 0 &&
+        tern_conn_withdraw_address(e->conn, e->last_seq - 1, now) == TERN_OK)
+        tern_move_stats(m)->withdrawn++;
     if (m->kind == TERN_MOVE_POLICY_ROTATE) {
         tern_time wait = 3 * tern_conn_pto(e->conn);
         if (m->period / 4 < wait) wait = m->period / 4;

@@ -142,6 +142,8 @@ void tern_move_engine_observe(tern_move_engine *m, const tern_event *ev)
 {
     if (m->observing || ev->type == TERN_EVENT_MOVE) return;
     m->observing = true;
+    /* The connection knows the time of the call that produced the event. */
+    if (ev->conn && ev->conn->now > m->now) m->now = ev->conn->now;
     tern_move_entry *e = ev->conn ? tern_move_entry_find(m, ev->conn) : NULL;
     switch (ev->type) {
     case TERN_EVENT_HANDSHAKE_CONFIRMED:

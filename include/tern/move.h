@@ -76,7 +76,7 @@ typedef struct tern_move_policy_stats {
     uint64_t failed;           /* FAILED records */
     uint64_t closed;           /* DRAIN: closed at the deadline */
     uint64_t goaway;           /* DRAIN: GOAWAY records */
-    uint64_t withdrawn;        /* ROTATE: addresses withdrawn (tern_conn_withdraw_address) */
+    uint64_t withdrawn;        /* ROTATE, DRAIN: tern_conn_withdraw_address calls */
     uint64_t retries;          /* CID_BLOCKED answers, retried later */
     uint64_t skipped;          /* connections without SAA, never sent a frame */
     uint64_t addresses_added;  /* ADDED records */

@@ -452,6 +452,11 @@ static void test_move_balance(void **state)
         if (k == 0) assert_true(r->t - t0 < TERN_MS(1));
         else assert_true(r->t - find_record(m, -1, TERN_MOVE_DECIDED, k - 1)->t >= TERN_MS(100));
     }
+    for (size_t k = 0; k < 5; k++) {
+        const mc_record *c = find_record(m, -1, TERN_MOVE_CONFIRMED, k);
+        assert_int_equal(c->r.at, c->t); /* stamped with the time it happened */
+        assert_int_equal(find_record(m, -1, TERN_MOVE_DECIDED, k)->r.at, find_record(m, -1, TERN_MOVE_DECIDED, k)->t);
+    }
     const mc_record *last = find_record(m, -1, TERN_MOVE_DECIDED, 4);
     print_message("balance: 5 of 10 moved, decisions over %.1f ms (10/s)\n", (double)(last->t - t0) / 1e6);
     assert_true(last->t - t0 >= TERN_MS(400));

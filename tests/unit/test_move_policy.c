@@ -421,6 +421,46 @@ static void test_move_rotate_prefix_v6(void **state)
     rotate_prefix(true);
 }
 
+/* A range (127.0.0.2-127.0.0.250 style), the application receiving on all
+ * of it already (no open_address): every pick inside, never the current. */
+static void test_move_rotate_range(void **state)
+{
+    (void)state;
+    mc *m = mc_new(81, "198.18.9.1:443", ONE_WAY, RATE, NULL);
+    tern_move_rotate_config rc;
+    tern_move_rotate_config_init(&rc);
+    rc.pool.kind = TERN_MOVE_POOL_RANGE;
+    rc.pool.first = sim_addr("198.18.9.2:443");
+    rc.pool.last = sim_addr("198.18.9.250:443");
+    for (unsigned x = 2; x <= 250; x++) {
+        tern_addr a = rc.pool.first;
+        a.ip[3] = (uint8_t)x;
+        mc_server_addr(m, &a, false); /* the "wildcard socket": not registered */
+    }
+    for (int i = 0; i < 2; i++) mc_add_client(m, NULL, false);
+    mc_run_handshakes(m);
+    rc.period_ms = 150;
+    tern_time t0 = sim_now(m->s);
+    assert_int_equal(tern_move_rotate_start(m->server->ep, &rc, t0), TERN_OK);
+    h_kick(m->server);
+    sim_run_until(m->s, t0 + TERN_MS(1600));
+    size_t n = count_records(m, -1, TERN_MOVE_DECIDED);
+    assert_true(n >= 12);
+    for (size_t k = 0; k < n; k++) {
+        const mc_record *r = find_record(m, -1, TERN_MOVE_DECIDED, k);
+        assert_int_equal(r->r.to.port, 443);
+        assert_true(r->r.to.ip[3] >= 2 && r->r.to.ip[3] <= 250);
+        assert_memory_equal(r->r.to.ip, rc.pool.first.ip, 3);
+        assert_false(sim_addr_equal(&r->r.to, &r->r.from));
+    }
+    assert_int_equal(count_records(m, -1, TERN_MOVE_FAILED), 0);
+    assert_true(count_records(m, -1, TERN_MOVE_CONFIRMED) + 2 >= n);
+    /* Added by the policy (the endpoint did not serve them), hence released. */
+    assert_true(count_records(m, -1, TERN_MOVE_ADDED) >= n - 2);
+    assert_true(count_records(m, -1, TERN_MOVE_RELEASED) >= 1);
+    mc_free(m);
+}
+
 /* ---- balance ---- */
 
 static void test_move_balance(void **state)
@@ -837,7 +877,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_move_rotate_pool),      cmocka_unit_test(test_move_rotate_synchronized),
         cmocka_unit_test(test_move_rotate_two),      cmocka_unit_test(test_move_rotate_prefix_v4),
-        cmocka_unit_test(test_move_rotate_prefix_v6), cmocka_unit_test(test_move_balance),
+        cmocka_unit_test(test_move_rotate_prefix_v6),
+        cmocka_unit_test(test_move_rotate_range), cmocka_unit_test(test_move_balance),
         cmocka_unit_test(test_move_drain),            cmocka_unit_test(test_move_drain_all_saa),
         cmocka_unit_test(test_move_advertise),
         cmocka_unit_test(test_move_api_errors),

@@ -101,8 +101,8 @@ typedef struct tern_move_engine {
     tern_time global_at; /* next queue / drain step, INFINITE: none */
 
     /* drain */
-    tern_addr drained[TERN_MOVE_LIST_MAX];
-    bool drained_live[TERN_MOVE_LIST_MAX];
+    tern_addr drained[TERN_LOCAL_ADDR_MAX];
+    bool drained_live[TERN_LOCAL_ADDR_MAX];
     size_t drained_count, drained_left;
     tern_time goaway_at, deadline_at;
     bool goaway_done, deadline_done;

@@ -278,7 +278,7 @@ tern_err tern_move_drain_start(tern_endpoint *ep, const tern_move_drain_config *
     if (!err) err = may_start(ep, true);
     if (err) return err;
     /* What is drained: the list, or every address served but the target. */
-    tern_addr drained[TERN_MOVE_LIST_MAX];
+    tern_addr drained[TERN_LOCAL_ADDR_MAX];
     size_t nd = 0;
     if (cfg->drained_count) {
         memcpy(drained, cfg->drained, cfg->drained_count * sizeof *drained);
@@ -286,7 +286,7 @@ tern_err tern_move_drain_start(tern_endpoint *ep, const tern_move_drain_config *
     } else {
         tern_local_addr_info info[TERN_LOCAL_ADDR_MAX];
         size_t n = tern_endpoint_addresses(ep, info, TERN_LOCAL_ADDR_MAX);
-        for (size_t i = 0; i < n && nd < TERN_MOVE_LIST_MAX; i++)
+        for (size_t i = 0; i < n && i < TERN_LOCAL_ADDR_MAX; i++)
             if (info[i].state == TERN_LOCAL_ADDR_SERVING && !tern_addr_equal(&info[i].addr, &cfg->target))
                 drained[nd++] = info[i].addr;
     }

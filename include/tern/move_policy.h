@@ -149,8 +149,9 @@ typedef struct tern_move_drain_config {
     uint32_t version;
     tern_move_common common;
     tern_addr target;
-    /* The drained addresses: drained[0..drained_count); 0 = every address
-     * the endpoint serves but target. They are removed at the start
+    /* The drained addresses: drained[0..drained_count) (at most
+     * TERN_MOVE_LIST_MAX, each registered with the endpoint); 0 = every
+     * address the endpoint serves but target. They are removed at the start
      * (tern_endpoint_remove_address: no new connection is accepted or
      * advertised there) and tern_endpoint_set_accepting(false) stops new
      * connections anywhere. */
@@ -192,7 +193,9 @@ void tern_move_drain_config_init(tern_move_drain_config *cfg);
  *                              prefix, period 0 or jitter >= period, share
  *                              outside [0, 1] (or NaN), rate or burst 0,
  *                              a drain target among the drained addresses,
- *                              deadline 0;
+ *                              a drained address the endpoint does not
+ *                              know (never added, or forgotten), deadline
+ *                              0;
  *   TERN_ERR_INVALID_STATE     another policy runs (not for a drain, which
  *                              replaces it), or the endpoint is in legacy
  *                              mode (no address registered);

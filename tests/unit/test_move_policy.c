@@ -661,6 +661,60 @@ static void test_move_drain_all_saa(void **state)
     mc_free(m);
 }
 
+/* A paced drain (10 decisions/s) where one SAA client ignores the server's
+ * addresses: its move fails after confirm_timeout_ms, it gets GOAWAY then
+ * and is closed at the deadline like a client without SAA. */
+static void test_move_drain_paced_failure(void **state)
+{
+    (void)state;
+    mc *m = mc_new(82, "198.18.1.1:443", ONE_WAY, RATE, NULL);
+    tern_addr target = sim_addr("198.18.1.9:443");
+    mc_server_addr(m, &target, true);
+    tern_config deaf;
+    h_client_config(&deaf);
+    deaf.saa_policy.follow = TERN_LOCATOR_IGNORE;
+    for (int i = 0; i < 3; i++) mc_add_client(m, i == 2 ? &deaf : NULL, false);
+    mc_run_handshakes(m);
+    tern_move_drain_config dc;
+    tern_move_drain_config_init(&dc);
+    dc.target = target;
+    dc.drained = &m->saddr;
+    dc.drained_count = 1;
+    dc.deadline_ms = 1500;
+    dc.rate_per_sec = 10;
+    dc.common.confirm_timeout_ms = 500;
+    tern_time t0 = sim_now(m->s);
+    assert_int_equal(tern_move_drain_start(m->server->ep, &dc, t0), TERN_OK);
+    h_kick(m->server);
+    assert_true(sim_run_while(m->s, drain_running, m, t0 + TERN_SEC(10)));
+    if (getenv("MOVE_DEBUG")) print_records(m);
+    /* Paced: one decision per 100 ms (in the order the server accepted
+     * the connections). */
+    assert_int_equal(count_records(m, -1, TERN_MOVE_DECIDED), 3);
+    for (size_t k = 0; k < 3; k++)
+        assert_int_equal(find_record(m, -1, TERN_MOVE_DECIDED, k)->r.at, t0 + (tern_time)k * TERN_MS(100));
+    tern_time deaf_decided = find_record(m, 2, TERN_MOVE_DECIDED, 0)->r.at;
+    assert_non_null(find_record(m, 0, TERN_MOVE_CONFIRMED, 0));
+    assert_non_null(find_record(m, 1, TERN_MOVE_CONFIRMED, 0));
+    const mc_record *f = find_record(m, 2, TERN_MOVE_FAILED, 0);
+    assert_non_null(f);
+    assert_int_equal(f->r.at, deaf_decided + TERN_MS(500));
+    const mc_record *g = find_record(m, 2, TERN_MOVE_GOAWAY, 0);
+    assert_non_null(g);
+    assert_int_equal(g->r.at, t0 + TERN_MS(1500)); /* the deadline, announced when the move failed */
+    assert_true(g->t >= f->t);
+    assert_non_null(find_record(m, 2, TERN_MOVE_CLOSED, 0));
+    assert_int_equal(count_records(m, 0, TERN_MOVE_GOAWAY) + count_records(m, 1, TERN_MOVE_GOAWAY), 0);
+    assert_true(m->cl[2].closed);
+    assert_string_equal(m->cl[2].close_reason, "server draining");
+    assert_false(m->cl[0].closed || m->cl[1].closed);
+    const mc_record *done = find_record(m, -1, TERN_MOVE_DONE, 0);
+    assert_int_equal(done->r.moved, 2);
+    assert_int_equal(done->r.failed, 1);
+    assert_int_equal(done->r.closed, 1);
+    mc_free(m);
+}
+
 /* ---- advertise ---- */
 
 static void late_connect_saa(sim *s, void *ctx, tern_time now)
@@ -880,7 +934,7 @@ int main(void)
         cmocka_unit_test(test_move_rotate_prefix_v6),
         cmocka_unit_test(test_move_rotate_range), cmocka_unit_test(test_move_balance),
         cmocka_unit_test(test_move_drain),            cmocka_unit_test(test_move_drain_all_saa),
-        cmocka_unit_test(test_move_advertise),
+        cmocka_unit_test(test_move_drain_paced_failure), cmocka_unit_test(test_move_advertise),
         cmocka_unit_test(test_move_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,11 +390,13 @@ typedef struct tern_event {
     tern_path_event path;       /* PATH */
     tern_path_id path_id;       /* PATH: which path (include/tern/path.h) */
     tern_addr local, remote;    /* PATH: the path's 4-tuple; ADDRESS_UNUSED: local */
-    tern_locator_change locator; /* LOCATOR */
+    union {                     /* one per event type: */
+        tern_locator_change locator; /* LOCATOR */
+        tern_move_record move;       /* MOVE */
+    };
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;
     const char *reason;         /* CONN_CLOSED: reason phrase or local message */
-    tern_move_record move;      /* MOVE */
 } tern_event;
 
 /* Takes the next event; returns false when there is none. */

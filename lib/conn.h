@@ -126,6 +126,9 @@ struct tern_endpoint {
 
     /* The local addresses the application serves (lib/endpoint_addrs.c). */
     tern_local_addrs local_addrs;
+    /* Server move policies (lib/move_engine.h), made by the first start
+     * call; NULL until then. */
+    struct tern_move_engine *move;
 
     tern_event_queue events;
     tern_conn *zombies;         /* closed, CONN_CLOSED event not taken yet */

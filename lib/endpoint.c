@@ -8,6 +8,7 @@
 
 #include "address_token.h"
 #include "conn.h"
+#include "move_engine.h"
 #include "packet_header.h"
 
 static const char *const default_alpn[] = {"tern"};
@@ -116,6 +117,9 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
 void tern_endpoint_free(tern_endpoint *ep)
 {
     if (!ep) return;
+    /* The move policies point at connections and see their last events. */
+    tern_move_engine_free(ep->move);
+    ep->move = NULL;
     /* The heap points into the connections: freed first. */
     tern_timer_heap_free(&ep->timers);
     tern_endpoint_addrs_shutdown(ep);
@@ -195,6 +199,8 @@ void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev)
     }
     q->items[(q->head + q->count) % q->cap] = *ev;
     q->count++;
+    /* The move policies learn from events (they may queue their own). */
+    if (ep->move) tern_move_engine_observe(ep->move, ev);
 }
 
 bool tern_endpoint_poll_event(tern_endpoint *ep, tern_event *ev)
@@ -548,6 +554,10 @@ tern_time tern_endpoint_next_timer(const tern_endpoint *ep)
         tern_time ct = tern_conn_next_timer(c);
         if (ct < t) t = ct;
     }
+    if (ep->move) {
+        tern_time mt = tern_move_engine_next_timer(ep->move);
+        if (mt < t) t = mt;
+    }
     return t;
 }
 
@@ -567,6 +577,7 @@ void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now)
             tern_endpoint_wake(c);
         }
     }
+    if (ep->move) tern_move_engine_on_timer(ep->move, now);
     reap(ep);
 }
 

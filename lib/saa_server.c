@@ -123,6 +123,12 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
     tern_saa_advertised *ad = &c->saa.advertised[c->saa.advertised_count++];
     memset(ad, 0, sizeof *ad);
     ad->sequence = e->sequence;
+    /* §9.6.2's "never back to a local address we left" (migration.c) is
+     * lifted for an address we tell the client to use again (a rotation
+     * through a pool of two). */
+    if (c->has_left_local && ((has4 && tern_addr_equal(ipv4, &c->left_local)) ||
+                              (has6 && tern_addr_equal(ipv6, &c->left_local))))
+        c->has_left_local = false;
     if (has4) ad->ipv4 = *ipv4;
     if (has6) ad->ipv6 = *ipv6;
     tern_saa_out *o = &c->saa.out[c->saa.out_count++];

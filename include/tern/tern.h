@@ -34,6 +34,7 @@
 #include "tern/error.h"
 #include "tern/locator.h"
 #include "tern/local_addr.h"
+#include "tern/move.h"
 #include "tern/path.h"
 #include "tern/types.h"
 #include "tern/version.h"
@@ -373,6 +374,11 @@ typedef enum tern_event_type {
      * more, and is forgotten: its socket may be closed. conn is NULL. Once
      * per removal; never for an address still SERVING. */
     TERN_EVENT_ADDRESS_UNUSED,
+    /* server: a move policy (tern/move_policy.h) decided or learned
+     * something; ev.move says what (one record per move decision, address
+     * added or released, and the policy's end). conn is the connection, or
+     * NULL for records about addresses and DONE. */
+    TERN_EVENT_MOVE,
 } tern_event_type;
 
 typedef enum tern_path_event {
@@ -393,7 +399,10 @@ typedef struct tern_event {
     tern_path_event path;       /* PATH */
     tern_path_id path_id;       /* PATH: which path (include/tern/path.h) */
     tern_addr local, remote;    /* PATH: the path's 4-tuple; ADDRESS_UNUSED: local */
-    tern_locator_change locator; /* LOCATOR */
+    union {                     /* one per event type: */
+        tern_locator_change locator; /* LOCATOR */
+        tern_move_record move;       /* MOVE */
+    };
     const uint8_t *data;        /* SESSION_TICKET; valid until the next poll */
     size_t len;
     const char *reason;         /* CONN_CLOSED: reason phrase or local message */

@@ -612,6 +612,7 @@ const char *tl_event_name(tern_event_type t)
     case TERN_EVENT_HANDSHAKE_CONFIRMED: return "handshake-confirmed";
     case TERN_EVENT_LOCATOR: return "locator";
     case TERN_EVENT_ADDRESS_UNUSED: return "address-unused";
+    case TERN_EVENT_MOVE: return "move";
     }
     return "?";
 }

@@ -122,3 +122,8 @@ int tern_app_abort_stream(tern_app *app, uint64_t stream_id, uint64_t app_error)
 {
     return app->ops->abort_stream(app->session, stream_id, app_error);
 }
+
+int tern_app_shutdown(tern_app *app)
+{
+    return app->ops->shutdown ? app->ops->shutdown(app->session) : 0;
+}

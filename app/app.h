@@ -65,6 +65,12 @@ void tern_app_on_connection_closed(tern_app *app, uint64_t app_error);
  * the request is still arriving) with app_error, e.g. H3_REQUEST_CANCELLED. */
 int tern_app_abort_stream(tern_app *app, uint64_t stream_id, uint64_t app_error);
 
+/* Server: stop taking new requests, let the current ones finish (HTTP/3
+ * §5.2: GOAWAY with the first request stream id not processed; a server
+ * draining before maintenance). hq has no GOAWAY: a no-op there. Once per
+ * session; later calls are no-ops. */
+int tern_app_shutdown(tern_app *app);
+
 /* Session internals implemented by h3.c and hq.c (not for the glue). */
 typedef struct tern_app_ops {
     void *(*server_new)(const tern_app_transport *, const tern_http_server_config *);
@@ -81,6 +87,7 @@ typedef struct tern_app_ops {
     int (*on_streams_available)(void *);
     void (*on_connection_closed)(void *, uint64_t);
     int (*abort_stream)(void *, uint64_t, uint64_t);
+    int (*shutdown)(void *); /* NULL: no-op */
 } tern_app_ops;
 
 #endif

@@ -61,6 +61,7 @@ typedef struct h3_session {
     bool need_resume;
     tern_http_server_config server_cfg; /* server: on_request and its ctx (root is in app) */
     uint64_t client_bidi_limit; /* server: last value given to nghttp3_conn_set_max_client_streams_bidi */
+    bool goaway_sent;           /* server: tern_app_shutdown done (GOAWAY) */
 } h3_session;
 
 static h3_stream *find_stream(h3_session *s, uint64_t id)
@@ -811,6 +812,20 @@ static int h3_abort_stream(void *p, uint64_t id, uint64_t app_error)
     return settle(s);
 }
 
+static int h3_shutdown(void *p)
+{
+    h3_session *s = p;
+    if (s->app.failed || !s->conn || s->goaway_sent)
+        return s->app.failed ? -1 : 0;
+    s->goaway_sent = true;
+    /* nghttp3 sends GOAWAY with the id after the last request it accepted
+     * and refuses later ones (H3_REQUEST_REJECTED). */
+    int rv = nghttp3_conn_shutdown(s->conn);
+    if (rv)
+        return fail_lib(s, rv);
+    return settle(s);
+}
+
 const tern_app_ops tern_h3_ops = {
     .server_new = h3_server_new,
     .client_new = h3_client_new,
@@ -826,4 +841,5 @@ const tern_app_ops tern_h3_ops = {
     .on_streams_available = h3_on_streams_available,
     .on_connection_closed = h3_on_connection_closed,
     .abort_stream = h3_abort_stream,
+    .shutdown = h3_shutdown,
 };

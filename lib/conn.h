@@ -512,7 +512,7 @@ bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const t
  * Initial packet, protected with the server Initial keys of the client's
  * DCID (RFC 9001 §5.2), carrying CONNECTION_CLOSE with CONNECTION_REFUSED. */
 bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
-                                const tern_packet_header *hdr, size_t received_len, tern_time now);
+                                const tern_packet_header *hdr, size_t received_len, const char *reason, tern_time now);
 /* Reserves a slot in the stateless queue (NULL: full or rate limited). */
 tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
                                                    const tern_addr *remote, tern_time now);

@@ -369,12 +369,19 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
                               size_t len, tern_time now)
 {
     tern_packet_header hdr;
-    if (!ep->accepting || len < TERN_DATAGRAM_SIZE) return NULL;
+    if (ep->cfg.role != TERN_ROLE_SERVER || len < TERN_DATAGRAM_SIZE) return NULL;
     /* Not on an address the application does not serve (never added, or
-     * removed and DRAINING): dropped, no Retry either (docs/protocol.md §9.1). */
-    if (!tern_endpoint_serves(ep, local)) return NULL;
+     * removed and DRAINING): dropped, no Retry either (docs/protocol.md §9.1);
+     * but a draining server refuses on the addresses it drains, below. */
+    bool serves = tern_endpoint_serves(ep, local);
+    if (!serves && (ep->accepting || !tern_local_addrs_known(&ep->local_addrs, local))) return NULL;
     if (tern_packet_header_parse(data, len, NULL, &hdr) != TERN_OK) return NULL;
     if (hdr.type != TERN_PKT_INITIAL || hdr.dcid_len < 8 || hdr.dcid_len > TERN_MAX_CID_LEN) return NULL;
+    if (!ep->accepting) {
+        /* §10.2.3: a server that takes no new connection says so, at once. */
+        tern_endpoint_send_refusal(ep, local, remote, &hdr, len, "server not accepting new connections", now);
+        return NULL;
+    }
     tern_cid dcid, scid, odcid;
     dcid.len = (uint8_t)hdr.dcid_len;
     memcpy(dcid.data, hdr.dcid, hdr.dcid_len);
@@ -382,7 +389,7 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
     tern_token_result tok = TERN_TOKEN_INVALID;
     if (hdr.token_len) tok = tern_token_check(ep, hdr.token, hdr.token_len, remote, now, &odcid);
     if (ep->cfg.max_connections && ep->conn_count >= ep->cfg.max_connections) {
-        tern_endpoint_send_refusal(ep, local, remote, &hdr, len, now);
+        tern_endpoint_send_refusal(ep, local, remote, &hdr, len, "server at its connection limit", now);
         return NULL;
     }
     bool pressure = ep->cfg.max_handshakes && ep->handshakes >= ep->cfg.max_handshakes;

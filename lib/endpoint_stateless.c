@@ -140,11 +140,8 @@ bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const t
     return true;
 }
 
-/* The reason phrase a refused client reports (§19.19: for diagnostics). */
-static const char refusal_reason[] = "server at its connection limit";
-
 bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
-                                const tern_packet_header *hdr, size_t received_len, tern_time now)
+                                const tern_packet_header *hdr, size_t received_len, const char *reason, tern_time now)
 {
     tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
     if (!d) return false;
@@ -169,8 +166,8 @@ bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const
     tern_frame fr = {.type = TERN_FRAME_CONNECTION_CLOSE,
                      .u.close = {.error_code = TERN_CONNECTION_REFUSED,
                                  .frame_type = 0,
-                                 .reason = (const uint8_t *)refusal_reason,
-                                 .reason_len = sizeof refusal_reason - 1}};
+                                 .reason = (const uint8_t *)reason,
+                                 .reason_len = strlen(reason)}};
     size_t fl = hl ? tern_frame_encode(d->data + hl, cap - hl, &ep->frame_cfg, &fr) : 0;
     size_t pkt_len = hl + fl + TERN_AEAD_TAG_LEN, out_len = 0;
     bool ok = fl && tern_long_header_patch_length(d->data, &layout, pkt_len) == TERN_OK &&

@@ -258,9 +258,12 @@ size_t tern_endpoint_send(tern_endpoint *ep, tern_time now, uint8_t *buf, size_t
 tern_time tern_endpoint_next_timer(const tern_endpoint *ep);
 void tern_endpoint_on_timer(tern_endpoint *ep, tern_time now);
 
-/* Server: stop accepting new connections (existing ones continue). New
- * Initials are then dropped silently; tern_config.max_connections refuses
- * them with CONNECTION_REFUSED instead. */
+/* Server: stop accepting new connections (existing ones continue; a drain,
+ * include/tern/move_policy.h, does this). A new client Initial is then
+ * answered statelessly with CONNECTION_CLOSE CONNECTION_REFUSED (RFC 9000
+ * §10.2.3, reason "server not accepting new connections"), as at
+ * tern_config.max_connections, so the client gives up at once instead of
+ * at its timeout. */
 void tern_endpoint_set_accepting(tern_endpoint *ep, bool accepting);
 
 /* What the endpoint did without connection state, and what it holds.

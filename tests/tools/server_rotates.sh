@@ -51,7 +51,7 @@ same_file "$WORK/root/f" "$WORK/got" "no offer"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["migrations"]==0, d' "$WORK/s.json" ||
     fail "a client that did not offer moved"
 wait_log "conn 3: closed"
-grep -q "conn 3: client did not offer enable_server_migration: not rotated" "$SRV_LOG" || fail "no refusal line"
+grep -q "conn 3: client did not offer enable_server_migration: not told to move" "$SRV_LOG" || fail "no refusal line"
 ! grep -q "conn 3: rotating" "$SRV_LOG" || fail "conn 3 was rotated"
 ok "a client that did not offer is never rotated"
 for bad in "--rotate 0.1" "--pool 127.0.0.2-127.0.0.3:0" "--rotate x --pool 127.0.0.2-127.0.0.3:0" \

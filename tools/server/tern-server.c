@@ -15,6 +15,7 @@
 #include "qlog_dir.h"
 #include "tern/tern.h"
 #include "tl.h"
+#include "server_moves.h"
 #include "tl_relay.h"
 #include "tls.h"
 
@@ -47,13 +48,40 @@ static const char usage[] =
     "                        Clients that did not offer are never sent it\n"
     "  --rotate SECONDS      every SECONDS (decimal, e.g. 0.5), move each client that\n"
     "                        offered enable_server_migration to the next address\n"
-    "                        of --pool (advertise it; withdraw the one before the\n"
-    "                        previous); each connection keeps its own schedule,\n"
-    "                        counted from its handshake confirmation\n"
+    "                        of --pool or to a random one of --prefix (advertise it;\n"
+    "                        withdraw the one it left once the move is confirmed);\n"
+    "                        each connection keeps its own schedule, counted from\n"
+    "                        its handshake confirmation\n"
+    "  --rotate-jitter SECONDS  each move SECONDS earlier or later at random\n"
+    "                        (below --rotate; default 0)\n"
     "  --pool A-B:PORT       the addresses --rotate cycles through: an IPv4 range\n"
     "                        whose last byte varies (e.g. 127.0.0.2-127.0.0.5:0;\n"
     "                        port 0 picks a free port for each); tern-server\n"
     "                        listens on each (at most 6)\n"
+    "  --prefix CIDR:PORT    --rotate picks random addresses of this prefix (an IPv4\n"
+    "                        /8-/30 or IPv6 /48-/126, e.g. 2001:db8:1::/64:4433),\n"
+    "                        all served by one wildcard socket on PORT (0: a free\n"
+    "                        one; not a --listen port) with IP_FREEBIND; the host\n"
+    "                        must route the prefix to itself (IPv6: ip -6 route\n"
+    "                        add local PREFIX dev lo). Datagrams to other addresses\n"
+    "                        than the configured ones are dropped\n"
+    "  --balance SHARE       move SHARE (0 to 1) of the clients that offered\n"
+    "                        enable_server_migration to --balance-to, oldest first\n"
+    "  --balance-to ADDR:PORT  the balance target (listened on; port 0: a free one)\n"
+    "  --balance-rate N      at most N moves per second (default 100)\n"
+    "  --balance-after SECONDS  when the balance starts (default 1): it moves SHARE\n"
+    "                        of the connections open then\n"
+    "  --drain-after SECONDS  SECONDS after start, drain this server: move every\n"
+    "                        client that offered enable_server_migration to\n"
+    "                        --drain-to, accept no new connection, send HTTP/3\n"
+    "                        GOAWAY to the others, close what is left at\n"
+    "                        --drain-deadline with \"server draining\"; each old\n"
+    "                        address's socket is closed once nothing uses it\n"
+    "  --drain-to ADDR:PORT  the drain target (listened on; port 0: a free one)\n"
+    "  --drain-deadline SECONDS  how long the drain lasts (default 30)\n"
+    "  --no-advertise CIDR   never tell a client to move to an address in CIDR\n"
+    "                        (repeatable, at most 16; e.g. 10.0.0.0/8); a configured\n"
+    "                        address inside is an error, --prefix skips such picks\n"
     "  --turn HOST:PORT      serve only through this TURN relay (RFC 8656, UDP,\n"
     "                        long-term credentials) instead of --listen: allocate a\n"
     "                        relayed address, print \"relayed address A:P (via relay\n"
@@ -118,25 +146,16 @@ typedef struct conn_ctx {
     struct conn_ctx *prev, *next;
     unsigned id;
     tern_addr remote;
-    /* --rotate: when this connection moves next, where in the pool it is,
-     * and the sequences of the last two addresses advertised to it. */
-    tern_time next_rotate_at;
-    unsigned pool_next, advertised;
-    uint64_t last_seq, prev_seq;
     /* --migrate-direct-after: when to move off the relay (0: not to), and
      * until when a missing client CID is waited for. */
     tern_time direct_at, direct_give_up;
 } conn_ctx;
 
-#define MAX_POOL 6
 
 typedef struct server {
     io_loop loop;
     tl_node node;
-    tern_addr alt_v4, alt_v6; /* --alt, as bound (TERN_AF_NONE: none) */
-    tern_time rotate;         /* --rotate, ns; 0: none */
-    tern_addr pool[MAX_POOL]; /* --pool, as bound */
-    size_t npool;
+    sm_state moves; /* --alt, --rotate, --balance, --drain-after (server_moves.c) */
     const char *root;
     size_t max_connections;
     bool accepting;
@@ -207,41 +226,6 @@ static void update_accepting(server *srv)
     }
 }
 
-/* --rotate: moves one connection to the next pool address (draft-saa-ali-quic):
- * advertises it and withdraws the address before the previous one, which the
- * client has left by now. */
-static void rotate_conn(server *srv, conn_ctx *cc, tern_time now)
-{
-    char a[IO_ADDR_STRLEN];
-    tern_conn *c = cc->sess.conn;
-    tern_path_info cur;
-    tern_conn_paths(c, &cur, 1);
-    const tern_addr *to = &srv->pool[cc->pool_next % srv->npool];
-    if (io_addr_equal(to, &cur.local) && srv->npool > 1) to = &srv->pool[++cc->pool_next % srv->npool];
-    uint64_t seq;
-    tern_err e = tern_conn_advertise_address(c, to, NULL, &seq, now);
-    if (e == TERN_ERR_CID_BLOCKED) {
-        /* No CID slot of the client's yet (it retires the previous one 3 PTO
-         * after leaving it): soon again. */
-        cc->next_rotate_at = now + srv->rotate / 10 + TERN_MS(1);
-        return;
-    }
-    cc->next_rotate_at = now + srv->rotate;
-    if (e != TERN_OK) {
-        /* Closing (INVALID_STATE), or an address refused: stop for it. */
-        tl_log("conn %u: cannot rotate to %s: %s; no more rotation for it", cc->id, tl_addr_str(to, a, sizeof a),
-               tern_err_name(e));
-        cc->next_rotate_at = 0;
-        return;
-    }
-    cc->pool_next++;
-    if (cc->advertised >= 2) tern_conn_withdraw_address(c, cc->prev_seq, now);
-    cc->prev_seq = cc->last_seq;
-    cc->last_seq = seq;
-    cc->advertised++;
-    tl_log("conn %u: rotating to %s (sequence %llu)", cc->id, tl_addr_str(to, a, sizeof a), (unsigned long long)seq);
-}
-
 /* --migrate-direct-after: moves one connection from the relayed address to
  * the own socket, towards the client's address as the relay reported it
  * (draft-kozuka-quic-server-migration §3: the NATed server reached through a
@@ -281,13 +265,13 @@ static void move_direct(server *srv, conn_ctx *cc, tern_time now)
            tl_addr_str(&cur.remote, r_, sizeof r_));
 }
 
-static void rearm_rotation(server *srv)
+/* The tool's own deadlines (the library's policies run on the endpoint's
+ * timer): --migrate-direct-after per connection, the drain's start. */
+static void rearm_deadline(server *srv)
 {
-    tern_time t = TERN_TIME_INFINITE;
-    for (conn_ctx *cc = srv->conns; cc; cc = cc->next) {
-        if (cc->next_rotate_at && cc->next_rotate_at < t) t = cc->next_rotate_at;
+    tern_time t = sm_next_deadline(&srv->moves);
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
         if (cc->direct_at && cc->direct_at < t) t = cc->direct_at;
-    }
     tl_node_set_app_deadline(&srv->node, t);
 }
 
@@ -295,12 +279,20 @@ static void on_deadline(tl_node *n, void *ctx)
 {
     server *srv = ctx;
     tern_time now = io_now();
-    for (conn_ctx *cc = srv->conns; cc; cc = cc->next) {
-        if (cc->next_rotate_at && cc->next_rotate_at <= now) rotate_conn(srv, cc, now);
+    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
         if (cc->direct_at && cc->direct_at <= now) move_direct(srv, cc, now);
-    }
-    rearm_rotation(srv);
+    sm_on_deadline(&srv->moves, now);
+    rearm_deadline(srv);
     tl_node_kick(n);
+}
+
+/* A draining connection that stays on a drained address (no SAA): HTTP/3
+ * GOAWAY, so its requests finish and no new one starts before the close. */
+static void send_goaway(void *ctx, tern_conn *c)
+{
+    (void)ctx;
+    conn_ctx *cc = tern_conn_user(c);
+    if (cc && cc->sess.app) tern_app_shutdown(cc->sess.app);
 }
 
 static void on_event(tl_node *n, const tern_event *ev, void *ctx)
@@ -327,6 +319,11 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
         else tl_log("conn %u: new", cc->id);
         update_accepting(srv);
     }
+    if (ev->type == TERN_EVENT_MOVE || ev->type == TERN_EVENT_ADDRESS_UNUSED) {
+        sm_on_event(&srv->moves, ev, cc ? cc->id : 0);
+        rearm_deadline(srv);
+        return;
+    }
     if (!cc) return;
     switch (ev->type) {
     case TERN_EVENT_HANDSHAKE_DONE:
@@ -345,33 +342,13 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
                 cc->direct_give_up = now + srv->direct_after + TERN_SEC(5);
                 cc->direct_at = now + srv->direct_after;
                 if (!srv->direct_after) move_direct(srv, cc, now);
-                rearm_rotation(srv);
+                rearm_deadline(srv);
             }
         }
-        if (srv->rotate && srv->npool) {
-            if (tern_conn_saa_negotiated(ev->conn)) {
-                cc->next_rotate_at = io_now() + srv->rotate;
-                rearm_rotation(srv);
-            } else {
-                tl_log("conn %u: client did not offer enable_server_migration: not rotated", cc->id);
-            }
-        }
-        if (srv->alt_v4.family != TERN_AF_NONE || srv->alt_v6.family != TERN_AF_NONE) {
-            /* draft-saa-ali-quic: only to a client that offered. */
-            if (!tern_conn_saa_negotiated(ev->conn)) {
-                tl_log("conn %u: client did not offer enable_server_migration: not told to move", cc->id);
-                break;
-            }
-            uint64_t seq = 0;
-            tern_err e = tern_conn_advertise_address(ev->conn, &srv->alt_v4, &srv->alt_v6, &seq, io_now());
-            const tern_addr *shown = srv->alt_v4.family != TERN_AF_NONE ? &srv->alt_v4 : &srv->alt_v6;
-            if (e == TERN_OK)
-                tl_log("conn %u: told to move to %s (alternate address, sequence %llu)", cc->id,
-                       tl_addr_str(shown, a, sizeof a), (unsigned long long)seq);
-            else
-                tl_log("conn %u: cannot advertise %s: %s", cc->id, tl_addr_str(shown, a, sizeof a),
-                       tern_err_name(e));
-        }
+        /* draft-saa-ali-quic: the policies only ever move clients that
+         * offered; say so for the others. */
+        if (sm_moves_clients(&srv->moves) && !tern_conn_saa_negotiated(ev->conn))
+            tl_log("conn %u: client did not offer enable_server_migration: not told to move", cc->id);
         break;
     case TERN_EVENT_PATH:
         tl_log("conn %u: path %llu %s -> %s %s", cc->id, (unsigned long long)ev->path_id,
@@ -497,6 +474,8 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
     enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_PREFIX = 1024, O_JITTER, O_BALANCE, O_BALANCE_TO, O_BALANCE_RATE, O_DRAIN_AFTER, O_DRAIN_TO,
+           O_DRAIN_DEADLINE, O_NO_ADV, O_BALANCE_AFTER }; /* move policies (server_moves.c) */
     enum { O_TURN = 768, O_TURN_USER, O_TURN_PASS, O_TURN_PERMIT, O_DIRECT_AFTER, O_DIRECT }; /* TURN relay */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
@@ -507,6 +486,16 @@ int main(int argc, char **argv)
         {"alt", required_argument, NULL, O_ALT},
         {"rotate", required_argument, NULL, O_ROTATE},
         {"pool", required_argument, NULL, O_POOL},
+        {"prefix", required_argument, NULL, O_PREFIX},
+        {"rotate-jitter", required_argument, NULL, O_JITTER},
+        {"balance", required_argument, NULL, O_BALANCE},
+        {"balance-to", required_argument, NULL, O_BALANCE_TO},
+        {"balance-rate", required_argument, NULL, O_BALANCE_RATE},
+        {"balance-after", required_argument, NULL, O_BALANCE_AFTER},
+        {"drain-after", required_argument, NULL, O_DRAIN_AFTER},
+        {"drain-to", required_argument, NULL, O_DRAIN_TO},
+        {"drain-deadline", required_argument, NULL, O_DRAIN_DEADLINE},
+        {"no-advertise", required_argument, NULL, O_NO_ADV},
         {"retry", no_argument, NULL, O_RETRY},
         {"disable-active-migration", no_argument, NULL, O_NODAM},
         {"quiet", no_argument, NULL, O_QUIET},         {"help", no_argument, NULL, O_HELP},
@@ -525,9 +514,9 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
-    tern_addr pool[MAX_POOL];
-    size_t npool = 0;
-    tern_time rotate = 0;
+    sm_config mv = {.drain_deadline = TERN_SEC(30), .balance_after = TERN_SEC(1)};
+    bool balance_after_given = false;
+    bool have_balance_share = false;
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -579,7 +568,7 @@ int main(int argc, char **argv)
             double sec = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
                 return fail("bad --rotate '%s' (want seconds, 0.01 to 86400, e.g. 0.5)", optarg);
-            rotate = (tern_time)(sec * 1e9);
+            mv.rotate = (tern_time)(sec * 1e9);
             break;
         }
         case O_POOL: {
@@ -595,12 +584,82 @@ int main(int argc, char **argv)
             if (io_addr_parse(lo, &a) != 0 || io_addr_parse(hi, &b) != 0 || a.family != TERN_AF_INET ||
                 b.family != TERN_AF_INET || memcmp(a.ip, b.ip, 3) != 0 || a.ip[3] > b.ip[3] || io_addr_is_wildcard(&a))
                 return fail("bad --pool '%s' (want an IPv4 range A-B:PORT whose last byte varies)", optarg);
-            if ((unsigned)(b.ip[3] - a.ip[3]) + 1 > MAX_POOL)
-                return fail("--pool '%s' is too large (at most 6 addresses)", optarg);
+            if ((unsigned)(b.ip[3] - a.ip[3]) + 1 > SM_MAX_POOL || mv.npool)
+                return fail("--pool '%s' is too large (at most 6 addresses, one --pool)", optarg);
             for (unsigned x = a.ip[3]; x <= b.ip[3]; x++) {
-                pool[npool] = a;
-                pool[npool++].ip[3] = (uint8_t)x;
+                mv.pool[mv.npool] = a;
+                mv.pool[mv.npool++].ip[3] = (uint8_t)x;
             }
+            break;
+        }
+        case O_PREFIX:
+            if (sm_parse_prefix_port(optarg, &mv.prefix, &mv.prefix_len) != 0 ||
+                (mv.prefix.family == TERN_AF_INET && (mv.prefix_len < 8 || mv.prefix_len > 30)) ||
+                (mv.prefix.family == TERN_AF_INET6 && (mv.prefix_len < 48 || mv.prefix_len > 126)))
+                return fail("bad --prefix '%s' (want CIDR:PORT, IPv4 /8-/30 or IPv6 /48-/126, host bits zero, "
+                            "e.g. 2001:db8:1::/64:4433)", optarg);
+            mv.have_prefix = true;
+            break;
+        case O_JITTER:
+        case O_BALANCE_AFTER:
+        case O_DRAIN_AFTER:
+        case O_DRAIN_DEADLINE: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            bool positive = o != O_DRAIN_AFTER && o != O_BALANCE_AFTER;
+            if (errno || end == optarg || *end || !(sec >= 0) || sec > 86400 || (positive && !(sec >= 0.001)))
+                return fail(o == O_JITTER         ? "bad --rotate-jitter '%s' (want seconds, e.g. 0.1)"
+                            : o == O_BALANCE_AFTER ? "bad --balance-after '%s' (want seconds, 0 to 86400)"
+                            : o == O_DRAIN_AFTER ? "bad --drain-after '%s' (want seconds, 0 to 86400)"
+                                                 : "bad --drain-deadline '%s' (want seconds, 0.001 to 86400)",
+                            optarg);
+            tern_time t = (tern_time)(sec * 1e9);
+            if (o == O_JITTER) mv.rotate_jitter = t;
+            else if (o == O_BALANCE_AFTER) mv.balance_after = t, balance_after_given = true;
+            else if (o == O_DRAIN_AFTER) mv.drain_after = t, mv.have_drain = true;
+            else mv.drain_deadline = t;
+            break;
+        }
+        case O_BALANCE: {
+            char *end;
+            errno = 0;
+            double share = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(share >= 0 && share <= 1))
+                return fail("bad --balance '%s' (want a share from 0 to 1, e.g. 0.5)", optarg);
+            mv.balance_share = share;
+            have_balance_share = true;
+            break;
+        }
+        case O_BALANCE_RATE: {
+            char *end;
+            errno = 0;
+            unsigned long long r = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || r < 1 || r > 1000000)
+                return fail("bad --balance-rate '%s' (moves per second, 1 to 1000000)", optarg);
+            mv.balance_rate = r;
+            break;
+        }
+        case O_BALANCE_TO:
+        case O_DRAIN_TO: {
+            tern_addr t;
+            if (io_addr_parse(optarg, &t) != 0 || io_addr_is_wildcard(&t))
+                return fail(o == O_BALANCE_TO ? "bad --balance-to '%s' (want a concrete ADDR:PORT)"
+                                              : "bad --drain-to '%s' (want a concrete ADDR:PORT)",
+                            optarg);
+            if (o == O_BALANCE_TO) mv.balance_to = t;
+            else mv.drain_to = t;
+            break;
+        }
+        case O_NO_ADV: {
+            if (mv.nno_advertise == SM_MAX_NO_ADVERTISE) return fail("too many --no-advertise (at most %s)", "16");
+            tern_locator_prefix *np = &mv.no_advertise[mv.nno_advertise];
+            int e = io_prefix_parse(optarg, &np->addr, &np->len);
+            if (e)
+                return fail(e == -ERANGE ? "bad --no-advertise '%s': bits set past the prefix length"
+                                         : "bad --no-advertise '%s' (want ADDR/LEN, e.g. 10.0.0.0/8)",
+                            optarg);
+            mv.nno_advertise++;
             break;
         }
         case O_ROOT: root = optarg; break;
@@ -701,8 +760,10 @@ int main(int argc, char **argv)
     bool turn_pass_given = turn_pass != NULL;
     if (!turn_pass) turn_pass = getenv("TERN_TURN_PASSWORD");
     if (via_turn) {
-        if (nlisten || pref_v4.family || pref_v6.family || alt_v4.family || alt_v6.family || npool)
-            return fail("%s", "--turn serves only through the relay: no --listen, --preferred-address, --alt or --pool");
+        if (nlisten || pref_v4.family || pref_v6.family || alt_v4.family || alt_v6.family || sm_any(&mv) ||
+            mv.nno_advertise)
+            return fail("%s", "--turn serves only through the relay: no --listen, --preferred-address, --alt, "
+                              "--rotate, --balance or --drain-after");
         if (!turn_user || !*turn_user) return fail("%s", "--turn needs --turn-user USER");
         if (!turn_pass) return fail("%s", "--turn needs --turn-pass PASS (or TERN_TURN_PASSWORD)");
         if (strlen(turn_user) > TURN_MAX_CRED || strlen(turn_pass) > TURN_MAX_CRED)
@@ -721,11 +782,21 @@ int main(int argc, char **argv)
     if (direct.family != TERN_AF_NONE && direct.family != turn.family)
         return fail("%s", "--direct must be of the TURN server's family");
     if (!nlisten && !via_turn) return fail("%s", "--listen ADDR:PORT (or --turn HOST:PORT) is required");
-    if (!rotate != !npool) return fail("%s", "--rotate and --pool go together");
-    if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) +
-            (alt_v4.family != TERN_AF_NONE) + (alt_v6.family != TERN_AF_NONE) + npool >
+    if (alt_v4.family != TERN_AF_NONE) mv.alt[mv.nalt++] = alt_v4;
+    if (alt_v6.family != TERN_AF_NONE) mv.alt[mv.nalt++] = alt_v6;
+    if (have_balance_share != (mv.balance_to.family != TERN_AF_NONE))
+        return fail("%s", "--balance and --balance-to go together");
+    mv.have_balance = have_balance_share;
+    if ((mv.balance_rate || balance_after_given) && !mv.have_balance)
+        return fail("%s", "--balance-rate and --balance-after need --balance");
+    if (mv.have_drain != (mv.drain_to.family != TERN_AF_NONE))
+        return fail("%s", "--drain-after and --drain-to go together");
+    const char *why = sm_check(&mv);
+    if (why) return fail("%s", why);
+    if (nlisten + (pref_v4.family != TERN_AF_NONE) + (pref_v6.family != TERN_AF_NONE) + mv.nalt + mv.npool +
+            mv.have_prefix + mv.have_balance + mv.have_drain >
         MAX_LISTEN)
-        return fail("too many addresses (at most %s with --preferred-address and --alt)", "8");
+        return fail("too many addresses (at most %s sockets with --preferred-address, --alt, --pool...)", "8");
     if (!root) return fail("%s", "--root DIR is required");
     struct stat sb;
     if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail("--root '%s' is not a directory", root);
@@ -798,12 +869,6 @@ int main(int argc, char **argv)
     }
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
-    size_t first_alt = nlisten;
-    if (alt_v4.family != TERN_AF_NONE) listen[nlisten++] = alt_v4;
-    if (alt_v6.family != TERN_AF_NONE) listen[nlisten++] = alt_v6;
-    size_t first_pool = nlisten;
-    for (size_t i = 0; i < npool; i++) listen[nlisten++] = pool[i];
-    srv->rotate = rotate;
 
     srv->root = root;
     srv->max_connections = max_conn;
@@ -825,13 +890,19 @@ int main(int argc, char **argv)
             return 1;
         }
         bool pref = io_addr_equal(&listen[i], &pref_v4) || io_addr_equal(&listen[i], &pref_v6);
-        bool in_pool = i >= first_pool, alt = i >= first_alt && !in_pool;
-        /* The address as bound: port 0 became a real one. */
-        if (alt) *(srv->node.socks[r].bound.family == TERN_AF_INET ? &srv->alt_v4 : &srv->alt_v6) = srv->node.socks[r].bound;
-        if (in_pool) srv->pool[srv->npool++] = srv->node.socks[r].bound;
         tl_err("listening on %s%s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a),
-               pref ? " (preferred address)" : alt ? " (alternate address)" : in_pool ? " (rotation pool)" : "");
+               pref ? " (preferred address)" : "");
     }
+    /* --alt, --pool, --prefix, targets: their sockets and the policy. */
+    if (sm_start(&srv->moves, &srv->node, &mv, listen, nlisten, send_goaway, srv, io_now(), err, sizeof err)) {
+        tl_err("%s", err);
+        tl_node_destroy(&srv->node);
+        io_loop_destroy(&srv->loop);
+        tl_keylog_close(&kl);
+        tl_qlog_dir_close(&qd);
+        return 1;
+    }
+    rearm_deadline(srv);
     if (via_turn) {
         char a[IO_ADDR_STRLEN];
         turn_client_config tcfg = {.server = turn, .username = turn_user, .password = turn_pass,

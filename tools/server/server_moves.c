@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* struct mmsghdr in udp_socket.h */
 #include "server_moves.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,9 +262,10 @@ int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *lis
         serve[ns].addr.port = 0;
         serve[ns++].len = (uint8_t)c->prefix_len;
         tl_node_set_serve_filter(n, serve, ns);
-        tern_addr shown = c->prefix;
-        tl_err("listening on %s/%u port %u (rotation prefix, one socket)", tl_addr_str(&shown, a, sizeof a),
-               c->prefix_len, (unsigned)c->prefix.port);
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(c->prefix.family == TERN_AF_INET ? AF_INET : AF_INET6, c->prefix.ip, ip, sizeof ip);
+        tl_err("listening on %s/%u port %u (rotation prefix, one socket)", ip, c->prefix_len,
+               (unsigned)c->prefix.port);
     }
     if (start_policy(s, now, err, err_len)) return -1;
     if (c->have_balance) s->balance_at = now + c->balance_after;

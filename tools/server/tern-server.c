@@ -938,6 +938,8 @@ int main(int argc, char **argv)
     tl_node_kick(&srv->node);
     int r = srv->relay_failed ? 0 : io_loop_run(&srv->loop);
     tl_log("stopping (%zu connections open)", tern_endpoint_connection_count(srv->node.ep));
+    if (srv->node.filtered)
+        tl_log("not served: %llu datagrams to other addresses dropped", (unsigned long long)srv->node.filtered);
     if (srv->relay) {
         tl_relay_stats st;
         tl_relay_get_stats(srv->relay, &st);

@@ -12,7 +12,7 @@
 
 bool sm_any(const sm_config *c)
 {
-    return c->nalt || c->rotate || c->npool || c->have_prefix || c->have_balance || c->have_drain;
+    return c->nalt || c->rotate || c->npool || c->pool_range || c->have_prefix || c->have_balance || c->have_drain;
 }
 
 bool sm_moves_clients(const sm_state *s) { return sm_any(&s->cfg); }
@@ -41,8 +41,9 @@ const char *sm_check(const sm_config *c)
 {
     static char why[160];
     char a[IO_ADDR_STRLEN];
-    if (!c->rotate != !(c->npool || c->have_prefix)) return "--rotate needs --pool or --prefix, and they need --rotate";
-    if (c->npool && c->have_prefix) return "--pool and --prefix exclude each other";
+    bool pool = c->npool || c->pool_range;
+    if (!c->rotate != !(pool || c->have_prefix)) return "--rotate needs --pool or --prefix, and they need --rotate";
+    if (pool && c->have_prefix) return "--pool and --prefix exclude each other";
     if (c->rotate_jitter && (!c->rotate || c->rotate_jitter >= c->rotate))
         return "--rotate-jitter needs --rotate and must be below it";
     if ((c->nalt > 0) + (c->rotate > 0) + c->have_balance > 1)
@@ -57,6 +58,18 @@ const char *sm_check(const sm_config *c)
         if (no_advertise(c, named[i])) {
             snprintf(why, sizeof why, "%s is in a --no-advertise prefix", tl_addr_str(named[i], a, sizeof a));
             return why;
+        }
+    if (c->pool_range)
+        for (size_t i = 0; i < c->nno_advertise; i++) {
+            tern_addr x = c->pool_first;
+            for (unsigned b = c->pool_first.ip[3]; b <= c->pool_last.ip[3]; b++) {
+                x.ip[3] = (uint8_t)b;
+                if (tern_locator_prefix_match(&c->no_advertise[i], &x)) {
+                    snprintf(why, sizeof why, "--pool address %s is in a --no-advertise prefix",
+                             tl_addr_str(&x, a, sizeof a));
+                    return why;
+                }
+            }
         }
     if (c->have_prefix) {
         tern_locator_prefix whole = {.addr = c->prefix, .len = (uint8_t)c->prefix_len};
@@ -152,7 +165,11 @@ static int start_policy(sm_state *s, tern_time now, char *err, size_t err_len)
         set_common(s, &rc.common);
         rc.period_ms = c->rotate / 1000000;
         rc.jitter_ms = c->rotate_jitter / 1000000;
-        if (c->have_prefix) {
+        if (c->pool_range) {
+            rc.pool.kind = TERN_MOVE_POOL_RANGE;
+            rc.pool.first = c->pool_first;
+            rc.pool.last = c->pool_last;
+        } else if (c->have_prefix) {
             rc.pool.kind = TERN_MOVE_POOL_PREFIX;
             rc.pool.prefix = c->prefix;
             rc.pool.prefix_len = c->prefix_len;
@@ -226,6 +243,12 @@ int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *lis
     for (size_t i = 0; i < n->nsocks; i++)
         if (n->socks[i].fd >= 0) bound_listen[nbl++] = n->socks[i].bound;
     (void)listen, (void)nlisten;
+    /* A drain moves clients off the addresses they use: not onto one. */
+    if (c->have_drain && is_listen(&c->drain_to, bound_listen, nbl)) {
+        snprintf(err, err_len, "--drain-to %s is an address being drained (a --listen address)",
+                 tl_addr_str(&c->drain_to, a, sizeof a));
+        return -1;
+    }
     for (size_t i = 0; i < c->nalt; i++)
         if (open_named(s, &c->alt[i], bound_listen, nbl, "alternate address", &c->alt[i], err, err_len)) return -1;
     for (size_t i = 0; i < c->npool; i++)
@@ -235,6 +258,48 @@ int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *lis
         return -1;
     if (c->have_drain && open_named(s, &c->drain_to, bound_listen, nbl, "drain target", &c->drain_to, err, err_len))
         return -1;
+    if (c->pool_range) {
+        /* Every address must be local: a bind on each end says so. */
+        for (int end = 0; end < 2; end++) {
+            tern_addr probe = end ? c->pool_last : c->pool_first;
+            probe.port = 0;
+            io_udp_socket ps;
+            int r = io_udp_open(&ps, &probe, NULL);
+            if (r < 0) {
+                snprintf(err, err_len, "--pool address %s is not local: %s", tl_addr_str(&probe, a, sizeof a),
+                         strerror(-r));
+                return -1;
+            }
+            io_udp_close(&ps);
+        }
+        tern_addr any = {.family = TERN_AF_INET, .port = c->pool_first.port};
+        int r = tl_node_add_socket(n, &any);
+        if (r < 0) {
+            snprintf(err, err_len, "cannot listen on port %u for --pool: %s", (unsigned)any.port, strerror(-r));
+            return -1;
+        }
+        c->pool_first.port = c->pool_last.port = n->socks[r].bound.port;
+        tern_locator_prefix serve[TL_MAX_SERVE];
+        size_t ns = 0;
+        for (size_t i = 0; i < n->nsocks && ns < TL_MAX_SERVE - 1; i++) {
+            if (n->socks[i].fd < 0 || io_addr_is_wildcard(&n->socks[i].bound)) continue;
+            serve[ns].addr = n->socks[i].bound;
+            serve[ns].addr.port = 0;
+            serve[ns++].len = n->socks[i].bound.family == TERN_AF_INET ? 32 : 128;
+        }
+        /* The range as a few prefixes would be tighter; the pool is one
+         * /24's last byte: serve that /24's range through one check. */
+        tern_addr net = c->pool_first;
+        net.port = 0;
+        net.ip[3] = 0;
+        serve[ns].addr = net;
+        serve[ns++].len = 24;
+        tl_node_set_serve_filter(n, serve, ns);
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, c->pool_first.ip, ip, sizeof ip);
+        tl_err("listening on %s-%u port %u (rotation pool, one socket)", ip, (unsigned)c->pool_last.ip[3],
+               (unsigned)c->pool_first.port);
+    }
     if (c->have_prefix) {
         /* One wildcard socket receives on the whole prefix (an AnyIP route
          * sends it here) and sends from any of it: IP(V6)_FREEBIND with the

@@ -21,8 +21,10 @@ typedef struct sm_config {
     tern_addr alt[2];                /* --alt, one per family (port 0: a free one) */
     size_t nalt;
     tern_time rotate, rotate_jitter; /* --rotate, --rotate-jitter (0: none) */
-    tern_addr pool[SM_MAX_POOL];     /* --pool */
+    tern_addr pool[SM_MAX_POOL];     /* --pool of up to SM_MAX_POOL: a socket each */
     size_t npool;
+    bool pool_range;                 /* --pool of more: one wildcard socket, a range */
+    tern_addr pool_first, pool_last;
     bool have_prefix;                /* --prefix CIDR:PORT */
     tern_addr prefix;
     unsigned prefix_len;

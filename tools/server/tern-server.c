@@ -55,9 +55,12 @@ static const char usage[] =
     "  --rotate-jitter SECONDS  each move SECONDS earlier or later at random\n"
     "                        (below --rotate; default 0)\n"
     "  --pool A-B:PORT       the addresses --rotate cycles through: an IPv4 range\n"
-    "                        whose last byte varies (e.g. 127.0.0.2-127.0.0.5:0;\n"
-    "                        port 0 picks a free port for each); tern-server\n"
-    "                        listens on each (at most 6)\n"
+    "                        whose last byte varies (e.g. 127.0.0.2-127.0.0.5:0).\n"
+    "                        Up to 6: a socket each (port 0: a free port for each),\n"
+    "                        visited in turn; more: one wildcard socket on PORT\n"
+    "                        (0: a free one) serves the range, and each move goes\n"
+    "                        to a random address of it. Every address must be\n"
+    "                        local\n"
     "  --prefix CIDR:PORT    --rotate picks random addresses of this prefix (an IPv4\n"
     "                        /8-/30 or IPv6 /48-/126, e.g. 2001:db8:1::/64:4433),\n"
     "                        all served by one wildcard socket on PORT (0: a free\n"
@@ -584,8 +587,14 @@ int main(int argc, char **argv)
             if (io_addr_parse(lo, &a) != 0 || io_addr_parse(hi, &b) != 0 || a.family != TERN_AF_INET ||
                 b.family != TERN_AF_INET || memcmp(a.ip, b.ip, 3) != 0 || a.ip[3] > b.ip[3] || io_addr_is_wildcard(&a))
                 return fail("bad --pool '%s' (want an IPv4 range A-B:PORT whose last byte varies)", optarg);
-            if ((unsigned)(b.ip[3] - a.ip[3]) + 1 > SM_MAX_POOL || mv.npool)
-                return fail("--pool '%s' is too large (at most 6 addresses, one --pool)", optarg);
+            if (mv.npool || mv.pool_range) return fail("second --pool '%s' (one range)", optarg);
+            if ((unsigned)(b.ip[3] - a.ip[3]) + 1 > SM_MAX_POOL) {
+                /* Larger: one wildcard socket serves the whole range. */
+                mv.pool_range = true;
+                mv.pool_first = a;
+                mv.pool_last = b;
+                break;
+            }
             for (unsigned x = a.ip[3]; x <= b.ip[3]; x++) {
                 mv.pool[mv.npool] = a;
                 mv.pool[mv.npool++].ip[3] = (uint8_t)x;

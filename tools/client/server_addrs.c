@@ -34,6 +34,23 @@ void sa_on_locator(sa_record *r, const tern_locator_change *l, tern_time now)
         return;
     }
     a->steps[a->nsteps++] = (sa_step){l->new_state, l->reason, now > r->start ? (double)(now - r->start) / 1e9 : 0};
+    if (l->new_state == TERN_LOCATOR_VALIDATING && !a->validating_at) a->validating_at = now;
+    if (l->new_state == TERN_LOCATOR_ACTIVE && a->validating_at && !a->active_at) a->active_at = now;
+}
+
+void sa_on_data(sa_record *r, tern_time now)
+{
+    if (r->last_data) {
+        tern_time gap = now - r->last_data;
+        for (unsigned i = 0; i < r->n; i++) {
+            sa_addr *a = &r->addrs[i];
+            /* The pause overlaps this move's window. */
+            if (!a->validating_at || now < a->validating_at) continue;
+            if (a->active_at && r->last_data > a->active_at + SA_STALL_WINDOW) continue;
+            if (gap > a->stall) a->stall = gap;
+        }
+    }
+    r->last_data = now;
 }
 
 void sa_print_summary(const sa_record *r, FILE *f)
@@ -47,6 +64,9 @@ void sa_print_summary(const sa_record *r, FILE *f)
         for (unsigned k = 0; k < a->nsteps; k++)
             fprintf(f, "%s %s +%.3f s", k ? "," : "", tern_locator_state_name(a->steps[k].state), a->steps[k].at_s);
         if (a->dropped_steps) fprintf(f, ", %u more changes", a->dropped_steps);
+        if (a->active_at)
+            fprintf(f, " (move: validation %.1f ms, longest stall %.1f ms)",
+                    (double)(a->active_at - a->validating_at) / 1e6, (double)a->stall / 1e6);
         fputc('\n', f);
     }
     if (r->dropped) fprintf(f, "tern-client:   and %u more server addresses\n", r->dropped);
@@ -65,7 +85,12 @@ void sa_print_json(const sa_record *r, FILE *f)
             fprintf(f, "%s{\"state\":\"%s\",\"reason\":\"%s\",\"at_s\":%.6f}", k ? "," : "",
                     tern_locator_state_name(a->steps[k].state), tern_locator_reason_name(a->steps[k].reason),
                     a->steps[k].at_s);
-        fputs("]}", f);
+        fputs("]", f);
+        if (a->active_at)
+            fprintf(f, ",\"move_started_s\":%.6f,\"validation_ms\":%.3f,\"stall_ms\":%.3f",
+                    (double)(a->validating_at - r->start) / 1e9, (double)(a->active_at - a->validating_at) / 1e6,
+                    (double)a->stall / 1e6);
+        fputs("}", f);
     }
     fprintf(f, "],\"server_addresses_dropped\":%u", r->dropped);
 }

@@ -23,18 +23,29 @@ typedef struct sa_addr {
     sa_step steps[SA_MAX_STEPS];
     unsigned nsteps;
     unsigned dropped_steps;
+    /* A move to it: validation started / it became active (0: not yet),
+     * and the longest pause in received data from the start until
+     * SA_STALL_WINDOW after it became active: the stall the move caused. */
+    tern_time validating_at, active_at;
+    tern_time stall;
 } sa_addr;
+
+/* How long after a move its stall is still counted. */
+#define SA_STALL_WINDOW TERN_MS(500)
 
 typedef struct sa_record {
     sa_addr addrs[SA_MAX_ADDRS];
     unsigned n;
     unsigned dropped; /* addresses past SA_MAX_ADDRS */
     tern_time start;
+    tern_time last_data; /* last body bytes received (0: none yet) */
 } sa_record;
 
 void sa_init(sa_record *r, tern_time start);
 /* One TERN_EVENT_LOCATOR. */
 void sa_on_locator(sa_record *r, const tern_locator_change *l, tern_time now);
+/* Body bytes arrived now (for the stall of each move). */
+void sa_on_data(sa_record *r, tern_time now);
 /* "tern-client:   server address 1 127.0.0.2:4433: unverified, validating
  * +0.012 s, active +0.013 s" lines, when there was more than the
  * handshake's address. */

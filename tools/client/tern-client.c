@@ -345,19 +345,24 @@ static void draw_progress(client *cl, bool final)
     char g[32], e[32];
     fmt_bytes((double)got, g, sizeof g);
     fmt_bytes((double)expect, e, sizeof e);
-    char line[160];
+    char line[200], via[IO_ADDR_STRLEN + 8] = "";
+    /* The server address the connection uses now (it moves, SAA). */
+    if (cl->cur_remote.family != TERN_AF_NONE) {
+        char a[IO_ADDR_STRLEN];
+        snprintf(via, sizeof via, "  via %s", tl_addr_str(&cl->cur_remote, a, sizeof a));
+    }
     if (known && expect) {
         int width = 30, fill = (int)((double)got / (double)expect * width);
         if (fill > width) fill = width;
         char bar[64];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        snprintf(line, sizeof line, "[%s] %3.0f%% %s / %s  %.1f Mbit/s", bar, 100.0 * (double)got / (double)expect, g,
-                 e, rate);
+        snprintf(line, sizeof line, "[%s] %3.0f%% %s / %s  %.1f Mbit/s%s", bar, 100.0 * (double)got / (double)expect,
+                 g, e, rate, via);
     } else {
-        snprintf(line, sizeof line, "%s  %.1f Mbit/s", g, rate);
+        snprintf(line, sizeof line, "%s  %.1f Mbit/s%s", g, rate, via);
     }
-    if (cl->progress_tty) fprintf(stderr, "\r%-78s%s", line, final ? "\n" : "");
+    if (cl->progress_tty) fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
     else fprintf(stderr, "tern-client: %s\n", line);
 }
 
@@ -576,6 +581,7 @@ static void on_body(void *ctx, void *req_user, const uint8_t *data, size_t len)
     client *cl = ctx;
     request *r = req_user;
     r->bytes += len;
+    if (len) sa_on_data(&cl->server_addrs, io_now());
     if (!r->out_path || r->settled || cl->finished) return;
     /* A write error fails this request at once (its temporary file is
      * removed); the rest of its body is discarded, the others go on. */

@@ -120,6 +120,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     first->tuple.validated = !is_server;
     tern_saa_init(c);
     c->handshake_remote = *remote;
+    c->handshake_local = *local;
     tern_conn_local_addrs_attach(c); /* counts this path and every later one */
 
     uint64_t limit = cfg->active_connection_id_limit;

@@ -186,6 +186,7 @@ struct tern_conn {
     /* SERVER_ALTERNATE_ADDRESS (lib/saa.h). */
     tern_saa_state saa;
     tern_addr handshake_remote;    /* §18.2 disable_active_migration scope */
+    tern_addr handshake_local;     /* qlog: a server's move away from it is SAA's */
     tern_addr left_local;          /* a local address we moved away from (§9.6.2) */
     bool has_left_local;
     bool preferred_address_done;   /* client: acted on preferred_address once */

@@ -300,10 +300,20 @@ static tern_qlog_migration_kind migration_kind(const tern_conn *c, const tern_pa
     /* allow_server_migration: only the server moves (profile §3). */
     if (c->server_migration) return TERN_QLOG_MIGRATION_SERVER;
     /* A client moving to another server address took the server's
-     * preferred_address (RFC 9000 §9.6); otherwise the client moved its
-     * own end (§9.2), seen from either side. */
-    if (c->role == TERN_ROLE_CLIENT && !tern_addr_equal(&p->tuple.remote, &c->handshake_remote))
+     * preferred_address (RFC 9000 §9.6), or one a SERVER_ALTERNATE_ADDRESS
+     * frame gave; a server whose client moved to another of its own
+     * addresses sees the same SAA move; otherwise the client moved its own
+     * end (§9.2), seen from either side. */
+    const tern_transport_params *tp = &c->peer_tp;
+    if (c->role == TERN_ROLE_CLIENT && !tern_addr_equal(&p->tuple.remote, &c->handshake_remote)) {
+        bool preferred = c->peer_tp_received && tp->has_preferred_address &&
+                         (tern_addr_equal(&p->tuple.remote, &tp->preferred_address.ipv4) ||
+                          tern_addr_equal(&p->tuple.remote, &tp->preferred_address.ipv6));
+        if (!preferred && c->saa.negotiated) return TERN_QLOG_MIGRATION_SAA;
         return TERN_QLOG_MIGRATION_PREFERRED_ADDRESS;
+    }
+    if (c->role == TERN_ROLE_SERVER && c->saa.negotiated && !tern_addr_equal(&p->tuple.local, &c->handshake_local))
+        return TERN_QLOG_MIGRATION_SAA;
     return TERN_QLOG_MIGRATION_CLIENT;
 }
 

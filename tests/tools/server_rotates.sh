@@ -56,7 +56,7 @@ grep -q "conn 3: client did not offer enable_server_migration: not told to move"
 ok "a client that did not offer is never rotated"
 for bad in "--rotate 0.1" "--pool 127.0.0.2-127.0.0.3:0" "--rotate x --pool 127.0.0.2-127.0.0.3:0" \
     "--rotate 1 --pool 127.0.0.9-127.0.0.2:0" "--rotate 1 --pool 127.0.0.2-127.0.1.3:0" \
-    "--rotate 1 --pool 127.0.0.2-127.0.0.20:0"; do
+    "--rotate 1 --pool 127.0.0.2-127.0.0.1:0"; do
     # shellcheck disable=SC2086
     "$SERVER" --listen 127.0.0.1:0 --root "$WORK/root" $bad 2> "$WORK/err"
     rc=$?
@@ -64,3 +64,9 @@ for bad in "--rotate 0.1" "--pool 127.0.0.2-127.0.0.3:0" "--rotate x --pool 127.
     [ "$(wc -l < "$WORK/err")" = 1 ] || fail "$bad: $(cat "$WORK/err")"
 done
 ok "bad --rotate/--pool: one line, exit status 2"
+# Runtime errors: pool addresses that are not local.
+"$SERVER" --listen 127.0.0.1:0 --root "$WORK/root" --rotate 1 --pool 198.18.0.2-198.18.0.20:0 2> "$WORK/err"
+rc=$?
+[ $rc = 1 ] || fail "non-local pool: exit status $rc"
+grep -q "^tern-server: --pool address 198.18.0.2:0 is not local: " "$WORK/err" || fail "non-local pool: $(cat "$WORK/err")"
+ok "a pool that is not local: one clear line, exit status 1"

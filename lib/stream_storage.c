@@ -119,12 +119,15 @@ tern_err tern_byte_ranges_remove(tern_byte_ranges *set, uint64_t start, uint64_t
 
 /* ---- chunk store -------------------------------------------------------- */
 
-void tern_chunk_store_init(tern_chunk_store *store)
+void tern_chunk_store_init_sized(tern_chunk_store *store, size_t chunk_size)
 {
     store->slots = NULL;
     store->slot_count = 0;
     store->first_chunk = 0;
+    store->chunk_size = chunk_size;
 }
+
+void tern_chunk_store_init(tern_chunk_store *store) { tern_chunk_store_init_sized(store, TERN_STREAM_CHUNK_SIZE); }
 
 void tern_chunk_store_free(tern_chunk_store *store)
 {
@@ -162,7 +165,7 @@ static tern_err grow_slots(tern_chunk_store *store, uint64_t chunk)
 tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint64_t end)
 {
     if (start >= end) return TERN_OK;
-    uint64_t first = start / TERN_STREAM_CHUNK_SIZE, last = (end - 1) / TERN_STREAM_CHUNK_SIZE;
+    uint64_t first = start / store->chunk_size, last = (end - 1) / store->chunk_size;
     if (last - store->first_chunk >= store->slot_count) {
         tern_err err = grow_slots(store, last);
         if (err) return err;
@@ -171,7 +174,7 @@ tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint6
         uint8_t **slot = slot_of(store, k);
         if (*slot) continue;
         /* Uninitialised on purpose: only bytes that were written are read. */
-        *slot = malloc(TERN_STREAM_CHUNK_SIZE);
+        *slot = malloc(store->chunk_size);
         if (!*slot) return TERN_ERR_NOMEM;
     }
     return TERN_OK;
@@ -179,9 +182,9 @@ tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint6
 
 uint8_t *tern_chunk_store_at(const tern_chunk_store *store, uint64_t offset, size_t *contiguous)
 {
-    size_t within = (size_t)(offset % TERN_STREAM_CHUNK_SIZE);
-    *contiguous = TERN_STREAM_CHUNK_SIZE - within;
-    return *slot_of(store, offset / TERN_STREAM_CHUNK_SIZE) + within;
+    size_t within = (size_t)(offset % store->chunk_size);
+    *contiguous = store->chunk_size - within;
+    return *slot_of(store, offset / store->chunk_size) + within;
 }
 
 void tern_chunk_store_write(tern_chunk_store *store, uint64_t offset, const uint8_t *src, size_t len)
@@ -212,7 +215,7 @@ void tern_chunk_store_read(const tern_chunk_store *store, uint64_t offset, uint8
 
 void tern_chunk_store_release_below(tern_chunk_store *store, uint64_t offset)
 {
-    uint64_t new_first = offset / TERN_STREAM_CHUNK_SIZE;
+    uint64_t new_first = offset / store->chunk_size;
     if (new_first <= store->first_chunk) return;
     uint64_t stop = store->first_chunk + store->slot_count;
     if (stop > new_first) stop = new_first;

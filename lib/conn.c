@@ -180,6 +180,7 @@ void tern_conn_free(tern_conn *c)
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
         tern_send_buffer_free(&c->spaces[s].crypto_send);
         tern_recv_buffer_free(&c->spaces[s].crypto_recv);
+        tern_ack_tracker_free(&c->spaces[s].ack);
     }
     tern_recovery_free(&c->rec);
     tern_sent_frames_free(&c->sent_frames);

@@ -9,6 +9,7 @@
 #include "address_token.h"
 #include "conn.h"
 #include "packet_header.h"
+#include "table_alloc.h"
 
 static const char *const default_alpn[] = {"tern"};
 
@@ -135,7 +136,7 @@ void tern_endpoint_free(tern_endpoint *ep)
         free(ep->alpn_copy);
     }
     tern_cid_table_free(&ep->routes);
-    free(ep->events.items);
+    tern_table_free(ep->events.items, ep->events.cap * sizeof *ep->events.items);
     free(ep);
 }
 
@@ -181,10 +182,11 @@ void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev)
     tern_event_queue *q = &ep->events;
     if (q->count == q->cap) {
         size_t ncap = q->cap ? q->cap * 2 : 64;
-        tern_event *n = malloc(ncap * sizeof *n);
+        /* Regrown under load (a flood): its own mapping above a page. */
+        tern_event *n = tern_table_calloc(ncap * sizeof *n);
         if (!n) return;
         for (size_t i = 0; i < q->count; i++) n[i] = q->items[(q->head + i) % q->cap];
-        free(q->items);
+        tern_table_free(q->items, q->cap * sizeof *q->items);
         q->items = n;
         q->cap = ncap;
         q->head = 0;

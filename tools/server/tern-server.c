@@ -74,6 +74,9 @@ static const char usage[] =
     "  --handshake-timeout SECONDS  close a connection whose handshake is not\n"
     "                        complete SECONDS after its first packet, silently\n"
     "                        (default 10; 0: none, only the idle timeout)\n"
+    "  --stats SECONDS       every SECONDS (decimal), one 'stats:' line with the\n"
+    "                        endpoint's counts (connections, handshakes in progress,\n"
+    "                        refused, Retry sent) when they changed, even with --quiet\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
@@ -108,6 +111,9 @@ typedef struct server {
     size_t npool;
     const char *root;
     size_t max_connections;
+    tern_time stats_every, next_stats_at; /* --stats, ns; 0: none */
+    tern_endpoint_stats last_stats;
+    bool stats_logged;
     bool accepting;
     unsigned next_id;
     conn_ctx *conns;
@@ -209,16 +215,33 @@ static void rotate_conn(server *srv, conn_ctx *cc, tern_time now)
 
 static void rearm_rotation(server *srv)
 {
-    tern_time t = TERN_TIME_INFINITE;
-    for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
-        if (cc->next_rotate_at && cc->next_rotate_at < t) t = cc->next_rotate_at;
+    tern_time t = srv->stats_every ? srv->next_stats_at : TERN_TIME_INFINITE;
+    if (srv->rotate)
+        for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
+            if (cc->next_rotate_at && cc->next_rotate_at < t) t = cc->next_rotate_at;
     tl_node_set_app_deadline(&srv->node, t);
+}
+
+/* --stats: "stats: C connections, H handshakes, R refused, T retries (P
+ * under pressure)" when a count changed since the last line. */
+static void log_stats(server *srv, tern_time now)
+{
+    srv->next_stats_at = now + srv->stats_every;
+    tern_endpoint_stats st;
+    tern_endpoint_get_stats(srv->node.ep, &st);
+    if (srv->stats_logged && !memcmp(&st, &srv->last_stats, sizeof st)) return;
+    srv->last_stats = st;
+    srv->stats_logged = true;
+    tl_err("stats: %zu connections, %zu handshakes, %llu refused, %llu retries (%llu under pressure)",
+           st.connections, st.handshakes, (unsigned long long)st.refused, (unsigned long long)st.retries_sent,
+           (unsigned long long)st.retries_pressure);
 }
 
 static void on_deadline(tl_node *n, void *ctx)
 {
     server *srv = ctx;
     tern_time now = io_now();
+    if (srv->stats_every && srv->next_stats_at <= now) log_stats(srv, now);
     for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
         if (cc->next_rotate_at && cc->next_rotate_at <= now)
             rotate_conn(srv, cc, now);
@@ -390,7 +413,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -409,12 +432,13 @@ int main(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, O_IDLE},
         {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
         {"max-handshakes", required_argument, NULL, O_MAXHS},
+        {"stats", required_argument, NULL, O_STATS},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
     tern_addr pool[MAX_POOL];
     size_t npool = 0;
-    tern_time rotate = 0;
+    tern_time rotate = 0, stats_every = 0;
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -462,6 +486,15 @@ int main(int argc, char **argv)
             if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
                 return fail("bad --rotate '%s' (want seconds, 0.01 to 86400, e.g. 0.5)", optarg);
             rotate = (tern_time)(sec * 1e9);
+            break;
+        }
+        case O_STATS: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
+                return fail("bad --stats '%s' (want seconds, 0.01 to 86400, e.g. 0.2)", optarg);
+            stats_every = (tern_time)(sec * 1e9);
             break;
         }
         case O_POOL: {
@@ -624,6 +657,7 @@ int main(int argc, char **argv)
     size_t first_pool = nlisten;
     for (size_t i = 0; i < npool; i++) listen[nlisten++] = pool[i];
     srv->rotate = rotate;
+    srv->stats_every = stats_every;
 
     srv->root = root;
     srv->max_connections = max_conn;
@@ -651,6 +685,10 @@ int main(int argc, char **argv)
         if (in_pool) srv->pool[srv->npool++] = srv->node.socks[r].bound;
         tl_err("listening on %s%s", tl_addr_str(&srv->node.socks[r].bound, a, sizeof a),
                pref ? " (preferred address)" : alt ? " (alternate address)" : in_pool ? " (rotation pool)" : "");
+    }
+    if (srv->stats_every) {
+        log_stats(srv, io_now());
+        rearm_rotation(srv);
     }
     tl_node_kick(&srv->node);
     int r = io_loop_run(&srv->loop);

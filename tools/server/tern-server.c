@@ -79,6 +79,8 @@ static const char usage[] =
     "                        refused, Retry sent) when they changed, even with --quiet\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
+    "  --qlog-max-open N     at most N trace files open at once (default 64); new\n"
+    "                        connections beyond it are not traced (one log line)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
     "                        data are served before the handshake completes; the\n"
     "                        library rejects replays within its anti-replay window)\n"
@@ -413,7 +415,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS, O_QLOGMAX }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
         {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
         {"max-handshakes", required_argument, NULL, O_MAXHS},
         {"stats", required_argument, NULL, O_STATS},
+        {"qlog-max-open", required_argument, NULL, O_QLOGMAX},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
@@ -447,6 +450,7 @@ int main(int argc, char **argv)
     unsigned long max_conn = defaults.max_connections, max_hs = defaults.max_handshakes;
     bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
+    unsigned long qlog_max_open = TL_QLOG_DEFAULT_MAX_OPEN;
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
     unsigned long idle_ms = 0; /* 0: the library default */
@@ -549,6 +553,14 @@ int main(int argc, char **argv)
         case O_HELP: fputs(usage, stdout); return 0;
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
+        case O_QLOGMAX: {
+            char *end;
+            errno = 0;
+            qlog_max_open = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || qlog_max_open == 0 || qlog_max_open > 100000)
+                return fail("bad --qlog-max-open '%s' (want 1..100000)", optarg);
+            break;
+        }
         case O_NO0RTT: no_0rtt = true; break;
         case O_MAXRATE: {
             char *end;
@@ -627,6 +639,7 @@ int main(int argc, char **argv)
         tl_keylog_close(&kl);
         return 1;
     }
+    tl_qlog_dir_set_max_open(&qd, qlog_max_open);
     static const char *const alpn[] = {"h3", "hq-interop"};
     tern_config cfg;
     tern_config_init(&cfg, TERN_ROLE_SERVER);

@@ -169,6 +169,11 @@ int main(int argc, char **argv)
     tern_config cfg;
     tern_config_init(&cfg, TERN_ROLE_CLIENT);
     cfg.insecure_skip_verify = true;
+    /* What an HTTP/3 client offers (tern-server also takes hq-interop;
+     * ngtcp2's servers only h3). */
+    static const char *const alpn[] = {"h3"};
+    cfg.alpn = alpn;
+    cfg.alpn_count = 1;
     tern_endpoint *ep;
     char err[128];
     if (tern_endpoint_new(&cfg, 0, &ep, err, sizeof err) != TERN_OK) {

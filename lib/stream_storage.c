@@ -119,12 +119,16 @@ tern_err tern_byte_ranges_remove(tern_byte_ranges *set, uint64_t start, uint64_t
 
 /* ---- chunk store -------------------------------------------------------- */
 
+/* Chunk 0's first allocation (bytes; doubled from there). */
+#define CHUNK0_MIN ((size_t)256)
+
 void tern_chunk_store_init_sized(tern_chunk_store *store, size_t chunk_size)
 {
     store->slots = NULL;
     store->slot_count = 0;
     store->first_chunk = 0;
     store->chunk_size = chunk_size;
+    store->chunk0_cap = 0;
 }
 
 void tern_chunk_store_init(tern_chunk_store *store) { tern_chunk_store_init_sized(store, TERN_STREAM_CHUNK_SIZE); }
@@ -135,6 +139,7 @@ void tern_chunk_store_free(tern_chunk_store *store)
     free(store->slots);
     store->slots = NULL;
     store->slot_count = 0;
+    store->chunk0_cap = 0;
 }
 
 static uint8_t **slot_of(const tern_chunk_store *store, uint64_t chunk)
@@ -172,6 +177,19 @@ tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint6
     }
     for (uint64_t k = first; k <= last; k++) {
         uint8_t **slot = slot_of(store, k);
+        if (k == 0 && store->chunk0_cap < store->chunk_size) {
+            /* Chunk 0 grows with what is written into it. */
+            size_t need = k == last ? (size_t)end : store->chunk_size;
+            if (need <= store->chunk0_cap) continue;
+            size_t cap = store->chunk0_cap ? store->chunk0_cap : CHUNK0_MIN;
+            while (cap < need) cap *= 2;
+            if (cap > store->chunk_size) cap = store->chunk_size;
+            uint8_t *grown = realloc(*slot, cap);
+            if (!grown) return TERN_ERR_NOMEM;
+            *slot = grown;
+            store->chunk0_cap = cap;
+            continue;
+        }
         if (*slot) continue;
         /* Uninitialised on purpose: only bytes that were written are read. */
         *slot = malloc(store->chunk_size);

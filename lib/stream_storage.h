@@ -67,6 +67,13 @@ typedef struct tern_chunk_store {
     size_t slot_count;
     uint64_t first_chunk;
     size_t chunk_size; /* SIZE above: a power of two */
+    /* Chunk 0 (the stream's first bytes) is allocated at the size written
+     * so far and doubled as writes reach further, up to chunk_size: most
+     * streams stay small (an HTTP/3 control or QPACK stream holds a few
+     * bytes, yet every connection has three each way, half-open ones too).
+     * Bytes allocated for chunk 0; chunk_size once full. Later chunks are
+     * allocated whole. */
+    size_t chunk0_cap;
 } tern_chunk_store;
 
 /* Chunks of TERN_STREAM_CHUNK_SIZE bytes. */

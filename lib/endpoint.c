@@ -71,6 +71,11 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     tern_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep) return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
     ep->cfg = *cfg;
+    if (cfg->max_handshake_rate &&
+        tern_token_bucket_init(&ep->handshake_rate, cfg->max_handshake_rate, cfg->max_handshake_rate) != TERN_OK) {
+        free(ep);
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad max_handshake_rate");
+    }
     /* Own every string: the caller's may go away. */
     const char **fields[] = {&ep->cfg.cert_file, &ep->cfg.key_file, &ep->cfg.cert_pem, &ep->cfg.key_pem,
                              &ep->cfg.ca_file};
@@ -378,6 +383,10 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
         return NULL;
     }
     bool pressure = ep->cfg.max_handshakes && ep->handshakes >= ep->cfg.max_handshakes;
+    /* The admission rate counts only clients that would get state without
+     * a validated address (a token-bearing client is not spoofed). */
+    if (!pressure && !ep->cfg.retry && tok == TERN_TOKEN_INVALID && ep->cfg.max_handshake_rate)
+        pressure = !tern_token_bucket_take(&ep->handshake_rate, now);
     if ((ep->cfg.retry || pressure) && tok == TERN_TOKEN_INVALID) {
         if (tern_endpoint_send_retry(ep, local, remote, &hdr, len, now) && !ep->cfg.retry)
             ep->retries_pressure++;

@@ -2,7 +2,8 @@
  * "Half-open server connections"): real client Initials, each from its own
  * address, fed to a server endpoint in memory, its first flight taken; the
  * server's heap in use after minus before, per connection. Then the
- * handshake timeout frees them all and the heap comes back.
+ * handshake timeout frees them all and the heap comes back. Also the
+ * admission rate for unvalidated clients (max_handshake_rate).
  *
  * Heap in use: mallinfo2().uordblks, or under AddressSanitizer (which
  * replaces malloc) __sanitizer_get_current_allocated_bytes. Only the
@@ -143,10 +144,60 @@ static void test_half_open_bytes_bounded(void **state)
     free(key);
 }
 
+/* max_handshake_rate: of 60 Initials at once, 10 (the burst) get state,
+ * the others a Retry each (their own budget, not the 64/s of other
+ * stateless answers); a second later the bucket has refilled. */
+static void test_handshake_rate(void **state)
+{
+    (void)state;
+    char *cert, *key;
+    size_t cl, kl;
+    const char *hosts[] = {"localhost"};
+    assert_int_equal(tern_tls_cert_generate(hosts, 1, 1, &cert, &cl, &key, &kl), TERN_OK);
+    tern_config scfg, ccfg;
+    tern_config_init(&scfg, TERN_ROLE_SERVER);
+    scfg.cert_pem = cert;
+    scfg.key_pem = key;
+    scfg.max_handshake_rate = 10;
+    tern_config_init(&ccfg, TERN_ROLE_CLIENT);
+    ccfg.insecure_skip_verify = true;
+    tern_endpoint *server, *client;
+    char err[128];
+    assert_int_equal(tern_endpoint_new(&scfg, 0, &server, err, sizeof err), TERN_OK);
+    assert_int_equal(tern_endpoint_new(&ccfg, 0, &client, err, sizeof err), TERN_OK);
+    const tern_addr saddr = addr_v4(0x7f000001, 4433);
+    size_t retries = 0;
+    for (int round = 0; round < 2; round++) {
+        const tern_time t = TERN_SEC(1) + TERN_SEC(round) + TERN_MS(1);
+        for (size_t i = 0; i < 60; i++) {
+            tern_addr local = addr_v4(0x0a000002, (uint16_t)(3000 + 100 * round + i));
+            tern_conn *c;
+            assert_int_equal(tern_endpoint_connect(client, &local, &saddr, "localhost", NULL, 0, t, &c), TERN_OK);
+            size_t nd = tern_endpoint_send(client, t, cbuf, sizeof cbuf, cdgs, 16, false);
+            for (size_t d = 0; d < nd; d++)
+                tern_endpoint_recv(server, &saddr, &cdgs[d].local, 0, (uint8_t *)cdgs[d].data, cdgs[d].len, t);
+            while ((nd = tern_endpoint_send(server, t, sbuf, sizeof sbuf, sdgs, 16, false)) > 0)
+                for (size_t d = 0; d < nd; d++)
+                    if ((((const uint8_t *)sdgs[d].data)[0] & 0xf0) == 0xf0) retries++; /* v1 Retry */
+            drain(server);
+        }
+        tern_endpoint_stats st;
+        tern_endpoint_get_stats(server, &st);
+        assert_int_equal(st.handshakes, 10 * (size_t)(round + 1));
+        assert_int_equal(retries, 50 * (size_t)(round + 1));
+        assert_int_equal(st.retries_pressure, 50 * (uint64_t)(round + 1));
+    }
+    tern_endpoint_free(client);
+    tern_endpoint_free(server);
+    free(cert);
+    free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_half_open_bytes_bounded),
+        cmocka_unit_test(test_handshake_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,10 @@ static const char usage[] =
     "                        clients with a Retry even without --retry, so that\n"
     "                        spoofed sources hold no state (default 1000; 0: no\n"
     "                        limit)\n"
+    "  --max-handshake-rate N  at most N new handshakes per second from clients\n"
+    "                        without an address token; beyond it they get a Retry\n"
+    "                        (bounds the CPU a flood of spoofed Initials takes;\n"
+    "                        default 0: no limit)\n"
     "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
     "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
     "                        control's)\n"
@@ -415,7 +419,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS, O_QLOGMAX }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS, O_QLOGMAX, O_HSRATE }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"root", required_argument, NULL, O_ROOT},
         {"cert", required_argument, NULL, O_CERT},     {"key", required_argument, NULL, O_KEY},
@@ -436,6 +440,7 @@ int main(int argc, char **argv)
         {"max-handshakes", required_argument, NULL, O_MAXHS},
         {"stats", required_argument, NULL, O_STATS},
         {"qlog-max-open", required_argument, NULL, O_QLOGMAX},
+        {"max-handshake-rate", required_argument, NULL, O_HSRATE},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
@@ -450,7 +455,7 @@ int main(int argc, char **argv)
     unsigned long max_conn = defaults.max_connections, max_hs = defaults.max_handshakes;
     bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
-    unsigned long qlog_max_open = TL_QLOG_DEFAULT_MAX_OPEN;
+    unsigned long qlog_max_open = TL_QLOG_DEFAULT_MAX_OPEN, hs_rate = 0;
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
     unsigned long idle_ms = 0; /* 0: the library default */
@@ -553,6 +558,14 @@ int main(int argc, char **argv)
         case O_HELP: fputs(usage, stdout); return 0;
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
+        case O_HSRATE: {
+            char *end;
+            errno = 0;
+            hs_rate = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || hs_rate > 1000000)
+                return fail("bad --max-handshake-rate '%s' (want 0..1000000)", optarg);
+            break;
+        }
         case O_QLOGMAX: {
             char *end;
             errno = 0;
@@ -657,6 +670,7 @@ int main(int argc, char **argv)
     cfg.retry = retry;
     cfg.max_connections = max_conn;
     cfg.max_handshakes = max_hs;
+    cfg.max_handshake_rate = (uint32_t)hs_rate;
     cfg.disable_active_migration = no_dam;
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);

@@ -130,6 +130,9 @@ static void bench_case(const tern_crypto_backend *backend, tern_aead_alg alg, co
         fail("tern_pp_init", err);
     if ((err = tern_pp_init(&st->recv, backend, alg, secret, secret_len)) != TERN_OK)
         fail("tern_pp_init", err);
+    /* The contexts are used directly below, not through tern_pp_protect. */
+    if ((err = tern_pp_ensure(&st->send)) != TERN_OK || (err = tern_pp_ensure(&st->recv)) != TERN_OK)
+        fail("tern_pp_ensure", err);
     memcpy(st->nonce, st->send.iv, sizeof st->nonce);
 
     /* A valid packet with pn 0 to unprotect: short header, payload of

@@ -30,10 +30,15 @@ tern_err tern_ack_tracker_init(tern_ack_tracker *tracker, const tern_ack_tracker
         return TERN_ERR_INVALID_ARGUMENT;
     memset(tracker, 0, sizeof *tracker);
     tracker->config = chosen;
-    tern_range_set_init_bounded(&tracker->received, tracker->received_storage, chosen.max_tracked_ranges);
+    size_t inline_ranges = chosen.max_tracked_ranges < TERN_ACK_TRACKER_INLINE_RANGES ? chosen.max_tracked_ranges
+                                                                                     : TERN_ACK_TRACKER_INLINE_RANGES;
+    tern_range_set_init_spilling(&tracker->received, tracker->received_storage, inline_ranges,
+                                 chosen.max_tracked_ranges);
     tracker->immediate_at = TERN_TIME_INFINITE;
     return TERN_OK;
 }
+
+void tern_ack_tracker_free(tern_ack_tracker *tracker) { tern_range_set_free(&tracker->received); }
 
 bool tern_ack_tracker_is_duplicate(const tern_ack_tracker *tracker, uint64_t pn)
 {

@@ -35,6 +35,8 @@
 #ifndef TERN_ACK_TRACKER_MAX_RANGES
 #define TERN_ACK_TRACKER_MAX_RANGES 64
 #endif
+/* Of those, held in the tracker itself (no allocation until more arrive). */
+#define TERN_ACK_TRACKER_INLINE_RANGES 4
 
 /* Ranges one built ACK can carry (the caller may ask for fewer so that the
  * frame fits its packet). */
@@ -86,7 +88,8 @@ typedef struct tern_ack_tracker {
     tern_ack_tracker_config config;
     tern_range_set received; /* PNs remembered; floor = forgotten */
     uint64_t report_floor;   /* PNs below it are not reported (§13.2.4) */
-    tern_range received_storage[TERN_ACK_TRACKER_MAX_RANGES];
+    /* The first ranges; more (up to max_tracked_ranges) spill to the heap. */
+    tern_range received_storage[TERN_ACK_TRACKER_INLINE_RANGES];
 
     bool has_largest;
     uint64_t largest;               /* largest PN received, never forgotten */
@@ -106,6 +109,9 @@ typedef struct tern_ack_tracker {
  * (threshold 0, exponent > 20, max_tracked_ranges 0 or too large) give
  * TERN_ERR_INVALID_ARGUMENT. */
 tern_err tern_ack_tracker_init(tern_ack_tracker *tracker, const tern_ack_tracker_config *config);
+/* Frees what the tracker allocated (ranges beyond the inline ones); it must
+ * be initialised again before reuse. */
+void tern_ack_tracker_free(tern_ack_tracker *tracker);
 
 /* Whether pn was already received, including packet numbers below the
  * pruned floor, which can no longer be told apart and are treated as

@@ -1,6 +1,8 @@
 /* Keyed open-addressing hash table for CID routing (cid_table.h). */
 #include "cid_table.h"
 
+#include "table_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +74,7 @@ void tern_cid_table_init(tern_cid_table *t, const uint8_t key[16])
 
 void tern_cid_table_free(tern_cid_table *t)
 {
-    free(t->slots);
+    tern_table_free(t->slots, t->capacity * sizeof *t->slots);
     t->slots = NULL;
     t->capacity = t->count = 0;
 }
@@ -100,13 +102,14 @@ static tern_err grow(tern_cid_table *t)
     size_t ncap = t->capacity ? t->capacity * 2 : INITIAL_CAPACITY;
     tern_cid_table_slot *old = t->slots;
     size_t ocap = t->capacity;
-    tern_cid_table_slot *n = calloc(ncap, sizeof *n);
+    /* Regrown under load (a flood): its own mapping above a page. */
+    tern_cid_table_slot *n = tern_table_calloc(ncap * sizeof *n);
     if (!n) return TERN_ERR_NOMEM;
     t->slots = n;
     t->capacity = ncap;
     for (size_t i = 0; i < ocap; i++)
         if (old[i].cid.len) t->slots[probe(t, old[i].cid.data, old[i].cid.len)] = old[i];
-    free(old);
+    tern_table_free(old, ocap * sizeof *old);
     return TERN_OK;
 }
 

@@ -72,8 +72,8 @@ static tern_err setup_spaces(tern_conn *c, const tern_config *cfg)
         if (s == TERN_RECOVERY_SPACE_APPLICATION) ac.max_ack_delay = TERN_MS(cfg->max_ack_delay_ms);
         tern_err err = tern_ack_tracker_init(&sp->ack, &ac);
         if (err) return err;
-        tern_send_buffer_init(&sp->crypto_send);
-        tern_recv_buffer_init(&sp->crypto_recv);
+        tern_send_buffer_init_sized(&sp->crypto_send, TERN_CRYPTO_CHUNK_SIZE);
+        tern_recv_buffer_init_sized(&sp->crypto_recv, TERN_CRYPTO_CHUNK_SIZE);
     }
     return TERN_OK;
 }
@@ -98,7 +98,7 @@ tern_conn *tern_conn_new(tern_endpoint *ep, tern_role role, const tern_addr *loc
     bool is_server = role == TERN_ROLE_SERVER;
 
     if (setup_spaces(c, cfg) != TERN_OK) goto fail;
-    if (tern_sent_frames_init(&c->sent_frames, 256) != TERN_OK) goto fail;
+    if (tern_sent_frames_init(&c->sent_frames, 16) != TERN_OK) goto fail;
 
     tern_recovery_config rc;
     tern_recovery_config_init(&rc, is_server);
@@ -181,6 +181,7 @@ void tern_conn_free(tern_conn *c)
     for (int s = 0; s < TERN_RECOVERY_SPACE_COUNT; s++) {
         tern_send_buffer_free(&c->spaces[s].crypto_send);
         tern_recv_buffer_free(&c->spaces[s].crypto_recv);
+        tern_ack_tracker_free(&c->spaces[s].ack);
     }
     tern_recovery_free(&c->rec);
     tern_sent_frames_free(&c->sent_frames);

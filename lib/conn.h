@@ -34,6 +34,7 @@
 #include "stream_map.h"
 #include "tern/tern.h"
 #include "timer_heap.h"
+#include "token_bucket.h"
 #include "tls.h"
 #include "transport_params.h"
 
@@ -75,10 +76,14 @@ typedef struct tern_event_queue {
 
 /* Datagrams the endpoint sends without a connection (Stateless Reset,
  * Version Negotiation, Retry): a fixed queue, no allocation per packet. */
-#define TERN_STATELESS_QUEUE_LEN 8
+#define TERN_STATELESS_QUEUE_LEN 64
 /* At most this many stateless datagrams per second (RFC 9000 §10.3, §6.1
  * allow limiting them; bounds what spoofed packets can make us send). */
 #define TERN_STATELESS_PER_SECOND 64
+/* Retry packets per second, counted apart: ~100 bytes each, answering
+ * 1200-byte Initials (0.09x, no amplification), they are how clients get
+ * through while max_handshakes or max_handshake_rate hold others off. */
+#define TERN_RETRY_PER_SECOND 20000
 typedef struct tern_stateless_dgram {
     tern_addr local, remote;
     size_t len;
@@ -117,7 +122,8 @@ struct tern_endpoint {
     tern_stateless_dgram stateless[TERN_STATELESS_QUEUE_LEN];
     size_t stateless_count;
     tern_time stateless_window_start;
-    unsigned stateless_in_window;
+    unsigned stateless_in_window, retries_in_window;
+    tern_token_bucket handshake_rate; /* cfg.max_handshake_rate */
 
     /* Server: the largest limits any of our connections advertised, so
      * the largest a ticket of ours can remember; 0-RTT is refused when the
@@ -515,6 +521,9 @@ bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const t
 bool tern_endpoint_send_refusal(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
                                 const tern_packet_header *hdr, size_t received_len, const char *reason, tern_time now);
 /* Reserves a slot in the stateless queue (NULL: full or rate limited). */
+/* A queue slot for a Retry (its own per-second budget). */
+tern_stateless_dgram *tern_endpoint_retry_slot(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                               tern_time now);
 tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
                                                    const tern_addr *remote, tern_time now);
 /* Copies queued stateless datagrams out; returns how many. */

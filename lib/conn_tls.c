@@ -242,9 +242,9 @@ void tern_conn_discard_space(tern_conn *c, tern_recovery_space space, tern_time 
     sp->ping_pending = false;
     tern_recovery_discard_space(&c->rec, space, now);
     tern_send_buffer_free(&sp->crypto_send);
-    tern_send_buffer_init(&sp->crypto_send);
+    tern_send_buffer_init_sized(&sp->crypto_send, TERN_CRYPTO_CHUNK_SIZE);
     tern_recv_buffer_free(&sp->crypto_recv);
-    tern_recv_buffer_init(&sp->crypto_recv);
+    tern_recv_buffer_init_sized(&sp->crypto_recv, TERN_CRYPTO_CHUNK_SIZE);
 }
 
 tern_err tern_conn_on_crypto(tern_conn *c, tern_tls_level level, uint64_t offset, const uint8_t *data, size_t len,

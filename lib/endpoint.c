@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "move_engine.h"
 #include "packet_header.h"
+#include "table_alloc.h"
 
 static const char *const default_alpn[] = {"tern"};
 
@@ -74,6 +75,11 @@ tern_err tern_endpoint_new(const tern_config *cfg, tern_time now, tern_endpoint 
     tern_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep) return fail(errbuf, errbuf_len, TERN_ERR_NOMEM, "out of memory");
     ep->cfg = *cfg;
+    if (cfg->max_handshake_rate &&
+        tern_token_bucket_init(&ep->handshake_rate, cfg->max_handshake_rate, cfg->max_handshake_rate) != TERN_OK) {
+        free(ep);
+        return fail(errbuf, errbuf_len, TERN_ERR_INVALID_ARGUMENT, "bad max_handshake_rate");
+    }
     /* Own every string: the caller's may go away. */
     const char **fields[] = {&ep->cfg.cert_file, &ep->cfg.key_file, &ep->cfg.cert_pem, &ep->cfg.key_pem,
                              &ep->cfg.ca_file};
@@ -142,7 +148,7 @@ void tern_endpoint_free(tern_endpoint *ep)
         free(ep->alpn_copy);
     }
     tern_cid_table_free(&ep->routes);
-    free(ep->events.items);
+    tern_table_free(ep->events.items, ep->events.cap * sizeof *ep->events.items);
     free(ep);
 }
 
@@ -189,10 +195,11 @@ void tern_endpoint_push_event(tern_endpoint *ep, const tern_event *ev)
     tern_event_queue *q = &ep->events;
     if (q->count == q->cap) {
         size_t ncap = q->cap ? q->cap * 2 : 64;
-        tern_event *n = malloc(ncap * sizeof *n);
+        /* Regrown under load (a flood): its own mapping above a page. */
+        tern_event *n = tern_table_calloc(ncap * sizeof *n);
         if (!n) return;
         for (size_t i = 0; i < q->count; i++) n[i] = q->items[(q->head + i) % q->cap];
-        free(q->items);
+        tern_table_free(q->items, q->cap * sizeof *q->items);
         q->items = n;
         q->cap = ncap;
         q->head = 0;
@@ -393,6 +400,10 @@ static tern_conn *accept_conn(tern_endpoint *ep, const tern_addr *local, const t
         return NULL;
     }
     bool pressure = ep->cfg.max_handshakes && ep->handshakes >= ep->cfg.max_handshakes;
+    /* The admission rate counts only clients that would get state without
+     * a validated address (a token-bearing client is not spoofed). */
+    if (!pressure && !ep->cfg.retry && tok == TERN_TOKEN_INVALID && ep->cfg.max_handshake_rate)
+        pressure = !tern_token_bucket_take(&ep->handshake_rate, now);
     if ((ep->cfg.retry || pressure) && tok == TERN_TOKEN_INVALID) {
         if (tern_endpoint_send_retry(ep, local, remote, &hdr, len, now) && !ep->cfg.retry)
             ep->retries_pressure++;

@@ -25,21 +25,38 @@ static bool within_amplification(size_t sent, size_t received) { return sent <= 
  * some payload); also the upper end of the random length we pick. */
 #define RESET_TYPICAL_LEN 43
 
-tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
-                                                   const tern_addr *remote, tern_time now)
+static tern_stateless_dgram *slot(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote, tern_time now,
+                                  bool retry)
 {
     if (now - ep->stateless_window_start >= TERN_SEC(1) || now < ep->stateless_window_start) {
         ep->stateless_window_start = now;
-        ep->stateless_in_window = 0;
+        ep->stateless_in_window = ep->retries_in_window = 0;
     }
-    if (ep->stateless_in_window >= TERN_STATELESS_PER_SECOND || ep->stateless_count >= TERN_STATELESS_QUEUE_LEN)
-        return NULL;
-    ep->stateless_in_window++;
+    if (ep->stateless_count >= TERN_STATELESS_QUEUE_LEN) return NULL;
+    if (retry) {
+        if (ep->retries_in_window >= TERN_RETRY_PER_SECOND) return NULL;
+        ep->retries_in_window++;
+    } else {
+        if (ep->stateless_in_window >= TERN_STATELESS_PER_SECOND) return NULL;
+        ep->stateless_in_window++;
+    }
     tern_stateless_dgram *d = &ep->stateless[ep->stateless_count++];
     d->local = *local;
     d->remote = *remote;
     d->len = 0;
     return d;
+}
+
+tern_stateless_dgram *tern_endpoint_stateless_slot(tern_endpoint *ep, const tern_addr *local,
+                                                   const tern_addr *remote, tern_time now)
+{
+    return slot(ep, local, remote, now, false);
+}
+
+tern_stateless_dgram *tern_endpoint_retry_slot(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
+                                               tern_time now)
+{
+    return slot(ep, local, remote, now, true);
 }
 
 size_t tern_endpoint_take_stateless(tern_endpoint *ep, uint8_t *buf, size_t buf_len, size_t *used,
@@ -115,7 +132,7 @@ static void send_stateless_reset(tern_endpoint *ep, const tern_addr *local, cons
 bool tern_endpoint_send_retry(tern_endpoint *ep, const tern_addr *local, const tern_addr *remote,
                               const tern_packet_header *hdr, size_t received_len, tern_time now)
 {
-    tern_stateless_dgram *d = tern_endpoint_stateless_slot(ep, local, remote, now);
+    tern_stateless_dgram *d = tern_endpoint_retry_slot(ep, local, remote, now);
     if (!d) return false;
     tern_cid odcid, scid;
     odcid.len = (uint8_t)hdr->dcid_len;

@@ -170,16 +170,14 @@ void tern_pp_clear(tern_packet_protection *pp)
     pp->hp = NULL;
 }
 
-/* Fills pp from an AEAD key, an IV, a header-protection key and the secret
- * they came from. On failure pp is cleared. */
-static tern_err pp_install(tern_packet_protection *pp, const tern_crypto_backend *backend,
-                           tern_aead_alg alg, const uint8_t *aead_key,
-                           const uint8_t iv[TERN_AEAD_NONCE_LEN], const uint8_t *hp_key,
-                           const uint8_t *secret, size_t secret_len, uint64_t generation)
+/* Fills pp from an IV, a header-protection key and the secret the AEAD key
+ * comes from. The backend contexts are created on first use
+ * (tern_pp_ensure): a server's half-open connection holds Handshake read and
+ * 1-RTT write keys it may never use, and each context pair costs ~1.8 KB. */
+static void pp_install(tern_packet_protection *pp, const tern_crypto_backend *backend, tern_aead_alg alg,
+                       const uint8_t iv[TERN_AEAD_NONCE_LEN], const uint8_t *hp_key, const uint8_t *secret,
+                       size_t secret_len, uint64_t generation)
 {
-    size_t key_len = tern_aead_key_len(alg);
-    tern_err err;
-
     memset(pp, 0, sizeof *pp);
     pp->backend = backend;
     pp->alg = alg;
@@ -187,13 +185,33 @@ static tern_err pp_install(tern_packet_protection *pp, const tern_crypto_backend
     memcpy(pp->iv, iv, TERN_AEAD_NONCE_LEN);
     memcpy(pp->secret, secret, secret_len);
     pp->secret_len = secret_len;
-    memcpy(pp->hp_key, hp_key, key_len);
-    err = backend->aead_new(&pp->aead, alg, aead_key);
-    if (err == TERN_OK)
-        err = backend->hp_new(&pp->hp, alg, hp_key);
-    if (err != TERN_OK)
-        tern_pp_clear(pp);
-    return err;
+    memcpy(pp->hp_key, hp_key, tern_aead_key_len(alg));
+}
+
+tern_err tern_pp_ensure(tern_packet_protection *pp)
+{
+    if (pp == NULL || pp->backend == NULL)
+        return TERN_ERR_INVALID_ARGUMENT;
+    if (pp->aead == NULL) {
+        /* The AEAD key of this generation comes from its secret (§5.1). */
+        tern_packet_keys keys;
+        tern_err err = tern_derive_packet_keys(pp->backend, pp->alg, pp->secret, pp->secret_len, &keys);
+        if (err == TERN_OK)
+            err = pp->backend->aead_new(&pp->aead, pp->alg, keys.key);
+        wipe(&keys, sizeof keys);
+        if (err != TERN_OK) {
+            pp->aead = NULL;
+            return err;
+        }
+    }
+    if (pp->hp == NULL) {
+        tern_err err = pp->backend->hp_new(&pp->hp, pp->alg, pp->hp_key);
+        if (err != TERN_OK) {
+            pp->hp = NULL;
+            return err;
+        }
+    }
+    return TERN_OK;
 }
 
 tern_err tern_pp_init(tern_packet_protection *pp, const tern_crypto_backend *backend,
@@ -216,7 +234,7 @@ tern_err tern_pp_init(tern_packet_protection *pp, const tern_crypto_backend *bac
         return TERN_ERR_INVALID_ARGUMENT;
     err = tern_derive_packet_keys(backend, alg, secret, secret_len, &keys);
     if (err == TERN_OK)
-        err = pp_install(pp, backend, alg, keys.key, keys.iv, keys.hp, secret, secret_len, 0);
+        pp_install(pp, backend, alg, keys.iv, keys.hp, secret, secret_len, 0);
     wipe(&keys, sizeof keys);
     return err;
 }
@@ -259,8 +277,8 @@ tern_err tern_pp_next_generation(const tern_packet_protection *cur, tern_packet_
     if (err == TERN_OK)
         err = tern_derive_packet_keys(cur->backend, cur->alg, next_secret, cur->secret_len, &keys);
     if (err == TERN_OK)
-        err = pp_install(next, cur->backend, cur->alg, keys.key, keys.iv, cur->hp_key, next_secret,
-                         cur->secret_len, cur->generation + 1);
+        pp_install(next, cur->backend, cur->alg, keys.iv, cur->hp_key, next_secret, cur->secret_len,
+                   cur->generation + 1);
     wipe(next_secret, sizeof next_secret);
     wipe(&keys, sizeof keys);
     return err;
@@ -291,8 +309,10 @@ tern_err tern_pp_protect(tern_packet_protection *pp, uint8_t *packet, size_t cap
     uint8_t mask[TERN_HP_MASK_LEN];
     tern_err err;
 
-    if (pp == NULL || pp->aead == NULL || packet == NULL || packet_len == NULL)
+    if (pp == NULL || pp->backend == NULL || packet == NULL || packet_len == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
+    if ((pp->aead == NULL || pp->hp == NULL) && (err = tern_pp_ensure(pp)) != TERN_OK)
+        return err;
     if (pn_len < 1 || pn_len > 4 || pn_offset < 1 || header_len != pn_offset + pn_len ||
         (size_t)(packet[0] & 0x03) + 1 != pn_len || pn > PN_MAX)
         return TERN_ERR_INVALID_ARGUMENT;
@@ -358,8 +378,10 @@ tern_err tern_pp_remove_header_protection(tern_packet_protection *pp, uint8_t *p
     size_t pn_len;
     tern_err err;
 
-    if (pp == NULL || pp->hp == NULL || packet == NULL || out == NULL)
+    if (pp == NULL || pp->backend == NULL || packet == NULL || out == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
+    if ((pp->aead == NULL || pp->hp == NULL) && (err = tern_pp_ensure(pp)) != TERN_OK)
+        return err;
     memset(out, 0, sizeof *out);
     /* RFC 9001 §5.4.2: the sample is taken as if the packet number were 4
      * bytes long; a packet too short for it is discarded. */
@@ -389,8 +411,10 @@ tern_err tern_pp_open_payload(tern_packet_protection *pp, uint8_t *packet, size_
     size_t ciphertext_len;
     tern_err err;
 
-    if (pp == NULL || pp->aead == NULL || packet == NULL || out == NULL)
+    if (pp == NULL || pp->backend == NULL || packet == NULL || out == NULL)
         return TERN_ERR_INVALID_ARGUMENT;
+    if ((pp->aead == NULL || pp->hp == NULL) && (err = tern_pp_ensure(pp)) != TERN_OK)
+        return err;
     if (out->header_len < 1 || out->header_len > packet_len ||
         packet_len - out->header_len < TERN_AEAD_TAG_LEN)
         return TERN_ERR_DROP;

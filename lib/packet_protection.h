@@ -87,6 +87,10 @@ typedef struct tern_packet_protection {
     uint64_t open_failures;   /* packets that failed to open with these keys */
 } tern_packet_protection;
 
+/* Creates the backend contexts of pp's keys if not done yet (protect and
+ * unprotect do it on first use; for callers using pp->aead/pp->hp directly). */
+tern_err tern_pp_ensure(tern_packet_protection *pp);
+
 /* Installs keys derived from a traffic secret (as TLS hands it over) for the
  * AEAD alg. backend NULL picks the fastest backend for alg
  * (tern_crypto_backend_for_alg). On failure pp is left cleared. */

@@ -14,6 +14,13 @@ void tern_range_set_init_bounded(tern_range_set *set, tern_range *storage, size_
     set->max_capacity = capacity;
 }
 
+void tern_range_set_init_spilling(tern_range_set *set, tern_range *storage, size_t capacity, size_t max_ranges)
+{
+    tern_range_set_init_bounded(set, storage, capacity);
+    if (max_ranges > capacity) set->max_capacity = max_ranges;
+    set->spilling = true;
+}
+
 tern_err tern_range_set_init_growable(tern_range_set *set, size_t initial_capacity, size_t max_ranges)
 {
     memset(set, 0, sizeof *set);
@@ -29,7 +36,7 @@ tern_err tern_range_set_init_growable(tern_range_set *set, size_t initial_capaci
 
 void tern_range_set_free(tern_range_set *set)
 {
-    if (set->growable) free(set->ranges);
+    if (set->growable || set->owned) free(set->ranges);
     memset(set, 0, sizeof *set);
 }
 
@@ -86,6 +93,21 @@ static tern_err grow(tern_range_set *set)
     return TERN_OK;
 }
 
+/* Spilling set: to the heap (or a bigger heap array), doubling. */
+static bool spill(tern_range_set *set)
+{
+    if (set->capacity >= set->max_capacity) return false;
+    size_t new_capacity = set->capacity > set->max_capacity / 2 ? set->max_capacity : set->capacity * 2;
+    tern_range *bigger = malloc(new_capacity * sizeof *bigger);
+    if (!bigger) return false;
+    memcpy(bigger, set->ranges, set->count * sizeof *bigger);
+    if (set->owned) free(set->ranges);
+    set->ranges = bigger;
+    set->capacity = new_capacity;
+    set->owned = true;
+    return true;
+}
+
 tern_err tern_range_set_insert(tern_range_set *set, uint64_t start, uint64_t end)
 {
     if (start > end || end > TERN_RANGE_VALUE_MAX) return TERN_ERR_INVALID_ARGUMENT;
@@ -106,7 +128,7 @@ tern_err tern_range_set_insert(tern_range_set *set, uint64_t start, uint64_t end
     }
 
     /* A new disjoint range goes at index `first`. */
-    if (set->count == set->capacity) {
+    if (set->count == set->capacity && !(set->spilling && spill(set))) {
         if (set->growable) {
             tern_err err = grow(set);
             if (err) return err;

@@ -21,6 +21,11 @@
  *    maximum number of ranges; past that insert fails with TERN_ERR_NOMEM and
  *    the set is unchanged (the right policy for stream reassembly, where
  *    forgetting data is not allowed). Steady state does no allocation.
+ *  - spilling: bounded by max_ranges with the eviction of "bounded", but the
+ *    caller's (small) array only holds the first ranges; past them the set
+ *    moves to a heap array that doubles up to max_ranges. A set that never
+ *    holds more ranges than the caller's array never allocates (an ACK
+ *    tracker of a half-open connection). Release with tern_range_set_free.
  *
  * Values are in [0, UINT64_MAX - 1] so that "end + 1" never overflows (packet
  * numbers and stream offsets are below 2^62). Not thread-safe. A struct that
@@ -50,18 +55,25 @@ typedef struct tern_range_set {
     size_t max_capacity; /* growable only: hard cap on ranges */
     uint64_t floor;      /* values below this are forgotten */
     bool growable;       /* ranges is owned and may be reallocated */
+    bool spilling;       /* bounded by max_capacity, heap past the caller's array */
+    bool owned;          /* spilling: ranges is on the heap */
 } tern_range_set;
 
 /* Bounded set over caller storage of `capacity` (>= 1) ranges; the storage
  * must outlive the set. */
 void tern_range_set_init_bounded(tern_range_set *set, tern_range *storage, size_t capacity);
 
+/* Spilling set (see above): starts over caller storage of `capacity` (>= 1)
+ * ranges, holds at most max_ranges (>= capacity), evicting the lowest then.
+ * If the heap cannot grow it evicts as a bounded set does. */
+void tern_range_set_init_spilling(tern_range_set *set, tern_range *storage, size_t capacity, size_t max_ranges);
+
 /* Growable set: allocates initial_capacity (>= 1) ranges now, doubles when
  * full, never beyond max_ranges (0 = no cap). TERN_ERR_NOMEM on allocation
  * failure. Release with tern_range_set_free. */
 tern_err tern_range_set_init_growable(tern_range_set *set, size_t initial_capacity, size_t max_ranges);
 
-/* Frees a growable set's storage (no-op for a bounded set). The set is empty
+/* Frees a growable or spilled set's storage (no-op for a bounded set). The set is empty
  * afterwards and must be re-initialised before reuse. */
 void tern_range_set_free(tern_range_set *set);
 

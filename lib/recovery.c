@@ -4,8 +4,9 @@
 
 #include <string.h>
 
-/* Sent-packet rings start at this many slots and double when needed. */
-#define INITIAL_RING_CAPACITY 64
+/* Sent-packet rings start at this many slots (0: allocated with the first
+ * packet of the space, 8 slots) and double when needed. */
+#define INITIAL_RING_CAPACITY 0
 
 /* Private ring state for packets acknowledged by the ACK being processed:
  * they are reported to congestion control after losses (§A.7 order). */

@@ -1,8 +1,10 @@
 #include "recv_buffer.h"
 
-void tern_recv_buffer_init(tern_recv_buffer *rb)
+void tern_recv_buffer_init(tern_recv_buffer *rb) { tern_recv_buffer_init_sized(rb, TERN_STREAM_CHUNK_SIZE); }
+
+void tern_recv_buffer_init_sized(tern_recv_buffer *rb, size_t chunk_size)
 {
-    tern_chunk_store_init(&rb->store);
+    tern_chunk_store_init_sized(&rb->store, chunk_size);
     tern_byte_ranges_init(&rb->received);
     rb->read_offset = 0;
 }
@@ -110,9 +112,10 @@ void tern_recv_buffer_discard(tern_recv_buffer *rb)
     /* Whatever was received counts as read: later pieces below the highest
      * offset are ignored rather than stored again. */
     uint64_t highest = tern_recv_buffer_highest(rb);
+    size_t chunk_size = rb->store.chunk_size;
     tern_chunk_store_free(&rb->store);
-    tern_chunk_store_init(&rb->store);
-    rb->store.first_chunk = highest / TERN_STREAM_CHUNK_SIZE;
+    tern_chunk_store_init_sized(&rb->store, chunk_size);
+    rb->store.first_chunk = highest / chunk_size;
     tern_byte_ranges_free(&rb->received);
     rb->read_offset = highest;
 }

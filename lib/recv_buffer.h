@@ -31,6 +31,8 @@ typedef struct tern_recv_buffer {
 } tern_recv_buffer;
 
 void tern_recv_buffer_init(tern_recv_buffer *rb);
+/* With chunks of chunk_size bytes (a power of two; lib/stream_storage.h). */
+void tern_recv_buffer_init_sized(tern_recv_buffer *rb, size_t chunk_size);
 void tern_recv_buffer_free(tern_recv_buffer *rb);
 
 /* Stores data[0..len) found at stream offset `offset`. Bytes below the read

@@ -44,6 +44,15 @@ typedef struct tern_saa_out {
     bool pending; /* to send (first time or after loss); else in flight */
 } tern_saa_out;
 
+/* Server: what it advertised (allocated with the first advertisement: a
+ * connection that never gets one, e.g. a half-open one, does not pay). */
+typedef struct tern_saa_server_tables {
+    tern_saa_out out[TERN_SAA_OUT_MAX];
+    uint8_t out_count;
+    tern_saa_advertised advertised[TERN_SAA_ADVERTISED_MAX];
+    uint8_t advertised_count;
+} tern_saa_server_tables;
+
 typedef struct tern_saa_state {
     bool negotiated;
     /* client */
@@ -60,11 +69,8 @@ typedef struct tern_saa_state {
     tern_time liveness_ping_for;       /* the silence last pinged (its start) */
     tern_time follow_not_before;       /* no path slot was free: retry then */
     unsigned failed_in_a_row;          /* validations that failed since the last success */
-    /* server */
-    tern_saa_out out[TERN_SAA_OUT_MAX];
-    uint8_t out_count;
-    tern_saa_advertised advertised[TERN_SAA_ADVERTISED_MAX];
-    uint8_t advertised_count;
+    /* server: NULL until the first advertisement */
+    tern_saa_server_tables *srv;
 } tern_saa_state;
 
 struct tern_conn;

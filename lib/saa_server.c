@@ -30,6 +30,8 @@ void tern_saa_free(tern_conn *c)
 {
     free(c->saa.locators);
     c->saa.locators = NULL;
+    free(c->saa.srv);
+    c->saa.srv = NULL;
 }
 
 void tern_saa_on_peer_tp(tern_conn *c)
@@ -72,8 +74,8 @@ static bool room_for_one(const tern_conn *c)
 static void make_room(tern_conn *c)
 {
     uint64_t keep = c->cids.local_next_sequence - 1; /* at least the newest */
-    for (size_t i = 0; i < c->saa.advertised_count; i++)
-        if (c->saa.advertised[i].sequence < keep) keep = c->saa.advertised[i].sequence;
+    for (size_t i = 0; i < c->saa.srv->advertised_count; i++)
+        if (c->saa.srv->advertised[i].sequence < keep) keep = c->saa.srv->advertised[i].sequence;
     if (keep > c->cids.local_retire_prior_to) tern_cid_manager_local_retire_prior_to(&c->cids, keep);
 }
 
@@ -102,7 +104,8 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
      * when the application registered its addresses). */
     if ((has4 && !tern_endpoint_serves(c->ep, ipv4)) || (has6 && !tern_endpoint_serves(c->ep, ipv6)))
         return TERN_ERR_INVALID_ARGUMENT;
-    if (c->saa.out_count >= TERN_SAA_OUT_MAX || c->saa.advertised_count >= TERN_SAA_ADVERTISED_MAX)
+    if (!c->saa.srv && !(c->saa.srv = calloc(1, sizeof *c->saa.srv))) return TERN_ERR_NOMEM;
+    if (c->saa.srv->out_count >= TERN_SAA_OUT_MAX || c->saa.srv->advertised_count >= TERN_SAA_ADVERTISED_MAX)
         return TERN_ERR_CID_BLOCKED;
     if (!room_for_one(c)) {
         make_room(c);
@@ -120,7 +123,7 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
         if (has6) tern_conn_local_addr_unref_cid(c, ipv6);
         return err == TERN_ERR_NOMEM ? TERN_ERR_CID_BLOCKED : err;
     }
-    tern_saa_advertised *ad = &c->saa.advertised[c->saa.advertised_count++];
+    tern_saa_advertised *ad = &c->saa.srv->advertised[c->saa.srv->advertised_count++];
     memset(ad, 0, sizeof *ad);
     ad->sequence = e->sequence;
     /* §9.6.2's "never back to a local address we left" (migration.c) is
@@ -131,7 +134,7 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
         c->has_left_local = false;
     if (has4) ad->ipv4 = *ipv4;
     if (has6) ad->ipv6 = *ipv6;
-    tern_saa_out *o = &c->saa.out[c->saa.out_count++];
+    tern_saa_out *o = &c->saa.srv->out[c->saa.srv->out_count++];
     memset(o, 0, sizeof *o);
     o->sequence = e->sequence;
     if (has4) o->ipv4 = *ipv4;
@@ -145,7 +148,7 @@ tern_err tern_conn_advertise_address(tern_conn *c, const tern_addr *ipv4, const 
 
 static void drop_out(tern_conn *c, size_t i)
 {
-    c->saa.out[i] = c->saa.out[--c->saa.out_count];
+    c->saa.srv->out[i] = c->saa.srv->out[--c->saa.srv->out_count];
 }
 
 tern_err tern_conn_withdraw_address(tern_conn *c, uint64_t sequence, tern_time now)
@@ -165,8 +168,9 @@ tern_err tern_conn_withdraw_address(tern_conn *c, uint64_t sequence, tern_time n
 
 tern_saa_out *tern_saa_server_next_pending(tern_conn *c)
 {
-    for (size_t i = 0; i < c->saa.out_count; i++)
-        if (c->saa.out[i].pending) return &c->saa.out[i];
+    if (!c->saa.srv) return NULL;
+    for (size_t i = 0; i < c->saa.srv->out_count; i++)
+        if (c->saa.srv->out[i].pending) return &c->saa.srv->out[i];
     return NULL;
 }
 
@@ -178,15 +182,17 @@ void tern_saa_server_on_sent(tern_conn *c, tern_saa_out *o)
 
 void tern_saa_server_on_lost(tern_conn *c, uint64_t sequence)
 {
+    if (!c->saa.srv) return;
     /* profile §2: retransmitted unchanged. */
-    for (size_t i = 0; i < c->saa.out_count; i++)
-        if (c->saa.out[i].sequence == sequence) c->saa.out[i].pending = true;
+    for (size_t i = 0; i < c->saa.srv->out_count; i++)
+        if (c->saa.srv->out[i].sequence == sequence) c->saa.srv->out[i].pending = true;
 }
 
 void tern_saa_server_on_acked(tern_conn *c, uint64_t sequence)
 {
-    for (size_t i = 0; i < c->saa.out_count; i++)
-        if (c->saa.out[i].sequence == sequence) {
+    if (!c->saa.srv) return;
+    for (size_t i = 0; i < c->saa.srv->out_count; i++)
+        if (c->saa.srv->out[i].sequence == sequence) {
             drop_out(c, i);
             return;
         }
@@ -194,12 +200,13 @@ void tern_saa_server_on_acked(tern_conn *c, uint64_t sequence)
 
 void tern_saa_server_on_cid_retired(tern_conn *c, uint64_t sequence)
 {
-    for (size_t i = 0; i < c->saa.advertised_count; i++) {
-        tern_saa_advertised *ad = &c->saa.advertised[i];
+    if (!c->saa.srv) return;
+    for (size_t i = 0; i < c->saa.srv->advertised_count; i++) {
+        tern_saa_advertised *ad = &c->saa.srv->advertised[i];
         if (ad->sequence != sequence) continue;
         if (ad->ipv4.family != TERN_AF_NONE) tern_conn_local_addr_unref_cid(c, &ad->ipv4);
         if (ad->ipv6.family != TERN_AF_NONE) tern_conn_local_addr_unref_cid(c, &ad->ipv6);
-        c->saa.advertised[i] = c->saa.advertised[--c->saa.advertised_count];
+        c->saa.srv->advertised[i] = c->saa.srv->advertised[--c->saa.srv->advertised_count];
         return;
     }
 }

@@ -1,8 +1,10 @@
 #include "send_buffer.h"
 
-void tern_send_buffer_init(tern_send_buffer *sb)
+void tern_send_buffer_init(tern_send_buffer *sb) { tern_send_buffer_init_sized(sb, TERN_STREAM_CHUNK_SIZE); }
+
+void tern_send_buffer_init_sized(tern_send_buffer *sb, size_t chunk_size)
 {
-    tern_chunk_store_init(&sb->store);
+    tern_chunk_store_init_sized(&sb->store, chunk_size);
     tern_byte_ranges_init(&sb->acked);
     tern_byte_ranges_init(&sb->lost);
     sb->acked_prefix = 0;

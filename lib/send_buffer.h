@@ -43,6 +43,8 @@ typedef struct tern_send_range {
 } tern_send_range;
 
 void tern_send_buffer_init(tern_send_buffer *sb);
+/* With chunks of chunk_size bytes (a power of two; lib/stream_storage.h). */
+void tern_send_buffer_init_sized(tern_send_buffer *sb, size_t chunk_size);
 void tern_send_buffer_free(tern_send_buffer *sb);
 
 /* Appends len bytes (copied). fin marks the end of the stream; after it any

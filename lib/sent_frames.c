@@ -6,7 +6,7 @@
 
 static tern_err grow(tern_sent_frames *pool)
 {
-    uint32_t ncap = pool->cap ? pool->cap * 2 : 256;
+    uint32_t ncap = pool->cap ? pool->cap * 2 : pool->initial_cap;
     tern_sent_frame *n = realloc(pool->recs, (size_t)ncap * sizeof *n);
     if (!n) return TERN_ERR_NOMEM;
     /* Thread the new records onto the free list, lowest index first. */
@@ -20,8 +20,9 @@ static tern_err grow(tern_sent_frames *pool)
 tern_err tern_sent_frames_init(tern_sent_frames *pool, uint32_t initial_cap)
 {
     memset(pool, 0, sizeof *pool);
-    (void)initial_cap;
-    return grow(pool);
+    /* Lazily: a half-open connection sends few frames (2 or 3 packets). */
+    pool->initial_cap = initial_cap ? initial_cap : 16;
+    return TERN_OK;
 }
 
 void tern_sent_frames_free(tern_sent_frames *pool)

@@ -51,6 +51,7 @@ typedef struct tern_sent_frames {
     uint32_t cap;
     uint32_t free_head; /* index + 1, 0: empty free list */
     uint32_t in_use;
+    uint32_t initial_cap; /* records allocated by the first append */
 } tern_sent_frames;
 
 /* The records of one packet being built. */

@@ -43,7 +43,7 @@ static tern_err reserve(tern_sent_packets *sp, size_t needed)
 {
     if (needed <= sp->capacity)
         return TERN_OK;
-    size_t cap = sp->capacity ? sp->capacity : 16;
+    size_t cap = sp->capacity ? sp->capacity : 8;
     while (cap < needed) {
         if (cap > SIZE_MAX / 2 / sizeof *sp->slots)
             return TERN_ERR_NOMEM;

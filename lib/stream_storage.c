@@ -119,19 +119,87 @@ tern_err tern_byte_ranges_remove(tern_byte_ranges *set, uint64_t start, uint64_t
 
 /* ---- chunk store -------------------------------------------------------- */
 
-void tern_chunk_store_init(tern_chunk_store *store)
+/* Freed TERN_STREAM_CHUNK_SIZE chunks kept for reuse, per thread (an
+ * endpoint is used from one thread at a time): a bulk transfer frees chunks
+ * as the application reads them and allocates them again as data arrives,
+ * the amount buffered swinging by megabytes; given back to malloc each
+ * time, the top of the heap went back to the kernel and every refill
+ * page-faulted (docs/performance.md). The cache is sized to the load: at
+ * most CHUNK_CACHE_SLACK chunks more than are in use, so it shrinks again
+ * when transfers end (4 MiB then). Chunk 0 (sized lazily) is not counted. */
+#define CHUNK_CACHE_SLACK ((size_t)256)
+
+typedef struct cached_chunk {
+    struct cached_chunk *next;
+} cached_chunk;
+
+static _Thread_local struct {
+    cached_chunk *head;
+    size_t cached, in_use;
+} g_chunks;
+
+static uint8_t *chunk_alloc(size_t size)
+{
+    if (size != TERN_STREAM_CHUNK_SIZE) return malloc(size);
+    uint8_t *p;
+    if (g_chunks.head) {
+        p = (uint8_t *)g_chunks.head;
+        g_chunks.head = g_chunks.head->next;
+        g_chunks.cached--;
+    } else if (!(p = malloc(size))) return NULL;
+    g_chunks.in_use++;
+    return p;
+}
+
+static void chunk_release(uint8_t *p, size_t size)
+{
+    if (!p) return;
+    if (size != TERN_STREAM_CHUNK_SIZE) {
+        free(p);
+        return;
+    }
+    g_chunks.in_use--;
+    cached_chunk *c = (cached_chunk *)(void *)p;
+    c->next = g_chunks.head;
+    g_chunks.head = c;
+    g_chunks.cached++;
+    while (g_chunks.cached > g_chunks.in_use + CHUNK_CACHE_SLACK) {
+        cached_chunk *drop = g_chunks.head;
+        g_chunks.head = drop->next;
+        g_chunks.cached--;
+        free(drop);
+    }
+}
+
+/* Frees chunk k of store (chunk 0 may be lazily sized: never cached). */
+static void chunk_free(const tern_chunk_store *store, uint64_t k, uint8_t *p)
+{
+    if (k == 0) free(p);
+    else chunk_release(p, store->chunk_size);
+}
+
+/* Chunk 0's first allocation (bytes; doubled from there). */
+#define CHUNK0_MIN ((size_t)256)
+
+void tern_chunk_store_init_sized(tern_chunk_store *store, size_t chunk_size)
 {
     store->slots = NULL;
     store->slot_count = 0;
     store->first_chunk = 0;
+    store->chunk_size = chunk_size;
+    store->chunk0_cap = 0;
 }
+
+void tern_chunk_store_init(tern_chunk_store *store) { tern_chunk_store_init_sized(store, TERN_STREAM_CHUNK_SIZE); }
 
 void tern_chunk_store_free(tern_chunk_store *store)
 {
-    for (size_t i = 0; i < store->slot_count; i++) free(store->slots[i]);
+    for (uint64_t k = store->first_chunk; k < store->first_chunk + store->slot_count; k++)
+        chunk_free(store, k, store->slots[k & (store->slot_count - 1)]);
     free(store->slots);
     store->slots = NULL;
     store->slot_count = 0;
+    store->chunk0_cap = 0;
 }
 
 static uint8_t **slot_of(const tern_chunk_store *store, uint64_t chunk)
@@ -162,16 +230,29 @@ static tern_err grow_slots(tern_chunk_store *store, uint64_t chunk)
 tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint64_t end)
 {
     if (start >= end) return TERN_OK;
-    uint64_t first = start / TERN_STREAM_CHUNK_SIZE, last = (end - 1) / TERN_STREAM_CHUNK_SIZE;
+    uint64_t first = start / store->chunk_size, last = (end - 1) / store->chunk_size;
     if (last - store->first_chunk >= store->slot_count) {
         tern_err err = grow_slots(store, last);
         if (err) return err;
     }
     for (uint64_t k = first; k <= last; k++) {
         uint8_t **slot = slot_of(store, k);
+        if (k == 0 && store->chunk0_cap < store->chunk_size) {
+            /* Chunk 0 grows with what is written into it. */
+            size_t need = k == last ? (size_t)end : store->chunk_size;
+            if (need <= store->chunk0_cap) continue;
+            size_t cap = store->chunk0_cap ? store->chunk0_cap : CHUNK0_MIN;
+            while (cap < need) cap *= 2;
+            if (cap > store->chunk_size) cap = store->chunk_size;
+            uint8_t *grown = realloc(*slot, cap);
+            if (!grown) return TERN_ERR_NOMEM;
+            *slot = grown;
+            store->chunk0_cap = cap;
+            continue;
+        }
         if (*slot) continue;
         /* Uninitialised on purpose: only bytes that were written are read. */
-        *slot = malloc(TERN_STREAM_CHUNK_SIZE);
+        *slot = chunk_alloc(store->chunk_size);
         if (!*slot) return TERN_ERR_NOMEM;
     }
     return TERN_OK;
@@ -179,9 +260,9 @@ tern_err tern_chunk_store_reserve(tern_chunk_store *store, uint64_t start, uint6
 
 uint8_t *tern_chunk_store_at(const tern_chunk_store *store, uint64_t offset, size_t *contiguous)
 {
-    size_t within = (size_t)(offset % TERN_STREAM_CHUNK_SIZE);
-    *contiguous = TERN_STREAM_CHUNK_SIZE - within;
-    return *slot_of(store, offset / TERN_STREAM_CHUNK_SIZE) + within;
+    size_t within = (size_t)(offset % store->chunk_size);
+    *contiguous = store->chunk_size - within;
+    return *slot_of(store, offset / store->chunk_size) + within;
 }
 
 void tern_chunk_store_write(tern_chunk_store *store, uint64_t offset, const uint8_t *src, size_t len)
@@ -212,13 +293,13 @@ void tern_chunk_store_read(const tern_chunk_store *store, uint64_t offset, uint8
 
 void tern_chunk_store_release_below(tern_chunk_store *store, uint64_t offset)
 {
-    uint64_t new_first = offset / TERN_STREAM_CHUNK_SIZE;
+    uint64_t new_first = offset / store->chunk_size;
     if (new_first <= store->first_chunk) return;
     uint64_t stop = store->first_chunk + store->slot_count;
     if (stop > new_first) stop = new_first;
     for (uint64_t k = store->first_chunk; k < stop; k++) {
         uint8_t **slot = slot_of(store, k);
-        free(*slot);
+        chunk_free(store, k, *slot);
         *slot = NULL;
     }
     store->first_chunk = new_first;

@@ -55,6 +55,9 @@ static inline bool tern_byte_ranges_empty(const tern_byte_ranges *set) { return 
 /* 16 KiB: large enough that a full-size packet rarely straddles two chunks,
  * small enough that a short stream does not pin much memory. */
 #define TERN_STREAM_CHUNK_SIZE ((size_t)16384)
+/* CRYPTO streams (a few KB per level, held by every half-open connection):
+ * small chunks so a 300-byte ClientHello or a 2 KB flight pins little. */
+#define TERN_CRYPTO_CHUNK_SIZE ((size_t)1024)
 
 typedef struct tern_chunk_store {
     /* Chunk k (bytes [k*SIZE, (k+1)*SIZE)) lives in slots[k & (slot_count-1)]
@@ -63,9 +66,20 @@ typedef struct tern_chunk_store {
     uint8_t **slots;
     size_t slot_count;
     uint64_t first_chunk;
+    size_t chunk_size; /* SIZE above: a power of two */
+    /* Chunk 0 (the stream's first bytes) is allocated at the size written
+     * so far and doubled as writes reach further, up to chunk_size: most
+     * streams stay small (an HTTP/3 control or QPACK stream holds a few
+     * bytes, yet every connection has three each way, half-open ones too).
+     * Bytes allocated for chunk 0; chunk_size once full. Later chunks are
+     * allocated whole. */
+    size_t chunk0_cap;
 } tern_chunk_store;
 
+/* Chunks of TERN_STREAM_CHUNK_SIZE bytes. */
 void tern_chunk_store_init(tern_chunk_store *store);
+/* Chunks of chunk_size bytes (a power of two). */
+void tern_chunk_store_init_sized(tern_chunk_store *store, size_t chunk_size);
 void tern_chunk_store_free(tern_chunk_store *store);
 
 /* Makes sure every chunk touching [start, end) is allocated. start must not

@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include "table_alloc.h"
+
 void tern_timer_heap_init(tern_timer_heap *h)
 {
     h->items = NULL;
@@ -13,7 +15,7 @@ void tern_timer_heap_init(tern_timer_heap *h)
 void tern_timer_heap_free(tern_timer_heap *h)
 {
     for (size_t i = 0; i < h->count; i++) h->items[i]->index = TERN_TIMER_HEAP_NONE;
-    free(h->items);
+    tern_table_free(h->items, h->cap * sizeof *h->items);
     tern_timer_heap_init(h);
 }
 
@@ -28,7 +30,8 @@ tern_err tern_timer_heap_reserve(tern_timer_heap *h, size_t n)
     if (n <= h->cap) return TERN_OK;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n) cap *= 2;
-    tern_timer_heap_node **items = realloc(h->items, cap * sizeof *items);
+    /* Regrown under load (a flood): its own mapping above a page. */
+    tern_timer_heap_node **items = tern_table_realloc(h->items, h->cap * sizeof *items, cap * sizeof *items);
     if (!items) return TERN_ERR_NOMEM;
     h->items = items;
     h->cap = cap;

@@ -516,7 +516,7 @@ static tern_err configure_session(tern_tls *tls)
     gnutls_session_t s = tls->session;
 
     gnutls_session_set_ptr(s, tls);
-    if (gnutls_priority_set_direct(s, cfg->priority, NULL) < 0) return TERN_ERR_CRYPTO_BACKEND;
+    if (gnutls_priority_set(s, cfg->priority_cache) < 0) return TERN_ERR_CRYPTO_BACKEND;
     if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cfg->credentials) < 0) return TERN_ERR_CRYPTO_BACKEND;
 
     gnutls_handshake_set_secret_function(s, on_gnutls_secret);

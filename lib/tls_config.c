@@ -38,9 +38,10 @@ tern_err tern_tls_config_set_ciphers(tern_tls_config *cfg, const tern_tls_cipher
     }
     /* Validate now so that a bad string fails at config time, not in the
      * middle of a connection. */
-    gnutls_priority_t check;
-    if (gnutls_priority_init2(&check, priority, NULL, 0) < 0) return TERN_ERR_CRYPTO_BACKEND;
-    gnutls_priority_deinit(check);
+    gnutls_priority_t cache;
+    if (gnutls_priority_init2(&cache, priority, NULL, 0) < 0) return TERN_ERR_CRYPTO_BACKEND;
+    if (cfg->priority_cache) gnutls_priority_deinit(cfg->priority_cache);
+    cfg->priority_cache = cache;
     memcpy(cfg->priority, priority, used + 1);
     return TERN_OK;
 }
@@ -103,6 +104,10 @@ tern_err tern_tls_config_new(tern_tls_config **out, tern_tls_role role)
         free(cfg);
         return TERN_ERR_NOMEM;
     }
+    if (gnutls_priority_init2(&cfg->priority_cache, cfg->priority, NULL, 0) < 0) {
+        cfg->priority_cache = NULL;
+        goto fail;
+    }
     if (role == TERN_TLS_SERVER) {
         if (gnutls_session_ticket_key_generate(&cfg->ticket_key) < 0) goto fail;
         /* The recording window starts now: GnuTLS refuses 0-RTT for tickets
@@ -130,6 +135,7 @@ void tern_tls_config_free(tern_tls_config *cfg)
         gnutls_free(cfg->ticket_key.data);
     }
     if (cfg->anti_replay) gnutls_anti_replay_deinit(cfg->anti_replay);
+    if (cfg->priority_cache) gnutls_priority_deinit(cfg->priority_cache);
     free(cfg->replay_entries);
     free(cfg->alpn);
     free(cfg->alpn_storage);

@@ -38,6 +38,9 @@ struct tern_tls_config {
 
     char *server_name;
     char priority[256];
+    /* The parsed priority string, shared by every session (gnutls_priority_set
+     * takes a reference): parsing it per session cost 8 KB each. */
+    gnutls_priority_t priority_cache;
 
     gnutls_datum_t ticket_key; /* server; gnutls_free'd */
     gnutls_anti_replay_t anti_replay; /* server */

@@ -129,10 +129,20 @@ typedef struct tern_config {
      * their handshake, a new client Initial without a valid address token
      * gets a Retry (§8.1.2), as with `retry`; the client that comes back
      * with the token is accepted (a spoofed source never does). Default
-     * 1000; 0 = no limit. Both go through the stateless rate limit
-     * (docs/protocol.md §1.1). */
+     * 1000; 0 = no limit. Refusals go through the stateless rate limit
+     * (docs/protocol.md §1.1); Retries have their own, larger one
+     * (TERN_RETRY_PER_SECOND: a Retry is a tenth of the Initial's size and
+     * is what lets real clients in during a flood). */
     size_t max_connections;
     size_t max_handshakes;
+    /* Server: at most this many new connections per second (burst: one
+     * second's worth) from clients without a valid address token; beyond
+     * it they get a Retry too, as above max_handshakes. Each accepted
+     * connection costs a TLS handshake (a signature, ~0.5 ms of CPU): this
+     * bounds what a flood of spoofed Initials can take from the existing
+     * connections, while real clients come back with the token at once.
+     * Default 0 = no limit. */
+    uint32_t max_handshake_rate;
     /* Secret for stateless reset tokens and address-validation tokens
      * (RFC 9000 §10.3, §8.1.3). All zero = generated at endpoint creation. */
     uint8_t static_key[32];

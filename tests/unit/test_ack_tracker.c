@@ -14,7 +14,7 @@
 /* Initialised in place: a tracker points into itself and must not be
  * copied. */
 #define APP_TRACKER(t)  \
-    tern_ack_tracker t; \
+    tern_ack_tracker t __attribute__((cleanup(tern_ack_tracker_free))); \
     assert_int_equal(tern_ack_tracker_init(&t, NULL), TERN_OK)
 
 static void recv_pn(tern_ack_tracker *t, uint64_t pn, bool ack_eliciting, tern_time now)
@@ -25,7 +25,7 @@ static void recv_pn(tern_ack_tracker *t, uint64_t pn, bool ack_eliciting, tern_t
 static void test_init_validates_config(void **state)
 {
     (void)state;
-    tern_ack_tracker t;
+    tern_ack_tracker t __attribute__((cleanup(tern_ack_tracker_free))) = {.has_largest = false};
     tern_ack_tracker_config c = tern_ack_tracker_default_config(false);
     assert_false(c.ack_immediately);
     assert_true(c.max_ack_delay == TERN_MS(25));
@@ -88,7 +88,7 @@ static void test_handshake_spaces_ack_immediately(void **state)
 {
     (void)state;
     tern_ack_tracker_config c = tern_ack_tracker_default_config(true);
-    tern_ack_tracker t;
+    tern_ack_tracker t __attribute__((cleanup(tern_ack_tracker_free))) = {.has_largest = false};
     assert_int_equal(tern_ack_tracker_init(&t, &c), TERN_OK);
     recv_pn(&t, 0, true, T0);
     assert_true(tern_ack_tracker_should_send(&t, T0));
@@ -434,7 +434,7 @@ static void test_range_limit_drops_oldest(void **state)
     (void)state;
     tern_ack_tracker_config c = tern_ack_tracker_default_config(false);
     c.max_tracked_ranges = 3;
-    tern_ack_tracker t;
+    tern_ack_tracker t __attribute__((cleanup(tern_ack_tracker_free))) = {.has_largest = false};
     assert_int_equal(tern_ack_tracker_init(&t, &c), TERN_OK);
     for (uint64_t pn = 0; pn <= 8; pn += 2) recv_pn(&t, pn, false, T0); /* 0 2 4 6 8 */
     tern_ack_info info;

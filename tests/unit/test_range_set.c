@@ -71,6 +71,30 @@ static void test_invalid_arguments(void **state)
     assert_false(tern_range_set_contains_range(&set, 3, 2));
 }
 
+/* Spilling: no allocation within the caller's array, heap beyond it, then
+ * eviction of the lowest ranges at max_ranges like a bounded set. */
+static void test_spilling(void **state)
+{
+    (void)state;
+    tern_range storage[2];
+    tern_range_set set;
+    tern_range_set_init_spilling(&set, storage, 2, 8);
+    tern_range_set_add(&set, 0);
+    tern_range_set_add(&set, 2);
+    assert_true(set.ranges == storage);
+    tern_range_set_add(&set, 4);
+    assert_true(set.ranges != storage);
+    assert_int_equal(tern_range_set_count(&set), 3);
+    for (uint64_t v = 6; v <= 20; v += 2) tern_range_set_add(&set, v);
+    /* 11 disjoint values, 8 kept: the lowest 3 forgotten. */
+    assert_int_equal(tern_range_set_count(&set), 8);
+    assert_true(tern_range_set_floor(&set) == 5);
+    assert_true(tern_range_set_seen(&set, 0));
+    assert_true(tern_range_set_contains(&set, 6));
+    assert_true(tern_range_set_contains(&set, 20));
+    tern_range_set_free(&set);
+}
+
 static void test_contains(void **state)
 {
     (void)state;
@@ -269,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_insert_merges_neighbours),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_spilling),
         cmocka_unit_test(test_iteration_orders),
         cmocka_unit_test(test_remove_below_sets_floor),
         cmocka_unit_test(test_bounded_evicts_lowest),

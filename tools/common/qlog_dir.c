@@ -44,6 +44,7 @@ int tl_make_dirs(const char *dir)
 int tl_qlog_dir_open(tl_qlog_dir *q, const char *dir, char *err, size_t err_len)
 {
     memset(q, 0, sizeof *q);
+    q->max_open = TL_QLOG_DEFAULT_MAX_OPEN;
     if (!dir) return 0;
     int r = tl_make_dirs(dir);
     if (r < 0) {
@@ -83,12 +84,26 @@ static void file_free(tl_qlog_file *f)
     }
     free(f->path);
     free(f);
+    q->open_count--;
+    if (q->skipped && q->open_count < q->max_open) {
+        tl_err("qlog: tracing new connections again (%lu not traced: %zu trace files were open)", q->skipped,
+               q->max_open);
+        q->skipped = 0;
+    }
 }
+
+void tl_qlog_dir_set_max_open(tl_qlog_dir *q, size_t max_open) { q->max_open = max_open ? max_open : 1; }
 
 static void *qlog_open(void *ctx, tern_conn *c, bool is_server, const uint8_t *odcid, size_t odcid_len)
 {
     (void)c;
     tl_qlog_dir *q = ctx;
+    if (q->open_count >= q->max_open) {
+        if (q->skipped++ == 0)
+            tl_err("qlog: %zu trace files open, the limit: new connections are not traced until one closes",
+                   q->open_count);
+        return NULL;
+    }
     char hex[2 * 20 + 1];
     size_t n = odcid_len > 20 ? 20 : odcid_len;
     for (size_t i = 0; i < n; i++) snprintf(hex + 2 * i, 3, "%02x", odcid[i]);
@@ -116,6 +131,7 @@ static void *qlog_open(void *ctx, tern_conn *c, bool is_server, const uint8_t *o
     f->next = q->open;
     if (q->open) q->open->prev = f;
     q->open = f;
+    q->open_count++;
     return f;
 }
 

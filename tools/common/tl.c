@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 #include <stdarg.h>
 #include <stdlib.h>
@@ -304,15 +303,9 @@ int tl_node_init(tl_node *n, io_loop *loop, const tern_config *cfg, tl_event_fn 
                  tl_deadline_fn on_deadline, void *ctx, char *err, size_t err_len)
 {
     memset(n, 0, sizeof *n);
-#ifdef __GLIBC__
-    /* Stream data is stored in 16 KiB chunks that are freed as soon as the
-     * application reads them. With bursts of up to 64 datagrams the live
-     * chunks come and go by megabytes, and glibc's default 128 KiB trim
-     * threshold gave the freed top of the heap back to the kernel each
-     * time, so every refill page-faulted (a third of the client's CPU in
-     * perf). Keep up to 64 MiB of freed heap instead. */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
+    /* No malloc tuning here (issue 9: no mallopt in the tools): the chunk
+     * churn of bulk transfers that made the tools raise glibc's trim
+     * threshold is absorbed by lib/stream_storage.c's chunk cache. */
     n->loop = loop;
     n->on_event = on_event;
     n->on_deadline = on_deadline;

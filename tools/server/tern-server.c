@@ -122,6 +122,10 @@ static const char usage[] =
     "                        clients with a Retry even without --retry, so that\n"
     "                        spoofed sources hold no state (default 1000; 0: no\n"
     "                        limit)\n"
+    "  --max-handshake-rate N  at most N new handshakes per second from clients\n"
+    "                        without an address token; beyond it they get a Retry\n"
+    "                        (bounds the CPU a flood of spoofed Initials takes;\n"
+    "                        default 0: no limit)\n"
     "  --max-rate MBIT       pace each path at no more than MBIT Mbit/s (decimal,\n"
     "                        e.g. 80 or 0.5; default: no ceiling but congestion\n"
     "                        control's)\n"
@@ -133,8 +137,13 @@ static const char usage[] =
     "  --handshake-timeout SECONDS  close a connection whose handshake is not\n"
     "                        complete SECONDS after its first packet, silently\n"
     "                        (default 10; 0: none, only the idle timeout)\n"
+    "  --stats SECONDS       every SECONDS (decimal), one 'stats:' line with the\n"
+    "                        endpoint's counts (connections, handshakes in progress,\n"
+    "                        refused, Retry sent) when they changed, even with --quiet\n"
     "  --qlog-dir DIR        write a qlog trace (JSON-SEQ) per connection to\n"
     "                        DIR/<odcid hex>-server.sqlog (DIR is created)\n"
+    "  --qlog-max-open N     at most N trace files open at once (default 64); new\n"
+    "                        connections beyond it are not traced (one log line)\n"
     "  --no-0rtt             refuse 0-RTT (accepted by default: requests in early\n"
     "                        data are served before the handshake completes; the\n"
     "                        library rejects replays within its anti-replay window)\n"
@@ -161,6 +170,9 @@ typedef struct server {
     sm_state moves; /* --alt, --rotate, --balance, --drain-after (server_moves.c) */
     const char *root;
     size_t max_connections;
+    tern_time stats_every, next_stats_at; /* --stats, ns; 0: none */
+    tern_endpoint_stats last_stats;
+    bool stats_logged;
     bool accepting;
     unsigned next_id;
     conn_ctx *conns;
@@ -273,15 +285,32 @@ static void move_direct(server *srv, conn_ctx *cc, tern_time now)
 static void rearm_deadline(server *srv)
 {
     tern_time t = sm_next_deadline(&srv->moves);
+    if (srv->stats_every && srv->next_stats_at < t) t = srv->next_stats_at;
     for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
         if (cc->direct_at && cc->direct_at < t) t = cc->direct_at;
     tl_node_set_app_deadline(&srv->node, t);
+}
+
+/* --stats: "stats: C connections, H handshakes, R refused, T retries (P
+ * under pressure)" when a count changed since the last line. */
+static void log_stats(server *srv, tern_time now)
+{
+    srv->next_stats_at = now + srv->stats_every;
+    tern_endpoint_stats st;
+    tern_endpoint_get_stats(srv->node.ep, &st);
+    if (srv->stats_logged && !memcmp(&st, &srv->last_stats, sizeof st)) return;
+    srv->last_stats = st;
+    srv->stats_logged = true;
+    tl_err("stats: %zu connections, %zu handshakes, %llu refused, %llu retries (%llu under pressure)",
+           st.connections, st.handshakes, (unsigned long long)st.refused, (unsigned long long)st.retries_sent,
+           (unsigned long long)st.retries_pressure);
 }
 
 static void on_deadline(tl_node *n, void *ctx)
 {
     server *srv = ctx;
     tern_time now = io_now();
+    if (srv->stats_every && srv->next_stats_at <= now) log_stats(srv, now);
     for (conn_ctx *cc = srv->conns; cc; cc = cc->next)
         if (cc->direct_at && cc->direct_at <= now) move_direct(srv, cc, now);
     sm_on_deadline(&srv->moves, now);
@@ -476,7 +505,7 @@ int main(int argc, char **argv)
     /* --version (alone): the linked library's version, tern_version(). */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) return printf("%s %s\n", "tern-server", tern_version()->str) < 0;
     enum { O_LISTEN = 256, O_ROOT, O_CERT, O_KEY, O_KEYLOG, O_CC, O_MAXCONN, O_QUIET, O_HELP, O_PREF, O_RETRY, O_NODAM };
-    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
+    enum { O_QLOGDIR = 512, O_NO0RTT, O_MAXRATE, O_IDLE, O_HSTIMEOUT, O_MAXHS, O_ALT, O_ROTATE, O_POOL, O_STATS, O_QLOGMAX, O_HSRATE }; /* qlog, 0-RTT, pacing, timeouts, limits, SAA */
     enum { O_PREFIX = 1024, O_JITTER, O_BALANCE, O_BALANCE_TO, O_BALANCE_RATE, O_DRAIN_AFTER, O_DRAIN_TO,
            O_DRAIN_DEADLINE, O_NO_ADV, O_BALANCE_AFTER }; /* move policies (server_moves.c) */
     enum { O_TURN = 768, O_TURN_USER, O_TURN_PASS, O_TURN_PERMIT, O_DIRECT_AFTER, O_DIRECT }; /* TURN relay */
@@ -514,12 +543,16 @@ int main(int argc, char **argv)
         {"turn-permit", required_argument, NULL, O_TURN_PERMIT},
         {"migrate-direct-after", required_argument, NULL, O_DIRECT_AFTER},
         {"direct", required_argument, NULL, O_DIRECT},
+        {"stats", required_argument, NULL, O_STATS},
+        {"qlog-max-open", required_argument, NULL, O_QLOGMAX},
+        {"max-handshake-rate", required_argument, NULL, O_HSRATE},
         {NULL, 0, NULL, 0},
     };
     tern_addr listen[MAX_LISTEN], pref_v4 = {0}, pref_v6 = {0}, alt_v4 = {0}, alt_v6 = {0};
     sm_config mv = {.drain_deadline = TERN_SEC(30), .balance_after = TERN_SEC(1)};
     bool balance_after_given = false;
     bool have_balance_share = false;
+    tern_time stats_every = 0;
     size_t nlisten = 0;
     const char *root = NULL, *cert = NULL, *key = NULL, *keylog = NULL;
     tern_cc_algo cc = TERN_CC_CUBIC;
@@ -528,6 +561,7 @@ int main(int argc, char **argv)
     unsigned long max_conn = defaults.max_connections, max_hs = defaults.max_handshakes;
     bool quiet = false, retry = false, no_dam = false;
     const char *qlog_dir = NULL; /* qlog, 0-RTT */
+    unsigned long qlog_max_open = TL_QLOG_DEFAULT_MAX_OPEN, hs_rate = 0;
     bool no_0rtt = false;
     uint64_t max_rate = 0; /* bytes per second */
     unsigned long idle_ms = 0; /* 0: the library default */
@@ -572,6 +606,15 @@ int main(int argc, char **argv)
             if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
                 return fail("bad --rotate '%s' (want seconds, 0.01 to 86400, e.g. 0.5)", optarg);
             mv.rotate = (tern_time)(sec * 1e9);
+            break;
+        }
+        case O_STATS: {
+            char *end;
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0.01) || sec > 86400)
+                return fail("bad --stats '%s' (want seconds, 0.01 to 86400, e.g. 0.2)", optarg);
+            stats_every = (tern_time)(sec * 1e9);
             break;
         }
         case O_POOL: {
@@ -702,6 +745,22 @@ int main(int argc, char **argv)
         case O_HELP: fputs(usage, stdout); return 0;
         /* qlog, 0-RTT */
         case O_QLOGDIR: qlog_dir = optarg; break;
+        case O_HSRATE: {
+            char *end;
+            errno = 0;
+            hs_rate = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || hs_rate > 1000000)
+                return fail("bad --max-handshake-rate '%s' (want 0..1000000)", optarg);
+            break;
+        }
+        case O_QLOGMAX: {
+            char *end;
+            errno = 0;
+            qlog_max_open = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || qlog_max_open == 0 || qlog_max_open > 100000)
+                return fail("bad --qlog-max-open '%s' (want 1..100000)", optarg);
+            break;
+        }
         case O_NO0RTT: no_0rtt = true; break;
         case O_MAXRATE: {
             char *end;
@@ -844,6 +903,7 @@ int main(int argc, char **argv)
         tl_keylog_close(&kl);
         return 1;
     }
+    tl_qlog_dir_set_max_open(&qd, qlog_max_open);
     static const char *const alpn[] = {"h3", "hq-interop"};
     tern_config cfg;
     tern_config_init(&cfg, TERN_ROLE_SERVER);
@@ -861,6 +921,7 @@ int main(int argc, char **argv)
     cfg.retry = retry;
     cfg.max_connections = max_conn;
     cfg.max_handshakes = max_hs;
+    cfg.max_handshake_rate = (uint32_t)hs_rate;
     cfg.disable_active_migration = no_dam;
     tl_keylog_attach(&kl, &cfg);
     tl_qlog_dir_attach(&qd, &cfg);
@@ -878,6 +939,7 @@ int main(int argc, char **argv)
     }
     if (pref_v4.family != TERN_AF_NONE) listen[nlisten++] = pref_v4;
     if (pref_v6.family != TERN_AF_NONE) listen[nlisten++] = pref_v6;
+    srv->stats_every = stats_every;
 
     srv->root = root;
     srv->max_connections = max_conn;
@@ -943,6 +1005,10 @@ int main(int argc, char **argv)
                    tl_addr_str(&srv->direct, a, sizeof a), srv->direct_after ? "some time" : "right");
         }
         tl_log("allocating a relayed address at %s as user '%s'", tl_addr_str(&turn, a, sizeof a), turn_user);
+    }
+    if (srv->stats_every) {
+        log_stats(srv, io_now());
+        rearm_deadline(srv);
     }
     tl_node_kick(&srv->node);
     int r = srv->relay_failed ? 0 : io_loop_run(&srv->loop);

@@ -46,8 +46,14 @@
 #define TERN_MAX_DATAGRAM_SIZE 1500
 /* RFC 9000 §7.5: CRYPTO data buffered beyond the read offset, per level. */
 #define TERN_CRYPTO_BUFFER_LIMIT 65536
-/* Per-stream send buffer the application may fill before writes are short. */
+/* Per-stream send buffer the application may fill before writes are short:
+ * at most TERN_STREAM_SEND_BUFFER, and TERN_STREAM_SEND_WINDOWS congestion
+ * windows of the active path, but at least TERN_STREAM_SEND_BUFFER_MIN
+ * (tern_conn_stream_send_limit): a server whose first response is a large
+ * file starts sending after a few reads, not after 4 MiB of them. */
 #define TERN_STREAM_SEND_BUFFER 4194304
+#define TERN_STREAM_SEND_BUFFER_MIN 262144
+#define TERN_STREAM_SEND_WINDOWS 8
 /* Session tickets a connection reports; later ones are ignored. */
 #define TERN_CONN_MAX_TICKETS 4
 
@@ -301,6 +307,9 @@ void tern_conn_set_handshake_confirmed(tern_conn *c, tern_time now);
  * (confirmed, or gone). Idempotent. */
 void tern_conn_uncount_handshake(tern_conn *c);
 tern_path *tern_conn_active_path(tern_conn *c);
+/* How much of a stream's data may wait in its send buffer (conn.h
+ * TERN_STREAM_SEND_*): a short write beyond it, STREAM_WRITABLE below half. */
+uint64_t tern_conn_stream_send_limit(const tern_conn *c);
 /* Datagram size for 1-RTT traffic: the configured max_datagram_size within
  * the peer's max_udp_payload_size (RFC 9000 §18.2), 1200 before the peer's
  * transport parameters are known. */

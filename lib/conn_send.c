@@ -610,7 +610,7 @@ void tern_conn_on_packet_acked_cb(void *user, tern_recovery_space space, const t
             s = tern_stream_map_find(&c->streams, r->id);
             if (!s) break;
             tern_stream_on_data_acked(s, r->offset, (size_t)r->len, r->flag);
-            if (s->write_blocked && !s->app_closed && tern_send_buffer_buffered(&s->send) < TERN_STREAM_SEND_BUFFER / 2) {
+            if (s->write_blocked && !s->app_closed && tern_send_buffer_buffered(&s->send) < tern_conn_stream_send_limit(c) / 2) {
                 s->write_blocked = false;
                 tern_conn_push_event(c, TERN_EVENT_STREAM_WRITABLE, s->id);
             }

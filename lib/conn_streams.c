@@ -32,6 +32,13 @@ uint64_t tern_conn_peer_stream_limit(const tern_conn *c, bool bidirectional)
     return c->streams.remote[bidirectional ? 0 : 1].limit;
 }
 
+uint64_t tern_conn_stream_send_limit(const tern_conn *c)
+{
+    uint64_t limit = TERN_STREAM_SEND_WINDOWS * tern_cc_window(&tern_path_set_active_const(&c->paths)->rec.cc);
+    if (limit > TERN_STREAM_SEND_BUFFER) limit = TERN_STREAM_SEND_BUFFER;
+    return limit < TERN_STREAM_SEND_BUFFER_MIN ? TERN_STREAM_SEND_BUFFER_MIN : limit;
+}
+
 size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *data, size_t len, bool fin,
                               tern_err *err)
 {
@@ -44,7 +51,8 @@ size_t tern_conn_stream_write(tern_conn *c, uint64_t stream_id, const uint8_t *d
         goto out;
     }
     uint64_t buffered = tern_send_buffer_buffered(&s->send);
-    uint64_t space = buffered < TERN_STREAM_SEND_BUFFER ? TERN_STREAM_SEND_BUFFER - buffered : 0;
+    uint64_t limit = tern_conn_stream_send_limit(c);
+    uint64_t space = buffered < limit ? limit - buffered : 0;
     take = len < space ? len : (size_t)space;
     if (take < len) s->write_blocked = true; /* STREAM_WRITABLE once acks free room */
     if (take == 0 && !(fin && len == 0)) goto out;

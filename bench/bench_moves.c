@@ -20,7 +20,7 @@
  *            pattern, connections alive, RSS at start and end
  *            (scripts/soak.sh).
  *
- * Usage: bench_moves [--quick] [--seed N] [latency|goodput|drain [N]]...
+ * Usage: bench_moves [--quick] [--seed N] [--drain-bps BPS] [latency|goodput|drain [N]]...
  *        bench_moves --soak CONNS SECONDS [RATE_BYTES_PER_S]
  * With no test named: latency, goodput, drain 10000 (--quick: smaller). */
 #include <stdbool.h>
@@ -35,6 +35,8 @@
 
 static uint64_t g_seed = 1;
 static bool g_quick;
+static uint64_t g_drain_bps = 1000000000; /* drain: link rate */
+static size_t g_queue_limit; /* bytes per link direction, 0 = unlimited (world_new) */
 
 static double cpu_seconds(void)
 {
@@ -80,7 +82,7 @@ static inline uint8_t pat(uint64_t o) { return (uint8_t)(o * 13 + (o >> 12)); }
 /* ---- a world: one server node, clients on their own nodes (distinct
  * addresses) or many connections on one client node ---- */
 
-#define MAX_MOVES 8192
+#define MAX_MOVES 16384
 
 typedef struct world world;
 
@@ -276,6 +278,7 @@ static world *world_new(uint64_t seed, tern_time one_way, uint64_t rate, const t
     else h_server_config(&sc);
     w->server = h_node_new(w->s, &sc, "server", server_event, w);
     w->lp = sim_link_params_symmetric(one_way, rate);
+    w->lp.up.queue_limit_bytes = w->lp.down.queue_limit_bytes = g_queue_limit;
     w->saddr = sim_addr("198.18.1.1:443");
     if (!sim_node_add_addr(w->s, w->server->node, &w->saddr, &w->lp)) die("server address");
     if (tern_endpoint_add_address(w->server->ep, &w->saddr) != TERN_OK) die("add_address");
@@ -429,6 +432,8 @@ typedef struct gp_run {
     tern_time stall[256];
     tern_time confirm[256];
     uint64_t lost, congestion_events, pto;
+    tern_time srtt_before[256];
+    tern_time srtt_end;
     bool bad;
 } gp_run;
 
@@ -467,13 +472,14 @@ static void goodput_run(uint64_t period_ms, tern_time warm, tern_time dur, gp_ru
             r->decided[r->ndecided] = sim_now(w->s) - TERN_MS(1) - w->bins_t0;
             r->cwnd_before[r->ndecided] = st.cwnd;
             r->cwnd_min_after[r->ndecided] = st.cwnd;
+            r->srtt_before[r->ndecided] = st.smoothed_rtt;
             r->ndecided++;
             seen++;
         }
         if (r->ndecided) {
             size_t k = r->ndecided - 1;
             tern_time since = sim_now(w->s) - w->bins_t0 - r->decided[k];
-            if (since <= TERN_MS(300)) {
+            if (since <= TERN_MS(500)) {
                 if (st.cwnd < r->cwnd_min_after[k]) r->cwnd_min_after[k] = st.cwnd;
                 if (gap > r->stall[k]) r->stall[k] = gap;
             }
@@ -486,6 +492,7 @@ static void goodput_run(uint64_t period_ms, tern_time warm, tern_time dur, gp_ru
         r->lost = st.packets_lost;
         r->congestion_events = st.congestion_events;
         r->pto = st.pto_expirations;
+        r->srtt_end = st.smoothed_rtt;
     }
     r->bad = w->cl[0].bad || w->cl[0].closed;
     r->bins = w->bins;
@@ -502,17 +509,21 @@ static double bin_sum(const uint64_t *b, size_t n, size_t from, size_t to)
     return s;
 }
 
-static int bench_goodput(void)
+static int bench_goodput(size_t queue_limit)
 {
+    g_queue_limit = queue_limit;
+    char qtext[64];
+    if (queue_limit) snprintf(qtext, sizeof qtext, "queue %zu KB per link", queue_limit / 1000);
+    else snprintf(qtext, sizeof qtext, "unlimited queue");
     tern_time warm = TERN_SEC(3), dur = g_quick ? TERN_SEC(3) : TERN_SEC(10);
     gp_run base, r1, r2;
     goodput_run(0, warm, dur, &base);
     double base_total = bin_sum(base.bins, base.nbins, 0, base.nbins);
     double secs = (double)dur / 1e9;
-    printf("goodput steady state (no rotation, 100 Mbit/s, 20 ms RTT, %.0f s after %.0f s warm-up): %.2f Mbit/s, "
-           "%llu lost, %llu congestion events%s\n",
-           secs, (double)warm / 1e9, base_total * 8 / secs / 1e6, (unsigned long long)base.lost,
-           (unsigned long long)base.congestion_events, base.bad ? " | DATA LOST" : "");
+    printf("goodput [%s] steady state (no rotation, 100 Mbit/s, 20 ms RTT, %.0f s after %.0f s warm-up): %.2f "
+           "Mbit/s, %llu lost, %llu congestion events, smoothed RTT at the end %.1f ms%s\n",
+           qtext, secs, (double)warm / 1e9, base_total * 8 / secs / 1e6, (unsigned long long)base.lost,
+           (unsigned long long)base.congestion_events, (double)base.srtt_end / 1e6, base.bad ? " | DATA LOST" : "");
     int rc = base.bad;
     uint64_t periods[2] = {1000, 100};
     gp_run *runs[2] = {&r1, &r2};
@@ -520,10 +531,10 @@ static int bench_goodput(void)
         gp_run *r = runs[p];
         goodput_run(periods[p], warm, dur, r);
         double total = bin_sum(r->bins, r->nbins, 0, r->nbins);
-        /* Windows after each move: [decided, decided + W), W = 200 ms for
-         * 1 s (10 RTT), 100 ms (the whole period) for 100 ms; compared with
+        /* Windows after each move: [decided, decided + W), W = 500 ms for
+         * 1 s (the move, then 25 RTT), 100 ms (the whole period) for 100 ms; compared with
          * the unrotated run over the same milliseconds. */
-        size_t wlen = periods[p] >= 1000 ? 200 : 100;
+        size_t wlen = periods[p] >= 1000 ? 500 : 100;
         double pct[256], worst = 1e9, stall_max = 0, conf_med[256];
         size_t nw = 0;
         for (size_t k = 0; k < r->ndecided; k++) {
@@ -543,19 +554,23 @@ static int bench_goodput(void)
         double cwnd_ratio[256];
         for (size_t k = 0; k < r->ndecided; k++)
             cwnd_ratio[k] = r->cwnd_before[k] ? (double)r->cwnd_min_after[k] / (double)r->cwnd_before[k] : 0;
+        double srtt_b[256];
+        for (size_t k = 0; k < r->ndecided; k++) srtt_b[k] = (double)r->srtt_before[k] / 1e6;
+        double srtt_med = median(srtt_b, r->ndecided);
         double pct_med = median(pct, nw);
         double cw_med = median(cwnd_ratio, r->ndecided);
-        printf("goodput rotation every %llu ms: %zu moves | overall %.2f Mbit/s = %.1f %% of steady state | window "
+        printf("goodput [%s] rotation every %llu ms: %zu moves | overall %.2f Mbit/s = %.1f %% of steady state | window "
                "[move, move+%zu ms): median %.1f %%, worst %.1f %% of steady state | longest receive gap after a "
-               "move %.1f ms, decided->confirmed median %.1f ms, cwnd's low after a move / before: median %.2f | "
-               "%llu lost, %llu congestion events, %llu PTOs%s\n",
-               (unsigned long long)periods[p], r->ndecided, total * 8 / secs / 1e6, 100.0 * total / base_total, wlen,
-               pct_med, nw ? worst : 0.0, stall_max, median(conf_med, nc), cw_med, (unsigned long long)r->lost,
+               "move %.1f ms, decided->confirmed median %.1f ms (smoothed RTT at the decision: median %.1f ms), cwnd's "
+               "low in 500 ms after a move / before: median %.2f | %llu lost, %llu congestion events, %llu PTOs%s\n",
+               qtext, (unsigned long long)periods[p], r->ndecided, total * 8 / secs / 1e6, 100.0 * total / base_total, wlen,
+               pct_med, nw ? worst : 0.0, stall_max, median(conf_med, nc), srtt_med, cw_med, (unsigned long long)r->lost,
                (unsigned long long)r->congestion_events, (unsigned long long)r->pto, r->bad ? " | DATA LOST" : "");
         rc |= r->bad || r->ndecided == 0;
         free(r->bins);
     }
     free(base.bins);
+    g_queue_limit = 0;
     return rc;
 }
 
@@ -580,7 +595,7 @@ static int bench_drain(size_t n)
     tern_config sc, cc;
     h_server_config(&sc);
     h_client_config(&cc);
-    world *w = world_new(g_seed, TERN_MS(5), 1000000000, &sc, n);
+    world *w = world_new(g_seed, TERN_MS(5), g_drain_bps, &sc, n);
     tern_addr target = sim_addr("198.18.1.9:443");
     if (!sim_node_add_addr(w->s, w->server->node, &target, &w->lp)) die("target");
     /* Connect in batches so the handshakes do not all collide. */
@@ -624,12 +639,19 @@ static int bench_drain(size_t n)
     long rss1 = rss_kib();
     size_t lost = 0;
     for (size_t i = 0; i < w->ncl; i++) lost += w->cl[i].closed;
-    printf("drain of %zu idle connections (8 client endpoints, one server endpoint, 20 ms RTT, rate 0 = all at "
-           "once, seed %llu): all on the target after %.1f ms = %.2f RTT (%zu of %zu confirmed, %zu failed) | drain "
+    /* Confirmation times after the start: median and 90th percentile. */
+    double *ct = calloc(w->nmv ? w->nmv : 1, sizeof *ct);
+    for (size_t i = 0; i < w->nmv; i++) ct[i] = (double)(w->mv[i].confirmed - t0) / 1e6;
+    double ct_med = median(ct, w->nmv), ct_p90 = w->nmv ? ct[(w->nmv * 9) / 10] : 0;
+    free(ct);
+    printf("drain of %zu idle connections (8 client endpoints, one server endpoint, 20 ms RTT, links %.0f Mbit/s, "
+           "rate 0 = all at once, seed %llu): all on the target after %.1f ms = %.2f RTT (%zu of %zu confirmed, %zu "
+           "failed; confirmed after median %.1f ms, 90th percentile %.1f ms of the first %zu) | drain "
            "DONE (old address unused) after %.1f ms | CPU: whole run %.2f s, setup (handshakes) %.2f s, start call "
            "%.3f s, start -> all moved %.2f s, -> DONE %.2f s | %zu connections closed | RSS %ld -> %ld MiB\n",
-           established, (unsigned long long)g_seed, (double)t_all / 1e6, (double)t_all / (double)TERN_MS(20),
-           w->confirmed_total, established, w->failed, (double)t_done / 1e6, c4 - c0, c1 - c0, c2 - c1, c3 - c1,
+           established, (double)g_drain_bps / 1e6, (unsigned long long)g_seed, (double)t_all / 1e6,
+           (double)t_all / (double)TERN_MS(20), w->confirmed_total, established, w->failed, ct_med, ct_p90, w->nmv,
+           (double)t_done / 1e6, c4 - c0, c1 - c0, c2 - c1, c3 - c1,
            c4 - c1, lost, rss0 / 1024, rss1 / 1024);
     world_free(w);
     return (!all || lost) ? 1 : 0;
@@ -709,6 +731,7 @@ int main(int argc, char **argv)
     size_t ntests = 0, drain_n = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) g_quick = true;
+        else if (!strcmp(argv[i], "--drain-bps") && i + 1 < argc) g_drain_bps = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) g_seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--soak") && i + 2 < argc) {
             size_t n = strtoul(argv[i + 1], NULL, 10);
@@ -721,7 +744,7 @@ int main(int argc, char **argv)
             if (ntests < 8) tests[ntests++] = argv[i];
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') drain_n = strtoul(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "usage: bench_moves [--quick] [--seed N] [latency|goodput|drain [N]]...\n"
+            fprintf(stderr, "usage: bench_moves [--quick] [--seed N] [--drain-bps BPS] [latency|goodput|drain [N]]...\n"
                             "       bench_moves [--seed N] --soak CONNS SECONDS [RATE_BYTES_PER_S]\n");
             return 2;
         }
@@ -741,7 +764,10 @@ int main(int argc, char **argv)
                 rc |= bench_latency(TERN_MS(5), want);
                 rc |= bench_latency(TERN_MS(80), want);
             }
-        } else if (!strcmp(tests[t], "goodput")) rc |= bench_goodput();
+        } else if (!strcmp(tests[t], "goodput")) {
+            rc |= bench_goodput(250000); /* one BDP */
+            rc |= bench_goodput(0);      /* as in tests/unit/test_move_policy.c */
+        }
         else rc |= bench_drain(drain_n);
         fflush(stdout);
     }

@@ -76,6 +76,32 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The endpoints' random bytes (CIDs, PATH_CHALLENGE data, the policies'
+ * jitter) from a generator seeded by --seed, so a run repeats; TLS still
+ * draws its own (key shares: same sizes, different bytes). Never for
+ * production (include/tern/tern.h). */
+static sim_rng g_rng[32];
+static size_t g_nrng;
+
+static void det_random(void *ctx, uint8_t *out, size_t len)
+{
+    sim_rng *r = ctx;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t v = sim_rng_next(r);
+        for (size_t j = 0; j < 8 && i + j < len; j++) out[i + j] = (uint8_t)(v >> (8 * j));
+    }
+}
+
+static void det_config(tern_config *cfg)
+{
+    if (g_nrng == sizeof g_rng / sizeof g_rng[0]) g_nrng = 0;
+    sim_rng *r = &g_rng[g_nrng];
+    sim_rng_seed(r, g_seed * 1000 + g_nrng);
+    g_nrng++;
+    cfg->random = det_random;
+    cfg->random_ctx = r;
+}
+
 /* Download content: byte at offset o of every stream. */
 static inline uint8_t pat(uint64_t o) { return (uint8_t)(o * 13 + (o >> 12)); }
 
@@ -286,6 +312,8 @@ static world *world_new(uint64_t seed, tern_time one_way, uint64_t rate, const t
     tern_config sc;
     if (scfg) sc = *scfg;
     else h_server_config(&sc);
+    g_nrng = 0;
+    det_config(&sc);
     w->server = h_node_new(w->s, &sc, "server", server_event, w);
     w->lp = sim_link_params_symmetric(one_way, rate);
     w->lp.up.queue_limit_bytes = w->lp.down.queue_limit_bytes = g_queue_limit;
@@ -314,6 +342,7 @@ static void world_connect(world *w, size_t count, size_t nodes, const tern_confi
     for (size_t i = 0; i < nodes; i++) {
         char name[32];
         snprintf(name, sizeof name, "client%zu", i);
+        det_config(&cc);
         w->cnode[i] = h_node_new(w->s, &cc, name, client_event, w);
         char text[64];
         snprintf(text, sizeof text, "198.18.0.%zu", 10 + i); /* port 0: every port of the IP */

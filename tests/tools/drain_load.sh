@@ -90,8 +90,10 @@ if bad:
 last = (d["last_move_mono_ns"] - drain_ns) / 1e6
 first = min(c["moved_mono_ns"] for c in saa)
 last_other = max(d["t0_mono_ns"] + c["end_ms"] * 1e6 for c in other)
-print("ok: %d SAA connections moved to %s and completed 2 requests each: first on the target %.1f ms, last %.1f ms "
-      "after the drain started" % (half, target, (first - drain_ns) / 1e6, last))
+told = sorted(d["t0_mono_ns"] + c["told_ms"] * 1e6 for c in saa)
+print("ok: %d SAA connections moved to %s and completed 2 requests each: told to move (SERVER_ALTERNATE_ADDRESS "
+      "received) %.1f-%.1f ms, first on the target %.1f ms, last %.1f ms after the drain started" % (
+      half, target, (told[0] - drain_ns) / 1e6, (told[-1] - drain_ns) / 1e6, (first - drain_ns) / 1e6, last))
 print("ok: %d connections without SAA finished their request on %s, the last %.2f s after the drain started "
       "(deadline %g s)" % (half, home, (last_other - drain_ns) / 1e9, deadline))
 EOF

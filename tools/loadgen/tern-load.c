@@ -45,7 +45,9 @@ static const char usage[] =
     "--sha256 when given, else bring content-length bytes and the same sha256\n"
     "for every request. A response that is not 200, a failed check, a reset\n"
     "stream or a closed connection fail the request; a connection closed (or\n"
-    "refused) fails its remaining requests.\n"
+    "refused) fails its remaining requests. After an HTTP/3 GOAWAY (a draining\n"
+    "server) the next request of that connection cannot be sent: it fails, and\n"
+    "the HTTP/3 session closes the connection (H3_GENERAL_PROTOCOL_ERROR).\n"
     "\n"
     "  --connections N       concurrent connections (1-5000, default 10)\n"
     "  --requests R          sequential GETs per connection (1-100000, default 1)\n"
@@ -68,20 +70,23 @@ static const char usage[] =
     "                        when, and its first and final server address. Times\n"
     "                        are in ms since tern-load started (t0_mono_ns: its\n"
     "                        CLOCK_MONOTONIC start, to compare with other logs)\n"
-    "  --quiet               no per-connection lines on stderr (the summary line\n"
-    "                        and errors stay)\n"
+    "  --quiet               per-connection lines on stderr only for connections\n"
+    "                        with a failed request (the summary line stays)\n"
     "  --verbose             one stderr line per handshake, move and close\n"
     "  --help                this text\n"
     "\n"
     "stderr: \"tern-load: all N connections established in S s\" once every\n"
     "connection completed its handshake; at the end one line per connection and\n"
     "a summary line \"tern-load: N connections (K offering SAA), Q/T requests ok,\n"
-    "F failed, B bytes, M moved, in S s\".\n"
+    "F failed, B bytes, M moved, in S s\"; when some moved, one more line with\n"
+    "when the first SERVER_ALTERNATE_ADDRESS arrived and the last connection\n"
+    "was on its new address.\n"
     "\n"
     "Exit status: 0 every request complete, 200 and checked; 1 at least one\n"
     "request failed or was not done (refused or closed connection, timeout, HTTP\n"
-    "status, failed check); 2 bad usage; 3 setup failure (cannot resolve the\n"
-    "host, open a socket or create an endpoint).\n";
+    "status, failed check); 2 bad usage (a --ca file that cannot be loaded\n"
+    "included); 3 setup failure (cannot resolve the host, open a socket or\n"
+    "create an endpoint).\n";
 
 typedef struct lconn lconn;
 typedef struct loadgen loadgen;
@@ -372,7 +377,7 @@ static void on_event(tl_node *n, const tern_event *ev, void *ctx)
     if (c->want_next) {
         c->want_next = false;
         if (submit(c) < 0) {
-            conn_fail(c, "cannot submit request %u", c->sent);
+            conn_fail(c, "request %u could not be sent (the HTTP/3 session refused it, e.g. after a GOAWAY)", c->sent);
             tern_conn_close(c->conn, 0x102, "request failed", now);
             return;
         }

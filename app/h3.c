@@ -538,6 +538,18 @@ static int open_pending_requests(h3_session *s)
         rv = nghttp3_conn_submit_request(s->conn, (int64_t)id, nva, sizeof nva / sizeof nva[0], NULL, st);
         tern_app_pending_pop(&s->app);
         free_pending(&p->base);
+        if (rv == NGHTTP3_ERR_CONN_CLOSING) {
+            /* RFC 9114 §5.2: after the server's GOAWAY no new request may
+             * be sent; this one is refused, the connection lives on (the
+             * requests in flight finish). The stream we opened for it is
+             * abandoned at once. */
+            st->nghttp3_open = false;
+            s->app.tp.reset_stream(s->app.tp.ctx, id, NGHTTP3_H3_REQUEST_CANCELLED);
+            s->app.tp.stop_sending(s->app.tp.ctx, id, NGHTTP3_H3_REQUEST_CANCELLED);
+            st->base.send_done = st->base.recv_done = true;
+            complete_request(s, st, TERN_HTTP_STREAM_RESET, NGHTTP3_H3_REQUEST_REJECTED);
+            continue;
+        }
         if (rv)
             return fail_lib(s, rv);
     }

@@ -47,6 +47,32 @@ static size_t priority_update(uint8_t *out, uint8_t elem)
 /* Browsers (Chromium) send PRIORITY_UPDATE on their control stream for
  * open streams and for streams not opened yet; both are within the stream
  * limit the server granted and must be accepted. */
+/* RFC 9114 §5.2: after the server's GOAWAY (tern_app_shutdown, a draining
+ * server) a new request is refused alone, H3_REQUEST_REJECTED, and the
+ * connection stays up for the requests already sent. */
+static void test_request_after_goaway(void **state)
+{
+    fixture *fx = *state;
+    harness *h = harness_new(CASES_PROTO, fx->root, NULL);
+    test_request first, late;
+    test_request_init(&first, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &first), 0);
+    finish(h);
+    assert_true(first.completed);
+    assert_int_equal(first.result.outcome, TERN_HTTP_OK);
+    assert_int_equal(tern_app_shutdown(harness_server(h)), 0);
+    assert_int_equal(tern_app_shutdown(harness_server(h)), 0); /* once */
+    harness_run(h);
+    test_request_init(&late, "/small.txt");
+    assert_int_equal(harness_request(h, "GET", &late), 0);
+    finish(h);
+    assert_true(late.completed);
+    assert_int_equal(late.result.outcome, TERN_HTTP_STREAM_RESET);
+    assert_int_equal(late.result.app_error, 0x10b); /* H3_REQUEST_REJECTED */
+    assert_int_equal(harness_conn_error(h), -1);
+    harness_free(h);
+}
+
 static void test_priority_update(void **state)
 {
     fixture *fx = *state;
@@ -89,6 +115,7 @@ int main(void)
         COMMON_CASES,
         cmocka_unit_test_setup_teardown(test_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_after_goaway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_update_beyond_limit, setup, teardown),
     };

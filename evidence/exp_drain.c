@@ -49,7 +49,7 @@ struct dr_world {
     uint64_t resp_size;
     tern_time think_lo, think_hi;
     tern_time stop_requests; /* no request starts after this */
-    tern_time t_drain;       /* drain start (0 before) */
+    tern_time t_drain;       /* drain start */
     tern_time t_done;
     uint64_t done_moved, done_failed, done_closed;
     /* bytes read by the clients, per DR_BIN, [0] SAA, [1] not */
@@ -59,6 +59,8 @@ struct dr_world {
 };
 
 static uint8_t g_resp[65536];
+
+static double rel_ms(tern_time t, tern_time t0) { return (double)((int64_t)t - (int64_t)t0) / 1e6; }
 
 static dr_conn *of(dr_world *w, tern_conn *c)
 {
@@ -325,7 +327,7 @@ static void sample(sim *s, void *ctx, tern_time now)
         else if (sim_addr_equal(&pi.local, &w->target)) on[1][k->saa ? 0 : 1]++;
         else other++;
     }
-    fprintf(p->f, "%.0f,%zu,%zu,%zu,%zu,%zu,%zu\n", ev_ms((int64_t)now - (int64_t)w->t_drain), on[0][0], on[0][1],
+    fprintf(p->f, "%.0f,%zu,%zu,%zu,%zu,%zu,%zu\n", rel_ms(now, w->t_drain), on[0][0], on[0][1],
             on[1][0], on[1][1], closed, other);
     if (now + DR_BIN <= p->until) sim_at(s, now + DR_BIN, sample, p);
 }
@@ -338,7 +340,6 @@ static void drain_now(sim *s, void *ctx, tern_time now)
     tern_move_drain_config_init(&dc);
     dc.target = w->target;
     dc.deadline_ms = 3000;
-    w->t_drain = now;
     if (tern_move_drain_start(w->srv->ep, &dc, now) != TERN_OK) abort();
     h_kick(w->srv);
 }
@@ -389,7 +390,8 @@ static int drain_run(const char *out, bool quick, uint64_t seed, unsigned share_
         k->saa = (i + 1) * nsaa / w->n != i * nsaa / w->n;
         sim_at(w->s, TERN_MS(1) + i * TERN_MS(1), connect_one, k);
     }
-    tern_time t_drain = TERN_MS(1) + w->n * TERN_MS(1) + TERN_MS(1500);
+    tern_time t_drain = (TERN_MS(1) + w->n * TERN_MS(1) + TERN_MS(1500)) / DR_BIN * DR_BIN;
+    w->t_drain = t_drain;
     tern_time horizon = t_drain + TERN_SEC(6);
     w->stop_requests = t_drain + TERN_MS(3500); /* past the 3 s deadline */
     w->nbins = (size_t)(horizon / DR_BIN) + 1;
@@ -414,7 +416,7 @@ static int drain_run(const char *out, bool quick, uint64_t seed, unsigned share_
     for (size_t b = 0; b < w->nbins; b++) {
         tern_time t = (tern_time)b * DR_BIN;
         if (t + TERN_MS(1000) < t_drain) continue;
-        fprintf(g, "%.0f,%llu,%llu\n", ev_ms((int64_t)t - (int64_t)t_drain), (unsigned long long)w->bins[0][b],
+        fprintf(g, "%.0f,%llu,%llu\n", rel_ms(t, t_drain), (unsigned long long)w->bins[0][b],
                 (unsigned long long)w->bins[1][b]);
     }
     fclose(g);
@@ -439,7 +441,7 @@ static int drain_run(const char *out, bool quick, uint64_t seed, unsigned share_
         done[e] += k->done;
         failed[e] += k->failed;
         skipped[e] += k->after_goaway;
-#define REL(t) ((t) ? ev_ms((int64_t)(t) - (int64_t)t_drain) : -1.0)
+#define REL(t) ((t) ? rel_ms((t), t_drain) : -1.0)
         fprintf(conns, "%u,%zu,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,%llu\n", share_pct, i, k->saa, k->hs_done,
                 REL(k->decided_at), REL(k->confirmed_at), REL(k->failed_at), REL(k->goaway_at), REL(k->server_closed_at),
                 REL(k->closed_at), (unsigned long long)k->done, (unsigned long long)k->failed,

@@ -312,6 +312,7 @@ def drain(d, quick, chk):
         ax2.axvline(0, color="k", lw=0.5, ls=":")
         ax2.axvline(DEADLINE / 1e3, color="r", lw=0.5, ls=":")
         ax2.set_xlabel("s from the drain start (red: deadline)")
+        ax2.set_xlim(-1, 4.2)
         if j == 0:
             ax2.set_ylabel("goodput (Mbit/s, 50 ms)")
             ax2.legend(fontsize=6, loc="upper right")

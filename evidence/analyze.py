@@ -266,6 +266,139 @@ def censor(d, quick, chk):
     return res
 
 
+# ---- 4. graceful drain -----------------------------------------------------------
+
+def drain(d, quick, chk):
+    runs = rows(os.path.join(d, "runs.csv"))
+    conns = rows(os.path.join(d, "conns.csv"))
+    DEADLINE = 3000.0
+    res = {"runs": [], "deadline_ms": DEADLINE}
+    s = []
+    fig, axes = plt.subplots(2, len(runs), figsize=(3.3 * len(runs), 4.6), sharex=True, squeeze=False)
+    cdf_fig, cdf_ax = plt.subplots(figsize=(5, 3.2))
+    for j, run in enumerate(runs):
+        pct = int(run["saa_pct"])
+        n = int(run["connections"])
+        nsaa = int(run["saa_connections"])
+        nplain = n - nsaa
+        tl = rows(os.path.join(d, "timeline_saa%d.csv" % pct))
+        gp = rows(os.path.join(d, "goodput_saa%d.csv" % pct))
+        cs = [c for c in conns if int(c["saa_pct"]) == pct]
+        t = np.array([float(x["t_ms"]) for x in tl])
+        drained = np.array([int(x["drained_saa"]) + int(x["drained_plain"]) for x in tl])
+        target = np.array([int(x["target_saa"]) + int(x["target_plain"]) for x in tl])
+        closed = np.array([int(x["closed"]) for x in tl])
+        ax = axes[0][j]
+        ax.step(t / 1e3, drained, where="post", label="on 198.18.1.1 (drained)")
+        ax.step(t / 1e3, target, where="post", label="on 198.18.1.2 (target)")
+        ax.step(t / 1e3, closed, where="post", label="closed", color="0.5")
+        ax.axvline(0, color="k", lw=0.5, ls=":")
+        ax.axvline(DEADLINE / 1e3, color="r", lw=0.5, ls=":")
+        ax.set_title("%d %% of %d clients with SAA" % (pct, n), fontsize=9)
+        if j == 0:
+            ax.set_ylabel("connections")
+            ax.legend(fontsize=6, loc="center right")
+        # goodput: stream bytes read by the clients, 10 ms bins -> 50 ms
+        gt = np.array([float(x["t_ms"]) for x in gp])
+        bs = np.array([int(x["bytes_saa"]) for x in gp], dtype=float)
+        bp = np.array([int(x["bytes_plain"]) for x in gp], dtype=float)
+        k = 5
+        m = len(gt) // k * k
+        g_s = bs[:m].reshape(-1, k).sum(axis=1) * 8 / 0.05 / 1e6
+        g_p = bp[:m].reshape(-1, k).sum(axis=1) * 8 / 0.05 / 1e6
+        tt = gt[:m:k] / 1e3
+        ax2 = axes[1][j]
+        ax2.stackplot(tt, g_s, g_p, labels=["SAA clients", "clients without SAA"], step="post", lw=0)
+        ax2.axvline(0, color="k", lw=0.5, ls=":")
+        ax2.axvline(DEADLINE / 1e3, color="r", lw=0.5, ls=":")
+        ax2.set_xlabel("s from the drain start (red: deadline)")
+        ax2.set_xlim(-1, 4.2)
+        if j == 0:
+            ax2.set_ylabel("goodput (Mbit/s, 50 ms)")
+            ax2.legend(fontsize=6, loc="upper right")
+        # dips, in 10 ms bins: mean of the 1 s before against [0, 500) ms after
+        before = (gt >= -1000) & (gt < 0)
+        after = (gt >= 0) & (gt < 500)
+
+        def dip(b):
+            pre = b[before].mean() if before.any() else 0.0
+            if pre <= 0:
+                return None, None, pre
+            post = b[after]
+            w5 = np.convolve(post, np.ones(5) / 5, mode="valid")
+            return float(1 - post.mean() / pre), float(1 - w5.min() / pre), pre
+        dip_s, worst_s, pre_s = dip(bs)
+        dip_all, worst_all, pre_all = dip(bs + bp)
+        sa = [c for c in cs if c["saa"] == "1"]
+        move = np.array(sorted(float(c["confirmed_ms"]) for c in sa if float(c["confirmed_ms"]) >= 0))
+        lat = np.array([float(c["confirmed_ms"]) - float(c["decided_ms"]) for c in sa
+                        if float(c["confirmed_ms"]) >= 0 and float(c["decided_ms"]) >= 0])
+        pl = [c for c in cs if c["saa"] == "0"]
+        last_plain_req = [float(c["goaway_ms"]) for c in pl if float(c["goaway_ms"]) >= 0]
+        r = {"saa_pct": pct, "connections": n, "connected": int(run["connected"]), "saa_connections": nsaa,
+             "moved": int(run["moved"]), "done_ms": float(run["done_ms"]),
+             "last_confirmed_ms": float(run["last_confirmed_ms"]) if nsaa else None,
+             "median_move_ms": float(np.median(move)) if len(move) else None,
+             "p99_move_ms": float(np.percentile(move, 99)) if len(move) else None,
+             "median_decided_to_confirmed_ms": float(np.median(lat)) if len(lat) else None,
+             "done_moved": int(run["done_moved"]), "done_closed": int(run["done_closed"]),
+             "done_failed": int(run["done_failed"]), "goaway": int(run["goaway"]),
+             "closed_saa": int(run["closed_saa"]), "closed_plain": int(run["closed_plain"]),
+             "requests_saa": int(run["requests_saa"]), "failed_saa": int(run["failed_saa"]),
+             "requests_plain": int(run["requests_plain"]), "failed_plain": int(run["failed_plain"]),
+             "not_made_plain": int(run["not_made_plain"]), "open_at_end": int(run["open_at_end"]),
+             "response_bytes": int(run["response_bytes"]),
+             "max_goaway_arrival_ms": float(max(last_plain_req)) if last_plain_req else None,
+             "goodput_before_mbps": float(pre_all * 8 / 0.01 / 1e6),
+             "saa_goodput_before_mbps": float(pre_s * 8 / 0.01 / 1e6),
+             "saa_dip_500ms": dip_s, "saa_worst_50ms_dip": worst_s,
+             "all_dip_500ms": dip_all, "all_worst_50ms_dip": worst_all}
+        res["runs"].append(r)
+        chk(r["connected"] == n, "drain %d %%: every client connected" % pct)
+        chk(r["failed_saa"] == 0, "drain %d %%: no SAA request failed" % pct)
+        chk(r["moved"] == nsaa and r["done_moved"] == nsaa, "drain %d %%: every SAA connection moved" % pct)
+        chk(r["closed_saa"] == 0, "drain %d %%: no SAA connection closed" % pct)
+        chk(r["closed_plain"] == nplain and r["done_closed"] == nplain,
+            "drain %d %%: every connection without SAA closed at the deadline" % pct)
+        chk(r["goaway"] == nplain, "drain %d %%: one GOAWAY per connection without SAA" % pct)
+        chk(r["done_ms"] > 0, "drain %d %%: the drain completed (DONE)" % pct)
+        chk(r["open_at_end"] == 0, "drain %d %%: no request left open" % pct)
+        chk(nplain > 0 or r["done_ms"] < DEADLINE, "drain %d %%: with SAA everywhere, done before the deadline" % pct)
+        if len(move):
+            x = np.concatenate([[0], move])
+            cdf_ax.step(x, np.arange(0, len(move) + 1) / len(move), where="post",
+                        label="%d %% SAA (%d moves)" % (pct, len(move)))
+        txt = "%d %% of %d clients with SAA: " % (pct, n)
+        if nsaa:
+            txt += ("all %d SAA connections are on the target %.0f ms after the drain start (median %.0f ms, p99 "
+                    "%.0f ms; %.0f ms from decision to confirmation), none failed or closed, and %d of their %d "
+                    "requests (%.0f kB responses) failed; "
+                    % (r["moved"], r["last_confirmed_ms"], r["median_move_ms"], r["p99_move_ms"],
+                       r["median_decided_to_confirmed_ms"], r["failed_saa"], r["requests_saa"],
+                       r["response_bytes"] / 1e3))
+        if nplain:
+            txt += ("the %d without SAA got GOAWAY at the start, finished their requests in flight (%d of %d "
+                    "requests failed), were closed at the %.0f s deadline (%d closed), and %d requests they would "
+                    "have made after the GOAWAY were not made (a draining server accepts no new connection); "
+                    % (nplain, r["failed_plain"], r["requests_plain"], DEADLINE / 1e3, r["closed_plain"],
+                       r["not_made_plain"]))
+        txt += "the drain is DONE (drained address released) %.0f ms after its start" % r["done_ms"]
+        if dip_s is not None:
+            txt += ("; the SAA clients' goodput in the 500 ms after the start is %.0f %% %s the second before "
+                    "(%.0f Mbit/s), its worst 50 ms %.0f %% below"
+                    % (abs(100 * dip_s), "below" if dip_s >= 0 else "above", r["saa_goodput_before_mbps"],
+                       100 * worst_s))
+        if nplain and dip_all is not None:
+            txt += "; all clients' goodput drops %.0f %% in those 500 ms" % (100 * dip_all)
+        s.append(txt + ".")
+    cdf_ax.set_xlabel("ms from the drain start to the move confirmed on the target")
+    cdf_ax.set_ylabel("CDF of SAA connections")
+    cdf_ax.legend(fontsize=7)
+    res["figures"] = [save(fig, d, "drain_timeline.png"), save(cdf_fig, d, "drain_move_cdf.png")]
+    res["sentences"] = s
+    return res
+
+
 # ---- 5. abuse --------------------------------------------------------------------
 
 def abuse(d, quick, chk):
@@ -419,7 +552,7 @@ def cost(d, quick, chk):
     return res
 
 
-EXPERIMENTS = {"frag": frag, "wf": wf, "censor": censor, "abuse": abuse, "cost": cost}
+EXPERIMENTS = {"frag": frag, "wf": wf, "censor": censor, "drain": drain, "abuse": abuse, "cost": cost}
 
 
 def main():

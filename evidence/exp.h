@@ -9,6 +9,7 @@
 int exp_frag(const char *out, bool quick, uint64_t seed);
 int exp_wf(const char *out, bool quick, uint64_t seed);
 int exp_censor(const char *out, bool quick, uint64_t seed);
+int exp_drain(const char *out, bool quick, uint64_t seed);
 int exp_abuse(const char *out, bool quick, uint64_t seed);
 int exp_cost(const char *out, bool quick, uint64_t seed);
 int exp_qlog(const char *out, bool quick, uint64_t seed);

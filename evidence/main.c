@@ -1,6 +1,6 @@
 /* tern-evidence: the simulator experiments behind docs/evidence.md.
  *   tern-evidence NAME OUTDIR [--quick] [--seed N]
- * NAME: frag, wf, censor, abuse, cost, qlog. Writes CSV files to OUTDIR. */
+ * NAME: frag, wf, censor, drain, abuse, cost, qlog. Writes CSV files to OUTDIR. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,8 @@ static const struct {
     uint64_t seed;
 } g_exps[] = {
     {"frag", exp_frag, 1001},   {"wf", exp_wf, 2002},     {"censor", exp_censor, 3003},
-    {"abuse", exp_abuse, 5005}, {"cost", exp_cost, 6006}, {"qlog", exp_qlog, 7007},
+    {"drain", exp_drain, 4004}, {"abuse", exp_abuse, 5005}, {"cost", exp_cost, 6006},
+    {"qlog", exp_qlog, 7007},
 };
 
 static int usage(void)

@@ -40,10 +40,6 @@ mkdir -p "$report"
 status=0
 : > "$out/timing.csv.new"
 for n in "${names[@]}"; do
-  if [ "$n" = drain ]; then
-    echo "== drain: pending the drain policy (include/tern/move_policy.h, branch policy): not run"
-    continue
-  fi
   echo "== $n"
   rm -rf "${out:?}/$n"
   t0=$(date +%s.%N)

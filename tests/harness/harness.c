@@ -98,6 +98,21 @@ static void on_timer(void *ctx, tern_time now)
     flush(n, now);
 }
 
+/* The endpoint's random bytes from the simulator's application stream
+ * (sim_random): connection IDs, tokens, challenges and the policies' picks
+ * repeat with the seed, so a simulator test is reproducible. */
+static void node_random(void *ctx, uint8_t *out, size_t len)
+{
+    h_node *n = ctx;
+    while (len) {
+        uint64_t v = sim_random(n->s);
+        size_t k = len < 8 ? len : 8;
+        memcpy(out, &v, k);
+        out += k;
+        len -= k;
+    }
+}
+
 h_node *h_node_new(sim *s, const tern_config *cfg, const char *name, h_event_fn on_event, void *ctx)
 {
     h_node *n = calloc(1, sizeof *n);
@@ -105,7 +120,12 @@ h_node *h_node_new(sim *s, const tern_config *cfg, const char *name, h_event_fn 
     n->on_event = on_event;
     n->ctx = ctx;
     char err[128];
-    if (tern_endpoint_new(cfg, sim_now(s), &n->ep, err, sizeof err) != TERN_OK) {
+    tern_config c = *cfg;
+    if (!c.random) {
+        c.random = node_random;
+        c.random_ctx = n;
+    }
+    if (tern_endpoint_new(&c, sim_now(s), &n->ep, err, sizeof err) != TERN_OK) {
         fprintf(stderr, "endpoint: %s\n", err);
         abort();
     }

@@ -6,8 +6,10 @@
 BIN=$1
 . "$(dirname "$0")/lib.sh"
 mkdir "$WORK/root"
-make_file "$WORK/root/f" 20
-start_tern_server "$WORK/root" --alt 127.0.0.2:0
+make_file "$WORK/root/f" 10
+# Paced (0.8 s per download on any machine) so a move, which may wait up to
+# --probe-delay-max, always happens before the end.
+start_tern_server "$WORK/root" --alt 127.0.0.2:0 --max-rate 100
 ALT=$(sed -n 's/^tern-server: listening on \(127\.0\.0\.2:[0-9]*\) (alternate address)$/\1/p' "$SRV_LOG")
 [ -n "$ALT" ] || fail "no alternate address in the server log"
 URL="https://127.0.0.1:$PORT/f"

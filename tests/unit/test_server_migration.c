@@ -113,6 +113,31 @@ static void cut_relay(sim *s, void *ctx, tern_time now)
     sim_link_set_blackhole(h_relay_link(ctx), true, true);
 }
 
+/* The draft's network: the client on a public address (5 ms links, 100
+ * Mbit/s), a relay whose link has relay_delay each way, the server behind
+ * an address-and-port-dependent NAT (RFC 4787) so only the relay reaches it
+ * first. The client is given the relayed address only (p->saddr). */
+static h_pair *relay_topology(scenario *sc, uint64_t seed, const tern_config *cc, const tern_config *scfg,
+                              tern_time relay_delay)
+{
+    h_pair *p = h_pair_new_nodes(seed, cc, scfg);
+    sc->p = p;
+    sim_link_params edge = sim_link_params_symmetric(TERN_MS(5), 100000000);
+    sim_link_params detour = sim_link_params_symmetric(relay_delay, 100000000);
+    p->caddr = sim_addr("198.18.0.2:40000");
+    p->clink = sim_node_add_addr(p->s, p->client.node->node, &p->caddr, &edge);
+    tern_addr control = sim_addr("198.18.0.3:3478"), relayed = sim_addr("198.18.0.3:50000");
+    sc->relay = h_relay_new(p->s, &control, &relayed, &detour);
+    sim_nat_config nc = {.address_port_restricted = true};
+    sc->nat_public = sim_addr("198.18.0.4:0");
+    sc->nat = sim_nat_add(p->s, &sc->nat_public, &nc, NULL);
+    sc->server_own = sim_addr("198.19.0.2:4433");
+    p->slink = sim_node_add_addr_behind_nat(p->s, p->server.node->node, sc->nat, &sc->server_own, &edge);
+    h_node_use_relay(p->server.node, sc->relay, &sc->server_own);
+    p->saddr = relayed;
+    return p;
+}
+
 static void test_relayed_server_moves_to_client_address(void **state)
 {
     (void)state;
@@ -124,24 +149,9 @@ static void test_relayed_server_moves_to_client_address(void **state)
     memset(&g_client_qlog, 0, sizeof g_client_qlog);
     cc.qlog_open = scfg.qlog_open = qm_open;
     cc.qlog_write = scfg.qlog_write = qm_write;
-    h_pair *p = h_pair_new_nodes(71, &cc, &scfg);
-    sc->p = p;
-    /* Client: public address. Relay: a detour of 30 ms of RTT (its link is
-     * crossed twice each way). Server: behind an address-and-port-
-     * dependent NAT (RFC 4787), so only the relay can reach it first. */
-    sim_link_params edge = sim_link_params_symmetric(TERN_MS(5), 100000000);
-    sim_link_params detour = sim_link_params_symmetric(TERN_US(7500), 100000000);
-    p->caddr = sim_addr("198.18.0.2:40000");
-    p->clink = sim_node_add_addr(p->s, p->client.node->node, &p->caddr, &edge);
-    tern_addr control = sim_addr("198.18.0.3:3478"), relayed = sim_addr("198.18.0.3:50000");
-    sc->relay = h_relay_new(p->s, &control, &relayed, &detour);
-    sim_nat_config nc = {.address_port_restricted = true};
-    sc->nat_public = sim_addr("198.18.0.4:0");
-    sc->nat = sim_nat_add(p->s, &sc->nat_public, &nc, NULL);
-    sc->server_own = sim_addr("198.19.0.2:4433");
-    p->slink = sim_node_add_addr_behind_nat(p->s, p->server.node->node, sc->nat, &sc->server_own, &edge);
-    h_node_use_relay(p->server.node, sc->relay, &sc->server_own);
-    p->saddr = relayed; /* the only address the client is given */
+    /* Relay: a detour of 30 ms of RTT (its link is crossed twice each way). */
+    h_pair *p = relay_topology(sc, 71, &cc, &scfg, TERN_US(7500));
+    tern_addr relayed = p->saddr;
     sim_set_trace(p->s, scenario_trace, sc);
 
     dl *d = dl_new(p, 40u << 20);
@@ -276,20 +286,7 @@ static void test_server_nat_rebinding_followed(void **state)
     memset(sc, 0, sizeof *sc);
     tern_config cc, scfg;
     configs(&cc, &scfg, true, true);
-    h_pair *p = h_pair_new_nodes(73, &cc, &scfg);
-    sc->p = p;
-    sim_link_params edge = sim_link_params_symmetric(TERN_MS(5), 100000000);
-    p->caddr = sim_addr("198.18.0.2:40000");
-    p->clink = sim_node_add_addr(p->s, p->client.node->node, &p->caddr, &edge);
-    tern_addr control = sim_addr("198.18.0.3:3478"), relayed = sim_addr("198.18.0.3:50000");
-    sc->relay = h_relay_new(p->s, &control, &relayed, &edge);
-    sim_nat_config nc = {.address_port_restricted = true};
-    sc->nat_public = sim_addr("198.18.0.4:0");
-    sc->nat = sim_nat_add(p->s, &sc->nat_public, &nc, NULL);
-    sc->server_own = sim_addr("198.19.0.2:4433");
-    p->slink = sim_node_add_addr_behind_nat(p->s, p->server.node->node, sc->nat, &sc->server_own, &edge);
-    h_node_use_relay(p->server.node, sc->relay, &sc->server_own);
-    p->saddr = relayed;
+    h_pair *p = relay_topology(sc, 73, &cc, &scfg, TERN_MS(5));
     dl *d = dl_new(p, 16u << 20);
     d->on_event = scenario_event;
     dl_connect(p);

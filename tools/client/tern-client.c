@@ -303,17 +303,6 @@ static bool parse_url(const char *url, char *host, size_t host_len, char *hostpo
     return true;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* ---- progress ---- */
 
 static void fmt_bytes(double b, char *buf, size_t len)
@@ -882,15 +871,15 @@ static void print_summary(client *cl)
     if (!cl->json) return;
     FILE *f = stdout;
     fprintf(f, "{\"ok\":%s,\"exit_status\":%d,\"error\":", cl->exit_code ? "false" : "true", cl->exit_code);
-    if (cl->exit_code) json_str(f, cl->error);
+    if (cl->exit_code) tl_json_str(f, cl->error);
     else fputs("null", f);
     char a[IO_ADDR_STRLEN];
     fprintf(f, ",\"server\":");
-    json_str(f, tl_addr_str(&cl->remote, a, sizeof a));
+    tl_json_str(f, tl_addr_str(&cl->remote, a, sizeof a));
     fprintf(f, ",\"path_local\":");
-    json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
+    tl_json_str(f, tl_addr_str(&cl->cur_local, a, sizeof a));
     fprintf(f, ",\"path_remote\":");
-    json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
+    tl_json_str(f, tl_addr_str(&cl->cur_remote, a, sizeof a));
     fprintf(f, ",\"alpn\":\"%s\",\"handshake_done\":%s,\"resumed\":%s,\"retried\":%s", alpn,
             cl->handshake_done ? "true" : "false", cl->resumed ? "true" : "false", cl->retried ? "true" : "false");
     fprintf(f, ",\"early_data_sent\":%s,\"early_data_accepted\":%s", cl->early_sent ? "true" : "false",
@@ -922,7 +911,7 @@ static void print_summary(client *cl)
                           : cl->migrate_started ? "not_validated"
                                                 : "not_attempted";
         fprintf(f, "{\"requested\":true,\"done\":%s,\"reason\":", cl->migrate_done ? "true" : "false");
-        if (why) json_str(f, why);
+        if (why) tl_json_str(f, why);
         else fputs("null", f);
         fputc('}', f);
     }
@@ -931,21 +920,21 @@ static void print_summary(client *cl)
         request *r = &cl->reqs[i];
         static const char *const names[] = {"ok", "bad_status", "stream_reset", "protocol_error", "connection_error"};
         fprintf(f, "%s{\"url\":", i ? "," : "");
-        json_str(f, r->url);
+        tl_json_str(f, r->url);
         fprintf(f, ",\"status\":%d,\"bytes\":%llu,\"complete\":%s,\"outcome\":\"%s\"", r->status,
                 (unsigned long long)r->bytes, r->done ? "true" : "false",
                 r->done ? names[r->outcome] : "incomplete");
         fprintf(f, ",\"ok\":%s,\"exit_status\":%d,\"error\":", r->settled && !r->fail_code ? "true" : "false",
                 r->settled ? r->fail_code : cl->exit_code);
-        if (r->settled && r->fail_code) json_str(f, r->error);
-        else if (!r->settled) json_str(f, "incomplete");
+        if (r->settled && r->fail_code) tl_json_str(f, r->error);
+        else if (!r->settled) tl_json_str(f, "incomplete");
         else fputs("null", f);
         if (r->out_path) {
             fprintf(f, ",\"output\":");
-            json_str(f, r->out_path);
+            tl_json_str(f, r->out_path);
         }
         fprintf(f, ",\"saved\":");
-        if (r->out.saved) json_str(f, r->out_path);
+        if (r->out.saved) tl_json_str(f, r->out_path);
         else fputs("null", f);
         fputc('}', f);
     }

@@ -90,6 +90,17 @@ void tl_keylog_close(tl_keylog *k)
     k->f = NULL;
 }
 
+void tl_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 /* ---- endpoint driver ---------------------------------------------------- */
 
 static void rearm(tl_node *n);

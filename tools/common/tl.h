@@ -30,6 +30,9 @@ void tl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Always printed (errors), even when quiet. */
 void tl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *tl_addr_str(const tern_addr *a, char *buf, size_t len);
+/* Writes s as a JSON string (quotes, backslashes and control characters
+ * escaped), for the tools' --json output. */
+void tl_json_str(FILE *f, const char *s);
 
 /* ---- files ---- */
 /* mkdir -p dir (tools/common/qlog_dir.c; --qlog-dir, --output-dir). Returns

@@ -151,17 +151,6 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* ---- requests ---- */
 
 static void conn_fail(lconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -501,9 +490,9 @@ static void report(loadgen *lg, tern_time t_end)
     if (!lg->json) return;
     FILE *f = stdout;
     fprintf(f, "{\"ok\":%s,\"exit_status\":%d,\"url_path\":", failed ? "false" : "true", failed ? EXIT_FAILED : 0);
-    json_str(f, lg->path);
+    tl_json_str(f, lg->path);
     fprintf(f, ",\"server\":");
-    json_str(f, tl_addr_str(&lg->remote, a, sizeof a));
+    tl_json_str(f, tl_addr_str(&lg->remote, a, sizeof a));
     fprintf(f, ",\"connections\":%u,\"saa_offered\":%u,\"requests\":%llu,\"requests_ok\":%llu,"
                "\"requests_failed\":%llu,\"connections_failed\":%u,\"bytes\":%llu,\"moved\":%u,\"saa_moved\":%u,"
                "\"seconds\":%.6f,\"t0_mono_ns\":%llu,\"first_told_ms\":%.3f,\"last_move_ms\":%.3f,"
@@ -519,19 +508,19 @@ static void report(loadgen *lg, tern_time t_end)
         fprintf(f, ",\"requests\":%u,\"requests_ok\":%u,\"requests_failed\":%u,\"bytes\":%llu", c->nreq, c->ok,
                 c->failed, (unsigned long long)c->bytes);
         fprintf(f, ",\"check\":\"%s\",\"sha256\":", lg->check_pattern ? "pattern" : lg->have_sha ? "sha256" : "length");
-        if (c->sha[0]) json_str(f, c->sha);
+        if (c->sha[0]) tl_json_str(f, c->sha);
         else fputs("null", f);
         fprintf(f, ",\"moved\":%s,\"told_ms\":%.3f,\"moved_ms\":%.3f,\"moved_mono_ns\":%llu,\"first_server\":",
                 c->moved ? "true" : "false", ms_since(lg->t0, c->t_told), ms_since(lg->t0, c->t_moved),
                 (unsigned long long)c->t_moved);
-        json_str(f, tl_addr_str(&c->first_remote, a, sizeof a));
+        tl_json_str(f, tl_addr_str(&c->first_remote, a, sizeof a));
         fprintf(f, ",\"final_server\":");
-        json_str(f, tl_addr_str(c->final_remote.family ? &c->final_remote : &c->first_remote, a, sizeof a));
+        tl_json_str(f, tl_addr_str(c->final_remote.family ? &c->final_remote : &c->first_remote, a, sizeof a));
         fprintf(f, ",\"end_ms\":%.3f,\"error\":", ms_since(lg->t0, c->t_end));
-        if (c->error[0]) json_str(f, c->error);
+        if (c->error[0]) tl_json_str(f, c->error);
         else fputs("null", f);
         fprintf(f, ",\"closed\":");
-        if (c->closed_desc[0]) json_str(f, c->closed_desc);
+        if (c->closed_desc[0]) tl_json_str(f, c->closed_desc);
         else fputs("null", f);
         fputc('}', f);
     }

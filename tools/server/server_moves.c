@@ -208,6 +208,28 @@ static void start_balance(sm_state *s, tern_time now)
     tl_log("balancing %.3g of the connections to %s", c->balance_share, tl_addr_str(&c->balance_to, a, sizeof a));
 }
 
+/* A wildcard socket serves only the node's own concrete addresses and
+ * the prefix (addr/len) of the pool it is for (tl_node_set_serve_filter). */
+static void serve_only(tl_node *n, const tern_addr *addr, unsigned len)
+{
+    tern_locator_prefix serve[TL_MAX_SERVE];
+    size_t ns = 0;
+    for (size_t i = 0; i < n->nsocks && ns < TL_MAX_SERVE - 1; i++) {
+        if (n->socks[i].fd < 0 || io_addr_is_wildcard(&n->socks[i].bound)) continue;
+        serve[ns].addr = n->socks[i].bound;
+        serve[ns].addr.port = 0;
+        serve[ns++].len = n->socks[i].bound.family == TERN_AF_INET ? 32 : 128;
+    }
+    /* The prefix's address with its host bits cleared (a valid prefix). */
+    tern_locator_prefix *p = &serve[ns++];
+    memset(p, 0, sizeof *p);
+    p->addr.family = addr->family;
+    p->len = (uint8_t)len;
+    for (unsigned b = 0; b < len; b++)
+        if (addr->ip[b / 8] & (0x80u >> (b % 8))) p->addr.ip[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+    tl_node_set_serve_filter(n, serve, ns);
+}
+
 int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *listen, size_t nlisten,
              sm_goaway_fn goaway, void *goaway_ctx, tern_time now, char *err, size_t err_len)
 {
@@ -279,22 +301,9 @@ int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *lis
             return -1;
         }
         c->pool_first.port = c->pool_last.port = n->socks[r].bound.port;
-        tern_locator_prefix serve[TL_MAX_SERVE];
-        size_t ns = 0;
-        for (size_t i = 0; i < n->nsocks && ns < TL_MAX_SERVE - 1; i++) {
-            if (n->socks[i].fd < 0 || io_addr_is_wildcard(&n->socks[i].bound)) continue;
-            serve[ns].addr = n->socks[i].bound;
-            serve[ns].addr.port = 0;
-            serve[ns++].len = n->socks[i].bound.family == TERN_AF_INET ? 32 : 128;
-        }
         /* The range as a few prefixes would be tighter; the pool is one
-         * /24's last byte: serve that /24's range through one check. */
-        tern_addr net = c->pool_first;
-        net.port = 0;
-        net.ip[3] = 0;
-        serve[ns].addr = net;
-        serve[ns++].len = 24;
-        tl_node_set_serve_filter(n, serve, ns);
+         * /24's last byte: serve that /24 through one check. */
+        serve_only(n, &c->pool_first, 24);
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, c->pool_first.ip, ip, sizeof ip);
         tl_err("listening on %s-%u port %u (rotation pool, one socket)", ip, (unsigned)c->pool_last.ip[3],
@@ -315,18 +324,7 @@ int sm_start(sm_state *s, tl_node *n, const sm_config *cfg, const tern_addr *lis
         s->prefix_sock = r;
         c->prefix.port = n->socks[r].bound.port;
         /* Only the configured addresses are served through it. */
-        tern_locator_prefix serve[TL_MAX_SERVE];
-        size_t ns = 0;
-        for (size_t i = 0; i < n->nsocks && ns < TL_MAX_SERVE - 1; i++) {
-            if (n->socks[i].fd < 0 || io_addr_is_wildcard(&n->socks[i].bound)) continue;
-            serve[ns].addr = n->socks[i].bound;
-            serve[ns].addr.port = 0;
-            serve[ns++].len = n->socks[i].bound.family == TERN_AF_INET ? 32 : 128;
-        }
-        serve[ns].addr = c->prefix;
-        serve[ns].addr.port = 0;
-        serve[ns++].len = (uint8_t)c->prefix_len;
-        tl_node_set_serve_filter(n, serve, ns);
+        serve_only(n, &c->prefix, c->prefix_len);
         char ip[INET6_ADDRSTRLEN];
         inet_ntop(c->prefix.family == TERN_AF_INET ? AF_INET : AF_INET6, c->prefix.ip, ip, sizeof ip);
         tl_err("listening on %s/%u port %u (rotation prefix, one socket)", ip, c->prefix_len,
